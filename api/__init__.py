@@ -1,0 +1,1 @@
+"""What users touch: the HTTP API, the CLI and the scheduler."""

@@ -1,0 +1,311 @@
+"""The ``fedcat`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fedcat.harvester.config import Audience, Config, load_config
+from fedcat.harvester.errors import FedcatError
+from fedcat.harvester.store import RunReport, RunStatus
+from fedcat.index.base import FACETS, SearchQuery
+
+from .audience import visibility_for
+from .catalog import Catalog
+
+log = logging.getLogger(__name__)
+console = Console()
+err_console = Console(stderr=True)
+
+DEFAULT_CONFIG = "fedcat.yaml"
+
+
+class RichProgress:
+    """Harvest progress: one bar per source."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def started(self, source_id: str) -> None:
+        self.tasks[source_id] = self.progress.add_task(source_id, total=None)
+
+    def advanced(self, source_id: str, records: int, total_hint: int | None) -> None:
+        task = self.tasks[source_id]
+        self.progress.update(task, advance=records, total=total_hint)
+
+    def finished(self, report: RunReport) -> None:
+        task = self.tasks.get(report.source_id)
+        if task is not None:
+            done = self.progress.tasks[task].completed
+            self.progress.update(task, total=done, description=f"{report.source_id} [{report.status.value}]")
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = args.config or os.environ.get("FEDCAT_CONFIG")
+    if not path:
+        if Path(DEFAULT_CONFIG).exists():
+            path = DEFAULT_CONFIG
+        else:
+            raise FedcatError(f"no config: pass --config FILE, set FEDCAT_CONFIG, or create ./{DEFAULT_CONFIG}")
+    return load_config(path)
+
+
+def _summary(reports: Sequence[RunReport]) -> Table:
+    table = Table(title="Harvest summary", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    columns = ["source", "status", "added", "updated", "unchanged", "deleted", "errored", "time"]
+    show_retries = any(r.retries for r in reports)
+    if show_retries:
+        columns.insert(-1, "retries")
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("source", "status") else "right", no_wrap=True)
+    styles = {RunStatus.SUCCEEDED: "green", RunStatus.PARTIAL: "yellow", RunStatus.FAILED: "red"}
+    for r in reports:
+        d = r.to_dict()
+        row = [r.source_id, f"[{styles.get(r.status, 'white')}]{r.status.value}[/]",
+               *(str(d[k]) for k in ("added", "updated", "unchanged", "deleted", "errored"))]
+        if show_retries:
+            row.append(str(sum(r.retries.values())))
+        row.append(f"{d['duration_s'] or 0:.0f}s")
+        table.add_row(*row)
+    return table
+
+
+def _run_harvest(catalog: Catalog, sources: Sequence[str] | None, full: bool) -> list[RunReport]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        reports = catalog.harvester.harvest(sources, full=full, progress=RichProgress(progress))
+    console.print(_summary(reports))
+    for r in reports:
+        if r.status is RunStatus.FAILED:
+            err_console.print(f"[red]{r.source_id}: {r.message}[/]")
+    return reports
+
+
+def _parse_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not value:
+            raise FedcatError(f"--filter {pair!r}: expected key=value")
+        if key not in FACETS:
+            raise FedcatError(f"--filter {key!r}: unknown key (known: {', '.join(FACETS)})")
+        filters.setdefault(key, []).append(value)
+    return filters
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+def cmd_harvest(args: argparse.Namespace) -> int:
+    catalog = Catalog.open(_config(args))
+    try:
+        reports = _run_harvest(catalog, args.source, args.full)
+    finally:
+        catalog.close()
+    return 1 if any(r.status is RunStatus.FAILED for r in reports) else 0
+
+
+def cmd_harvests(args: argparse.Namespace) -> int:
+    catalog = Catalog.open(_config(args))
+    try:
+        runs = catalog.store.runs(args.source, limit=args.limit)
+    finally:
+        catalog.close()
+    if args.json:
+        print(json.dumps({"harvests": [r.to_dict() for r in runs]}, ensure_ascii=False, indent=2))
+        return 0
+    table = Table(title="Harvest runs")
+    for col in ("run", "source", "status", "started", "pages", "added", "updated", "unchanged", "deleted",
+                "errored", "message"):
+        table.add_column(col)
+    for r in runs:
+        d = r.to_dict()
+        table.add_row(str(r.id), r.source_id, r.status.value, r.started_at or "", str(r.pages), str(d["added"]),
+                      str(d["updated"]), str(d["unchanged"]), str(d["deleted"]), str(d["errored"]),
+                      (r.message or "")[:60])
+    console.print(table)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .app import search_body
+
+    config = _config(args)
+    catalog = Catalog.open(config)
+    try:
+        audience = Audience(args.audience) if args.audience else config.api.anonymous_audience
+        query = SearchQuery(text=args.query, filters=_parse_filters(args.filter), size=args.size,
+                            visibility=visibility_for(audience), facets=FACETS if args.json else ())
+        result = catalog.index.search(query)
+    finally:
+        catalog.close()
+    if args.json:
+        print(json.dumps(search_body(result, query), ensure_ascii=False, indent=2))
+        return 0
+    console.print(f"[bold]{result.total}[/] records match {args.query!r}")
+    table = Table(show_lines=False)
+    for col in ("id", "title", "year", "openness", "geo", "security"):
+        table.add_column(col)
+    for h in result.hits:
+        d = h.doc
+        table.add_row(h.id, d.get("title") or "", str(d.get("year") or ""), d["openness"], d["geo_scope"],
+                      d["security"])
+    console.print(table)
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    catalog = Catalog.open(_config(args))
+    try:
+        with console.status("rebuilding the index from the record store"):
+            count = catalog.harvester.reindex()
+    finally:
+        catalog.close()
+    console.print(f"indexed {count} records")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    config = _config(args)
+    catalog = Catalog.open(config)
+    try:
+        stats = catalog.store.source_stats()
+        table = Table(title="Sources")
+        for col in ("id", "name", "protocol", "url", "records", "schedule", "last run"):
+            table.add_column(col)
+        for s in config.sources:
+            runs = catalog.store.runs(s.id, limit=1)
+            last = f"{runs[0].status.value} {runs[0].finished_at or ''}" if runs else "never"
+            table.add_row(s.id, s.name, s.protocol.value, s.url, str(stats.get(s.id, {}).get("records", 0)),
+                          s.schedule or "", last)
+    finally:
+        catalog.close()
+    console.print(table)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    _serve(config, args.host or config.api.host, args.port or config.api.port)
+    return 0
+
+
+def _serve(config: Config, host: str, port: int) -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    catalog = Catalog.open(config)
+    try:
+        uvicorn.run(create_app(catalog), host=host, port=port, log_level="warning")
+    finally:
+        catalog.close()
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from .scheduler import run_foreground
+
+    config = _config(args)
+    catalog = Catalog.open(config)
+    try:
+        run_foreground(catalog, console)
+    finally:
+        catalog.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(data_dir=Path(args.data_dir), host=args.host, port=args.port, serve=not args.no_serve,
+                    console=console, harvest=_run_harvest, serve_fn=_serve)
+
+
+# -- parser -------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fedcat", description="Federation harvester and unified catalog "
+                                "for China's national science data centers.")
+    p.add_argument("--config", help=f"config file (default: $FEDCAT_CONFIG, else ./{DEFAULT_CONFIG})")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    h = sub.add_parser("harvest", help="harvest sources into the store and index")
+    h.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
+    h.add_argument("--full", action="store_true", help="full listing instead of incremental")
+    h.set_defaults(fn=cmd_harvest)
+
+    hs = sub.add_parser("harvests", help="show harvest runs")
+    hs.add_argument("--source", metavar="ID")
+    hs.add_argument("--limit", type=int, default=20)
+    hs.add_argument("--json", action="store_true")
+    hs.set_defaults(fn=cmd_harvests)
+
+    s = sub.add_parser("search", help="search the catalog")
+    s.add_argument("query")
+    s.add_argument("--json", action="store_true", help="print JSON (total, hits, facets)")
+    s.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"filter on {', '.join(FACETS)} (repeatable)")
+    s.add_argument("--size", type=int, default=20)
+    s.add_argument("--audience", choices=[a.value for a in Audience], help="search as this audience")
+    s.set_defaults(fn=cmd_search)
+
+    sub.add_parser("reindex", help="rebuild the search index from the record store").set_defaults(fn=cmd_reindex)
+    sub.add_parser("sources", help="list the configured sources").set_defaults(fn=cmd_sources)
+
+    sv = sub.add_parser("serve", help="serve the HTTP API")
+    sv.add_argument("--host")
+    sv.add_argument("--port", type=int)
+    sv.set_defaults(fn=cmd_serve)
+
+    sub.add_parser("schedule", help="run harvests on each source's cron schedule (foreground)").set_defaults(
+        fn=cmd_schedule)
+
+    d = sub.add_parser("demo", help="start the demo federation, harvest it and serve the catalog")
+    d.add_argument("--data-dir", default="./fedcat-data")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--no-serve", action="store_true", help="harvest the demo federation, then exit")
+    d.set_defaults(fn=cmd_demo)
+    return p
+
+
+def _logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err_console,
+                                                                                 show_path=False)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _logging(args.verbose)
+    try:
+        code: int = args.fn(args)
+        return code
+    except FedcatError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""``fedcat demo``: the demo federation harvested into the embedded index and served."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from fedcat.harvester.config import Config, config_from_dict
+from fedcat.harvester.demo.federation import DemoFederation
+from fedcat.harvester.store import RunReport
+
+from .catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+#: The demo centers listen on consecutive ports from here when they are free.
+DEMO_BASE_PORT = 9101
+#: What the demo centers say about access when their records do not.
+DEMO_POLICY = {"security": "general"}
+
+
+def _ports_free(base: int, count: int) -> bool:
+    for port in range(base, base + count):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def start_federation() -> DemoFederation:
+    """Start the demo centers, on the fixed ports when free (stable landing URLs), else ephemeral."""
+    probe = DemoFederation()
+    base = DEMO_BASE_PORT if _ports_free(DEMO_BASE_PORT, len(probe.centers)) else None
+    return DemoFederation(base_port=base).start()
+
+
+def demo_config(federation: DemoFederation, data_dir: Path, host: str, port: int) -> dict[str, Any]:
+    sources = [dict(src, policy=dict(DEMO_POLICY)) for src in federation.source_configs()]
+    return {"data_dir": str(data_dir.resolve()), "sources": sources, "api": {"host": host, "port": port},
+            "http": {"contact": "demo@fedcat.invalid"}}
+
+
+def run_demo(
+    *,
+    data_dir: Path,
+    host: str,
+    port: int,
+    serve: bool,
+    console: Console,
+    harvest: Callable[[Catalog, Sequence[str] | None, bool], list[RunReport]],
+    serve_fn: Callable[[Config, str, int], None],
+) -> int:
+    federation = start_federation()
+    try:
+        raw = demo_config(federation, data_dir, host, port)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        config_path = data_dir / "demo.yaml"
+        config_path.write_text(
+            "# Written by `fedcat demo`: the demo federation's sources on this machine.\n"
+            + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+            encoding="utf-8",
+        )
+        config = config_from_dict(raw, path=str(config_path))
+        console.print(f"[bold]Demo federation[/]: {len(federation.centers)} mock data centers on 127.0.0.1")
+        for src in raw["sources"]:
+            console.print(f"  {src['id']:<8} {src['name']}  {src['url']}")
+        catalog = Catalog.open(config)
+        try:
+            harvest(catalog, None, False)
+            docs = catalog.index.count()
+        finally:
+            catalog.close()
+        base = f"http://{host}:{port}"
+        console.print(f"\n[bold green]{docs} records indexed.[/] Config written to {config_path}")
+        if not serve:
+            return 0
+        console.print(
+            f"\nServing the catalog on [bold]{base}[/] (Ctrl-C to stop). Try:\n"
+            f"  {base}/api/v1/search?q=冰川\n"
+            f"  {base}/api/v1/search?q=genome\n"
+            f"  {base}/api/v1/sources\n"
+            f"  {base}/api/v1/docs\n"
+            f"  fedcat --config {config_path} search 冰川\n"
+        )
+        serve_fn(config, host, port)
+        return 0
+    finally:
+        federation.stop()

@@ -1,0 +1,1 @@
+"""Harvesting: fetch from sources, crosswalk to the record model, tag, store."""

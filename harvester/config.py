@@ -1,0 +1,253 @@
+"""The federation's YAML configuration, loaded into typed dataclasses.
+
+Every key is declared here; an unknown key, a wrong type or a missing
+required field raises :class:`ConfigError` naming the key
+(``sources[1].url``). docs/config.md is the reference for users.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from .errors import ConfigError
+from .model import GeoScope, Openness, Security
+
+
+class Protocol(StrEnum):
+    OAIPMH = "oaipmh"
+
+
+class Backend(StrEnum):
+    EMBEDDED = "embedded"
+    ELASTICSEARCH = "elasticsearch"
+
+
+class Audience(StrEnum):
+    PUBLIC_INTERNATIONAL = "public_international"
+    PUBLIC_DOMESTIC = "public_domestic"
+    REGISTERED = "registered"
+    OFFICER = "officer"
+
+
+@dataclass
+class Policy:
+    """Per-source defaults for the access tags, used when nothing more specific is known."""
+
+    openness: Openness = Openness.UNKNOWN
+    geo_scope: GeoScope = GeoScope.UNKNOWN
+    security: Security = Security.UNKNOWN
+
+
+@dataclass
+class SourceConfig:
+    id: str
+    name: str
+    url: str
+    protocol: Protocol = Protocol.OAIPMH
+    name_en: str | None = None
+    metadata_prefix: str | None = None
+    sets: list[str] = field(default_factory=list)
+    schedule: str | None = None
+    enabled: bool = True
+    policy: Policy = field(default_factory=Policy)
+    min_delay: float | None = None
+
+
+@dataclass
+class HttpConfig:
+    """Transport settings shared by every source."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_retries: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    retry_after_max: float = 300.0
+    min_delay: float = 0.0
+    max_response_bytes: int = 100 * 1024 * 1024
+    contact: str | None = None
+
+
+@dataclass
+class IndexConfig:
+    backend: Backend = Backend.EMBEDDED
+    url: str | None = None
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_certs: str | None = None
+    index_prefix: str = "fedcat"
+
+
+@dataclass
+class ApiConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    anonymous_audience: Audience = Audience.PUBLIC_INTERNATIONAL
+
+
+@dataclass
+class Config:
+    data_dir: str = "./fedcat-data"
+    sources: list[SourceConfig] = field(default_factory=list)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    workers: int = 4
+    path: str | None = None
+
+    @property
+    def data_path(self) -> Path:
+        """``data_dir`` resolved against the config file's folder when relative."""
+        p = Path(self.data_dir).expanduser()
+        if not p.is_absolute() and self.path:
+            p = Path(self.path).resolve().parent / p
+        return p
+
+    def source(self, source_id: str) -> SourceConfig:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        known = ", ".join(s.id for s in self.sources) or "none"
+        raise ConfigError(f"no source with this id (known: {known})", key=source_id)
+
+
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a YAML config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror}", path=str(p)) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", path=str(p)) from exc
+    cfg = config_from_dict(data if data is not None else {}, path=str(p))
+    cfg.path = str(p)
+    return cfg
+
+
+def config_from_dict(data: Any, *, path: str | None = None) -> Config:
+    """Validate a parsed config mapping."""
+    try:
+        cfg = _build(Config, data, "")
+        _check(cfg)
+    except ConfigError as exc:
+        if path and not exc.path:
+            raise ConfigError(str(exc), path=path) from None
+        raise
+    return cfg
+
+
+def _check(cfg: Config) -> None:
+    seen: set[str] = set()
+    for i, src in enumerate(cfg.sources):
+        key = f"sources[{i}].id"
+        if not _SOURCE_ID.match(src.id):
+            raise ConfigError(
+                f"{src.id!r} is not a valid source id (lower-case letters, digits, '-' and '_')", key=key
+            )
+        if src.id in seen:
+            raise ConfigError(f"duplicate source id {src.id!r}", key=key)
+        seen.add(src.id)
+        if not re.match(r"^https?://", src.url):
+            raise ConfigError(f"{src.url!r} is not an http(s) URL", key=f"sources[{i}].url")
+        if src.schedule is not None:
+            _check_cron(src.schedule, f"sources[{i}].schedule")
+    if cfg.index.backend is Backend.ELASTICSEARCH and not cfg.index.url:
+        raise ConfigError("required when backend is elasticsearch", key="index.url")
+    if cfg.workers < 1:
+        raise ConfigError("must be at least 1", key="workers")
+
+
+def _check_cron(expr: str, key: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expr)
+    except ValueError as exc:
+        raise ConfigError(f"not a valid crontab expression ({exc})", key=key) from None
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type) and issubclass(tp, StrEnum):
+        return "one of " + ", ".join(repr(m.value) for m in tp)
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return "a list"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _build(tp: Any, value: Any, key: str) -> Any:
+    """Coerce ``value`` into type ``tp``, raising ConfigError naming ``key``."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _build(args[0], value, key)
+    if dataclasses.is_dataclass(tp):
+        assert isinstance(tp, type)
+        if not isinstance(value, dict):
+            raise ConfigError(f"expected a mapping, got {type(value).__name__}", key=key or "(top level)")
+        hints = typing.get_type_hints(tp)
+        fields = {f.name: f for f in dataclasses.fields(tp) if f.name != "path"}
+        for k in value:
+            if k not in fields:
+                allowed = ", ".join(sorted(fields))
+                raise ConfigError(f"unknown key (allowed: {allowed})", key=_join(key, str(k)))
+        kwargs: dict[str, Any] = {}
+        for name, f in fields.items():
+            sub = _join(key, name)
+            if name in value:
+                kwargs[name] = _build(hints[name], value[name], sub)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError("required key is missing", key=sub)
+        return tp(**kwargs)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"expected a list, got {type(value).__name__}", key=key)
+        return [_build(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(tp, type) and issubclass(tp, StrEnum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise ConfigError(f"{value!r} is not {_type_name(tp)}", key=key) from None
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"expected true or false, got {value!r}", key=key)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"expected an integer, got {value!r}", key=key)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"expected a number, got {value!r}", key=key)
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"expected a string, got {value!r}", key=key)
+        return value
+    raise ConfigError(f"unsupported type {tp!r}", key=key)  # pragma: no cover - schema bug
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name

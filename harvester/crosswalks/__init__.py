@@ -1,0 +1,27 @@
+"""Crosswalks: one module per payload format, each ``crosswalk(item, source, run_id) -> Record``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..adapters.base import HarvestedItem
+from ..config import SourceConfig
+from ..errors import CrosswalkError
+from ..model import Record
+from . import datacite, oai_dc
+
+Crosswalk = Callable[[HarvestedItem, SourceConfig, "int | None"], Record]
+
+CROSSWALKS: dict[str, Crosswalk] = {
+    "oai_dc": oai_dc.crosswalk,
+    "oai_datacite": datacite.crosswalk,
+    "datacite": datacite.crosswalk,
+}
+
+
+def crosswalk_for(fmt: str, source_id: str) -> Crosswalk:
+    try:
+        return CROSSWALKS[fmt]
+    except KeyError:
+        known = ", ".join(sorted(CROSSWALKS))
+        raise CrosswalkError(f"no crosswalk for format {fmt!r} (known: {known})", source_id=source_id) from None

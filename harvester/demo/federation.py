@@ -1,0 +1,132 @@
+"""A demo federation: one OAI-PMH server per mock national data center.
+
+Usage::
+
+    with DemoFederation() as fed:          # ephemeral ports on 127.0.0.1
+        sources = fed.source_configs()     # fedcat source config dicts
+
+Run ``python -m fedcat.harvester.demo.federation --base-port 8101`` to serve
+the federation until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from .corpus import DemoCenter, DemoRecord, demo_centers, generate_records
+from .oai_server import DeletedRecordPolicy, OAIRepository, OAIServer
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DemoFederation", "main"]
+
+
+class DemoFederation:
+    """Repositories and servers for :func:`demo_centers` (or given centers).
+
+    Servers listen on 127.0.0.1, ports ``base_port + i`` when ``base_port`` is
+    given, else ephemeral ports chosen at :meth:`start`.  ``repositories``
+    and ``servers`` are dicts keyed by center id (in center order); they exist
+    before :meth:`start`, so records can be modified or faults installed first.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_port: int | None = None,
+        seed: int = 0,
+        centers: Sequence[DemoCenter] | None = None,
+        deleted_record: DeletedRecordPolicy = "persistent",
+    ) -> None:
+        self.centers: list[DemoCenter] = list(centers) if centers is not None else demo_centers()
+        self.seed = seed
+        self.base_port = base_port
+        self.repositories: dict[str, OAIRepository] = {}
+        self.servers: dict[str, OAIServer] = {}
+        for i, center in enumerate(self.centers):
+            repo = OAIRepository(center, generate_records(center, seed), deleted_record=deleted_record)
+            self.repositories[center.id] = repo
+            port = base_port + i if base_port is not None else 0
+            self.servers[center.id] = OAIServer(repo, port=port)
+
+    def start(self) -> DemoFederation:
+        try:
+            for server in self.servers.values():
+                server.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def __enter__(self) -> DemoFederation:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def records(self, center_id: str) -> list[DemoRecord]:
+        """Current records of one center (incl. deleted), in datestamp order."""
+        return self.repositories[center_id].records()
+
+    def source_configs(self) -> list[dict[str, object]]:
+        """fedcat source config dicts, one per center (servers must be started)."""
+        configs: list[dict[str, object]] = []
+        for center in self.centers:
+            server = self.servers[center.id]
+            configs.append(
+                {
+                    "id": center.id,
+                    "name": center.name_zh,
+                    "name_en": center.name_en,
+                    "protocol": "oaipmh",
+                    "url": server.url,
+                    "metadata_prefix": "oai_datacite" if "oai_datacite" in center.metadata_formats else "oai_dc",
+                }
+            )
+        return configs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the demo federation on 127.0.0.1 until interrupted."""
+    parser = argparse.ArgumentParser(description="Serve the fedcat demo OAI-PMH federation on 127.0.0.1")
+    parser.add_argument("--base-port", type=int, default=8101, help="first port (0 = ephemeral ports)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--deleted-record", choices=("no", "transient", "persistent"), default="persistent")
+    parser.add_argument("--write-sources", type=Path, help="write the source configs as JSON to this file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    federation = DemoFederation(
+        base_port=args.base_port or None, seed=args.seed, deleted_record=args.deleted_record
+    )
+    with federation:
+        for cfg in federation.source_configs():
+            logger.info("%s %s -> %s", cfg["id"], cfg["name"], cfg["url"])
+        if args.write_sources:
+            args.write_sources.write_text(
+                json.dumps(federation.source_configs(), ensure_ascii=False, indent=2), encoding="utf-8"
+            )
+            logger.info("wrote source configs to %s", args.write_sources)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            logger.info("shutting down")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

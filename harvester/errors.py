@@ -1,0 +1,180 @@
+"""The harvester's exceptions, one tree.
+
+Every exception raised on purpose by ``fedcat.harvester`` derives from
+:class:`FedcatError`, and each carries the context needed to act on it
+(the source id, the URL, the config key)::
+
+    FedcatError
+    ├── ConfigError                  a config file or key is wrong (names the key)
+    ├── StoreError                   the record store cannot be opened or written
+    ├── CrosswalkError               one record cannot be mapped (isolated, never fatal)
+    └── HarvestError                 a source could not be harvested (source_id, url)
+        ├── TransportError           no usable HTTP answer
+        │   ├── RequestTimeout       connect or read timeout
+        │   ├── ConnectionFailed     refused, reset, DNS, dropped mid-body
+        │   ├── HTTPStatusError      a status that is neither 2xx nor an OAI error
+        │   └── ResponseTooLarge     body over the configured cap
+        ├── RetryBudgetExhausted     the source used up its retries
+        ├── MalformedResponse        the body is not the protocol's XML or JSON
+        │   └── HostileXML           DTDs, entities or external references
+        ├── ProtocolLoop             repeated resumption token, endless empty pages
+        └── OAIError                 an OAI-PMH <error code="..."> (one class per code)
+            ├── BadArgument
+            ├── BadResumptionToken
+            ├── BadVerb
+            ├── CannotDisseminateFormat
+            ├── IdDoesNotExist
+            ├── NoMetadataFormats
+            ├── NoRecordsMatch       an empty result, handled as success by the adapter
+            └── NoSetHierarchy
+
+The index and the API have trees of their own (``fedcat.index.errors``,
+``fedcat.api.errors``) rooted at the same :class:`FedcatError`.
+"""
+
+from __future__ import annotations
+
+
+class FedcatError(Exception):
+    """Base of every exception fedcat raises on purpose."""
+
+
+class ConfigError(FedcatError):
+    """A configuration problem, naming the offending key (``sources[0].url``)."""
+
+    def __init__(self, message: str, *, key: str | None = None, path: str | None = None) -> None:
+        self.key = key
+        self.path = path
+        where = f"{path}: " if path else ""
+        what = f"{key}: " if key else ""
+        super().__init__(f"{where}{what}{message}")
+
+
+class StoreError(FedcatError):
+    """The record store failed."""
+
+
+class CrosswalkError(FedcatError):
+    """One record could not be mapped into the record model."""
+
+    def __init__(self, message: str, *, source_id: str, local_id: str | None = None) -> None:
+        self.source_id = source_id
+        self.local_id = local_id
+        super().__init__(f"[{source_id}:{local_id or '?'}] {message}")
+
+
+class HarvestError(FedcatError):
+    """A source could not be harvested (or one request to it failed)."""
+
+    def __init__(self, message: str, *, source_id: str | None = None, url: str | None = None) -> None:
+        self.source_id = source_id
+        self.url = url
+        self.message = message
+        context = " ".join(p for p in (f"[{source_id}]" if source_id else "", url or "") if p)
+        super().__init__(f"{context} {message}".strip())
+
+
+class TransportError(HarvestError):
+    """No usable HTTP answer was received."""
+
+
+class RequestTimeout(TransportError):
+    """The connect or read timeout expired."""
+
+
+class ConnectionFailed(TransportError):
+    """The connection was refused, reset or dropped."""
+
+
+class HTTPStatusError(TransportError):
+    """The server answered with a status that cannot be used."""
+
+    def __init__(self, message: str, *, status: int, source_id: str | None = None, url: str | None = None) -> None:
+        self.status = status
+        super().__init__(message, source_id=source_id, url=url)
+
+
+class ResponseTooLarge(TransportError):
+    """The response body exceeded the configured size cap."""
+
+
+class RetryBudgetExhausted(HarvestError):
+    """The source's retry budget ran out."""
+
+
+class MalformedResponse(HarvestError):
+    """The body could not be parsed as the protocol's payload."""
+
+
+class HostileXML(MalformedResponse):
+    """The XML carries a DTD, entity declarations or external references."""
+
+
+class ProtocolLoop(HarvestError):
+    """The server keeps sending the same resumption token or endless empty pages."""
+
+
+class OAIError(HarvestError):
+    """An OAI-PMH error answer; ``code`` is the OAI error code."""
+
+    code = "unknown"
+
+    def __init__(self, message: str = "", *, source_id: str | None = None, url: str | None = None) -> None:
+        super().__init__(f"OAI-PMH {self.code}: {message}".rstrip(": "), source_id=source_id, url=url)
+        self.description = message
+
+
+class BadArgument(OAIError):
+    code = "badArgument"
+
+
+class BadResumptionToken(OAIError):
+    code = "badResumptionToken"
+
+
+class BadVerb(OAIError):
+    code = "badVerb"
+
+
+class CannotDisseminateFormat(OAIError):
+    code = "cannotDisseminateFormat"
+
+
+class IdDoesNotExist(OAIError):
+    code = "idDoesNotExist"
+
+
+class NoMetadataFormats(OAIError):
+    code = "noMetadataFormats"
+
+
+class NoRecordsMatch(OAIError):
+    code = "noRecordsMatch"
+
+
+class NoSetHierarchy(OAIError):
+    code = "noSetHierarchy"
+
+
+OAI_ERRORS: dict[str, type[OAIError]] = {
+    cls.code: cls
+    for cls in (
+        BadArgument,
+        BadResumptionToken,
+        BadVerb,
+        CannotDisseminateFormat,
+        IdDoesNotExist,
+        NoMetadataFormats,
+        NoRecordsMatch,
+        NoSetHierarchy,
+    )
+}
+
+
+def oai_error(code: str, message: str, *, source_id: str | None = None, url: str | None = None) -> OAIError:
+    """Build the exception for an OAI error code (unknown codes give a plain OAIError)."""
+    cls = OAI_ERRORS.get(code)
+    if cls is None:
+        err = OAIError(f"{code}: {message}", source_id=source_id, url=url)
+        return err
+    return cls(message, source_id=source_id, url=url)

@@ -1,0 +1,204 @@
+"""The harvest pipeline: fetch → crosswalk → tag → store → index, one page at a time.
+
+Each step is its own component (adapter, crosswalk, tagger, store, index);
+this module only moves pages between them and keeps the run report. Sources
+are harvested concurrently on a bounded pool; the HTTP layer keeps each host
+to one request at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from lxml import etree
+
+from fedcat.index.base import SearchIndex
+from fedcat.index.errors import IndexBackendError
+
+from .adapters.base import Adapter, Page
+from .adapters.oaipmh import OAIPMHAdapter
+from .citation import gbt7714
+from .config import Config, Protocol as SourceProtocol, SourceConfig
+from .crosswalks import crosswalk_for
+from .errors import CrosswalkError, HarvestError, StoreError
+from .http import HttpClient
+from .model import Record
+from .store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
+from .tagging import tag_record
+
+log = logging.getLogger(__name__)
+
+#: Exceptions a crosswalk may raise on a malformed record; the record is isolated, the page kept.
+RECORD_ERRORS = (CrosswalkError, ValueError, LookupError, TypeError, AttributeError, etree.Error)
+
+
+class Progress(Protocol):
+    def started(self, source_id: str) -> None: ...
+    def advanced(self, source_id: str, records: int, total_hint: int | None) -> None: ...
+    def finished(self, report: RunReport) -> None: ...
+
+
+class NullProgress:
+    def started(self, source_id: str) -> None:
+        pass
+
+    def advanced(self, source_id: str, records: int, total_hint: int | None) -> None:
+        pass
+
+    def finished(self, report: RunReport) -> None:
+        pass
+
+
+def build_adapter(source: SourceConfig, client: HttpClient) -> Adapter:
+    if source.protocol is SourceProtocol.OAIPMH:
+        return OAIPMHAdapter(source, client)
+    raise HarvestError(f"unsupported protocol {source.protocol}", source_id=source.id)  # pragma: no cover
+
+
+class Harvester:
+    def __init__(self, config: Config, store: RecordStore, index: SearchIndex | None) -> None:
+        self.config = config
+        self.store = store
+        self.index = index
+        self._index_lock = threading.Lock()
+
+    # -- many sources -------------------------------------------------------------------
+
+    def harvest(self, source_ids: Sequence[str] | None = None, *, full: bool = False,
+                progress: Progress | None = None) -> list[RunReport]:
+        sources = [self.config.source(s) for s in source_ids] if source_ids else \
+            [s for s in self.config.sources if s.enabled]
+        self.store.mark_interrupted()
+        sink = progress or NullProgress()
+        workers = max(1, min(self.config.workers, len(sources)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest") as pool:
+            reports = list(pool.map(lambda s: self.harvest_source(s, full=full, progress=sink), sources))
+        self.catch_up_index()
+        return reports
+
+    # -- one source ------------------------------------------------------------------------
+
+    def harvest_source(self, source: SourceConfig, *, full: bool = False,
+                       progress: Progress | None = None) -> RunReport:
+        sink = progress or NullProgress()
+        run = self.store.start_run(RunReport(source_id=source.id, full=full))
+        sink.started(source.id)
+        client = HttpClient(self.config.http, source_id=source.id, min_delay=source.min_delay)
+        adapter = build_adapter(source, client)
+        resume = self._resume_state(source, full)
+        since = None if full else self.store.last_successful_datestamp(source.id)
+        try:
+            for page in adapter.pages(full=full, since=since, resume=resume):
+                self._process_page(run, source, page)
+                sink.advanced(source.id, len(page.items), page.total_hint)
+        except HarvestError as exc:
+            run.retries.update(client.retries)
+            log.error("%s", exc)
+            run.add_error(RecordError(local_id=None, message=str(exc), url=exc.url))
+            self.store.finish_run(run, RunStatus.FAILED, message=str(exc))
+        except StoreError as exc:
+            log.error("%s", exc)
+            self.store.finish_run(run, RunStatus.FAILED, message=str(exc))
+        else:
+            run.retries.update(client.retries)
+            status = RunStatus.PARTIAL if run.counts.get(Outcome.ERRORED.value) else RunStatus.SUCCEEDED
+            self.store.clear_checkpoint(source.id)
+            self.store.finish_run(run, status, newest_datestamp=adapter.info.newest_datestamp or since)
+        finally:
+            client.close()
+        sink.finished(run)
+        return run
+
+    def _resume_state(self, source: SourceConfig, full: bool) -> dict[str, object] | None:
+        saved = self.store.checkpoint(source.id)
+        if saved is None:
+            return None
+        _, state = saved
+        if full and not state.get("full"):
+            self.store.clear_checkpoint(source.id)
+            return None
+        log.info("[%s] resuming from checkpoint", source.id)
+        return state
+
+    def _process_page(self, run: RunReport, source: SourceConfig, page: Page) -> None:
+        items: list[PageItem] = []
+        errors: list[tuple[RecordError, bytes | None]] = []
+        for hi in page.items:
+            if hi.error:
+                errors.append((RecordError(hi.local_id, hi.error, page.url), hi.raw))
+                continue
+            try:
+                record = crosswalk_for(hi.format, source.id)(hi, source, run.id)
+                tag_record(record, source)
+                if not record.deleted:
+                    if not record.titles:
+                        raise CrosswalkError("record has no title", source_id=source.id, local_id=hi.local_id)
+                    record.citation = record.citation or gbt7714(record)
+            except RECORD_ERRORS as exc:
+                log.warning("[%s] record %s not mapped: %s", source.id, hi.local_id, exc)
+                errors.append((RecordError(hi.local_id, f"{type(exc).__name__}: {exc}", page.url), hi.raw))
+                continue
+            items.append(PageItem(record, RawPayload(hi.format, hi.raw)))
+        outcomes = self.store.store_page(run, items, checkpoint=page.checkpoint, errors=errors)
+        for _, outcome in outcomes:
+            run.count(outcome)
+        for err, _ in errors:
+            run.count(Outcome.ERRORED)
+            run.add_error(err)
+        self._index_changes(outcomes)
+
+    # -- index -----------------------------------------------------------------------------
+
+    def _index_changes(self, outcomes: Iterable[tuple[Record, Outcome]]) -> None:
+        if self.index is None:
+            return
+        upserts = [r for r, o in outcomes if o in (Outcome.ADDED, Outcome.UPDATED)]
+        removals = [r.id for r, o in outcomes if o in (Outcome.DELETED, Outcome.GATED)]
+        if not upserts and not removals:
+            return
+        with self._index_lock:
+            try:
+                if upserts:
+                    self.index.upsert(upserts)
+                if removals:
+                    self.index.delete(removals)
+            except IndexBackendError as exc:
+                log.warning("index update failed, records stay pending: %s", exc)
+                return
+            self.store.mark_indexed([r.id for r in upserts] + removals)
+
+    def catch_up_index(self) -> int:
+        """Index every record still marked pending (after an index outage or a crash)."""
+        if self.index is None:
+            return 0
+        done = 0
+        with self._index_lock:
+            while True:
+                pending = self.store.pending()
+                if not pending:
+                    return done
+                live = [r for _, r in pending if r is not None]
+                gone = [i for i, r in pending if r is None]
+                try:
+                    if live:
+                        self.index.upsert(live)
+                    if gone:
+                        self.index.delete(gone)
+                except IndexBackendError as exc:
+                    log.warning("index catch-up failed, %d records stay pending: %s", len(pending), exc)
+                    return done
+                self.store.mark_indexed([i for i, _ in pending])
+                done += len(pending)
+
+    def reindex(self) -> int:
+        """Rebuild the index from the store."""
+        if self.index is None:
+            return 0
+        with self._index_lock:
+            count = self.index.rebuild(self.store.iter_records())
+            self.store.mark_all_indexed()
+        return count

@@ -1,0 +1,428 @@
+"""The record store: SQLite in WAL mode, the source of truth the index is derived from.
+
+It keeps raw payloads as received, normalised records, provenance, harvest
+runs and per-source checkpoints. A page of records and the checkpoint that
+follows it are written in one transaction, so a crash leaves the store at a
+page boundary. Records whose index copy is not yet up to date carry
+``index_pending = 1``; :meth:`RecordStore.pending` lists them for the index to
+catch up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+from ..model import GATED_SECURITY, Record, content_hash
+from .runs import Outcome, RecordError, RunReport, RunStatus
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    local_id TEXT NOT NULL,
+    content_hash TEXT,
+    access_json TEXT,
+    datestamp TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    record_json TEXT,
+    first_seen_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_seen_run INTEGER,
+    index_pending INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS records_source ON records(source_id);
+CREATE INDEX IF NOT EXISTS records_pending ON records(index_pending) WHERE index_pending = 1;
+CREATE TABLE IF NOT EXISTS raw_payloads (
+    record_id TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gated (
+    id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    level TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record_errors (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL,
+    source_id TEXT NOT NULL,
+    local_id TEXT,
+    message TEXT NOT NULL,
+    url TEXT,
+    raw BLOB,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS harvest_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    full INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    counts_json TEXT NOT NULL DEFAULT '{}',
+    retries_json TEXT NOT NULL DEFAULT '{}',
+    errors_json TEXT NOT NULL DEFAULT '[]',
+    message TEXT,
+    newest_datestamp TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_source ON harvest_runs(source_id, id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    source_id TEXT PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    state_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+SCHEMA_VERSION = "1"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class RawPayload:
+    format: str
+    body: bytes
+
+
+@dataclass
+class PageItem:
+    """One record of a page as the pipeline hands it to the store."""
+
+    record: Record
+    raw: RawPayload | None
+
+
+class RecordStore:
+    """SQLite record store; safe to share between threads (writes are serialised)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the record store at {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    # -- records -------------------------------------------------------------------
+
+    def store_page(
+        self,
+        run: RunReport,
+        items: Sequence[PageItem],
+        *,
+        checkpoint: dict[str, Any] | None,
+        errors: Sequence[tuple[RecordError, bytes | None]] = (),
+    ) -> list[tuple[Record, Outcome]]:
+        """Write one page and its checkpoint in one transaction; returns each record's outcome."""
+        assert run.id is not None
+        outcomes: list[tuple[Record, Outcome]] = []
+        ts = now_iso()
+        try:
+            with self.transaction() as db:
+                for item in items:
+                    outcome = self._upsert(db, item, run.id, ts)
+                    outcomes.append((item.record, outcome))
+                for err, raw in errors:
+                    db.execute(
+                        "INSERT INTO record_errors(run_id, source_id, local_id, message, url, raw, at)"
+                        " VALUES (?,?,?,?,?,?,?)",
+                        (run.id, run.source_id, err.local_id, err.message, err.url, raw, ts),
+                    )
+                if checkpoint is not None:
+                    db.execute(
+                        "INSERT INTO checkpoints(source_id, run_id, state_json, updated_at) VALUES (?,?,?,?)"
+                        " ON CONFLICT(source_id) DO UPDATE SET run_id=excluded.run_id,"
+                        " state_json=excluded.state_json, updated_at=excluded.updated_at",
+                        (run.source_id, run.id, json.dumps(checkpoint), ts),
+                    )
+                run.pages += 1
+                self._save_run(db, run)
+        except sqlite3.Error as exc:
+            raise StoreError(f"[{run.source_id}] cannot store a page: {exc}") from exc
+        return outcomes
+
+    def _upsert(self, db: sqlite3.Connection, item: PageItem, run_id: int, ts: str) -> Outcome:
+        rec = item.record
+        row = db.execute(
+            "SELECT content_hash, access_json, deleted FROM records WHERE id = ?", (rec.id,)
+        ).fetchone()
+        if rec.access.security in GATED_SECURITY:
+            return self._gate(db, rec, ts, existed=row is not None)
+        if rec.deleted:
+            if row is None:
+                db.execute(
+                    "INSERT INTO records(id, source_id, local_id, datestamp, deleted, first_seen_at, updated_at,"
+                    " last_seen_run, index_pending) VALUES (?,?,?,?,1,?,?,?,0)",
+                    (rec.id, rec.source_id, rec.local_id, rec.datestamp, ts, ts, run_id),
+                )
+                return Outcome.DELETED
+            db.execute(
+                "UPDATE records SET deleted=1, datestamp=?, updated_at=?, last_seen_run=?,"
+                " index_pending=CASE WHEN deleted=1 THEN index_pending ELSE 1 END WHERE id=?",
+                (rec.datestamp, ts, run_id, rec.id),
+            )
+            db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec.id,))
+            return Outcome.UNCHANGED if row["deleted"] else Outcome.DELETED
+        data = rec.to_dict()
+        rec.content_hash = data["content_hash"] = content_hash(data)
+        access_json = json.dumps(data["access"], sort_keys=True, ensure_ascii=False)
+        if row is not None and not row["deleted"] and row["content_hash"] == rec.content_hash \
+                and row["access_json"] == access_json:
+            db.execute("UPDATE records SET last_seen_run=? WHERE id=?", (run_id, rec.id))
+            return Outcome.UNCHANGED
+        record_json = json.dumps(data, ensure_ascii=False)
+        db.execute(
+            "INSERT INTO records(id, source_id, local_id, content_hash, access_json, datestamp, deleted,"
+            " record_json, first_seen_at, updated_at, last_seen_run, index_pending)"
+            " VALUES (?,?,?,?,?,?,0,?,?,?,?,1)"
+            " ON CONFLICT(id) DO UPDATE SET content_hash=excluded.content_hash, access_json=excluded.access_json,"
+            " datestamp=excluded.datestamp, deleted=0, record_json=excluded.record_json,"
+            " updated_at=excluded.updated_at, last_seen_run=excluded.last_seen_run, index_pending=1",
+            (rec.id, rec.source_id, rec.local_id, rec.content_hash, access_json, rec.datestamp,
+             record_json, ts, ts, run_id),
+        )
+        if item.raw is not None:
+            db.execute(
+                "INSERT INTO raw_payloads(record_id, format, body, received_at) VALUES (?,?,?,?)"
+                " ON CONFLICT(record_id) DO UPDATE SET format=excluded.format, body=excluded.body,"
+                " received_at=excluded.received_at",
+                (rec.id, item.raw.format, item.raw.body, ts),
+            )
+        if row is None:
+            return Outcome.ADDED
+        return Outcome.UPDATED
+
+    def _gate(self, db: sqlite3.Connection, rec: Record, ts: str, *, existed: bool) -> Outcome:
+        """Keep only id, source, level and time of a core/secret record; drop everything else."""
+        db.execute(
+            "INSERT INTO gated(id, source_id, level, seen_at) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE"
+            " SET level=excluded.level, seen_at=excluded.seen_at",
+            (rec.id, rec.source_id, rec.access.security.value, ts),
+        )
+        if existed:
+            db.execute(
+                "UPDATE records SET deleted=1, record_json=NULL, content_hash=NULL, access_json=NULL,"
+                " index_pending=1 WHERE id=?",
+                (rec.id,),
+            )
+            db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec.id,))
+        return Outcome.GATED
+
+    def get(self, record_id: str) -> Record | None:
+        """A live (not deleted) record, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record_json FROM records WHERE id = ? AND deleted = 0", (record_id,)
+            ).fetchone()
+        if row is None or row["record_json"] is None:
+            return None
+        return Record.from_dict(json.loads(row["record_json"]))
+
+    def raw(self, record_id: str) -> RawPayload | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT format, body FROM raw_payloads WHERE record_id = ?", (record_id,)
+            ).fetchone()
+        return RawPayload(row["format"], bytes(row["body"])) if row else None
+
+    def iter_records(self, source_id: str | None = None, batch: int = 500) -> Iterator[Record]:
+        """All live records, streamed in id order (bounded memory)."""
+        last = ""
+        while True:
+            with self._lock:
+                sql = "SELECT id, record_json FROM records WHERE deleted = 0 AND id > ?"
+                args: list[Any] = [last]
+                if source_id:
+                    sql += " AND source_id = ?"
+                    args.append(source_id)
+                rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, batch)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield Record.from_dict(json.loads(row["record_json"]))
+            last = rows[-1]["id"]
+
+    def pending(self, batch: int = 500) -> list[tuple[str, Record | None]]:
+        """Up to ``batch`` records whose index copy is stale: (id, record or None when deleted)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, deleted, record_json FROM records WHERE index_pending = 1 ORDER BY id LIMIT ?",
+                (batch,),
+            ).fetchall()
+        out: list[tuple[str, Record | None]] = []
+        for row in rows:
+            live = not row["deleted"] and row["record_json"]
+            out.append((row["id"], Record.from_dict(json.loads(row["record_json"])) if live else None))
+        return out
+
+    def mark_indexed(self, ids: Sequence[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE records SET index_pending = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def mark_all_indexed(self) -> None:
+        """After a rebuild from the store, every record's index copy is current."""
+        with self.transaction() as db:
+            db.execute("UPDATE records SET index_pending = 0 WHERE index_pending = 1")
+
+    def counts(self, source_id: str | None = None) -> dict[str, int]:
+        sql = "SELECT SUM(deleted = 0), SUM(deleted = 1) FROM records"
+        args: tuple[Any, ...] = ()
+        if source_id:
+            sql += " WHERE source_id = ?"
+            args = (source_id,)
+        with self._lock:
+            live, deleted = self._db.execute(sql, args).fetchone()
+        return {"records": live or 0, "deleted": deleted or 0}
+
+    def live_ids_not_seen(self, source_id: str, run_id: int) -> list[str]:
+        """Live records of a source that the given run did not see (for delete-by-absence)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM records WHERE source_id = ? AND deleted = 0 AND"
+                " (last_seen_run IS NULL OR last_seen_run != ?)",
+                (source_id, run_id),
+            ).fetchall()
+        return [r["id"] for r in rows]
+
+    # -- runs and checkpoints ----------------------------------------------------------
+
+    def start_run(self, run: RunReport) -> RunReport:
+        run.started_at = now_iso()
+        run.status = RunStatus.RUNNING
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO harvest_runs(source_id, status, full, started_at) VALUES (?,?,?,?)",
+                (run.source_id, run.status.value, int(run.full), run.started_at),
+            )
+            run.id = int(cur.lastrowid or 0)
+        return run
+
+    def finish_run(self, run: RunReport, status: RunStatus, *, newest_datestamp: str | None = None,
+                   message: str | None = None) -> None:
+        run.status = status
+        run.finished_at = now_iso()
+        if message:
+            run.message = message
+        with self.transaction() as db:
+            self._save_run(db, run)
+            if newest_datestamp:
+                db.execute("UPDATE harvest_runs SET newest_datestamp=? WHERE id=?", (newest_datestamp, run.id))
+
+    def _save_run(self, db: sqlite3.Connection, run: RunReport) -> None:
+        db.execute(
+            "UPDATE harvest_runs SET status=?, finished_at=?, pages=?, counts_json=?, retries_json=?,"
+            " errors_json=?, message=? WHERE id=?",
+            (run.status.value, run.finished_at, run.pages, json.dumps(dict(run.counts)),
+             json.dumps(dict(run.retries)), json.dumps([e.__dict__ for e in run.errors], ensure_ascii=False),
+             run.message, run.id),
+        )
+
+    def mark_interrupted(self) -> int:
+        """Runs left 'running' by a dead process become 'interrupted'; returns how many."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE harvest_runs SET status=?, finished_at=?, message=? WHERE status=?",
+                (RunStatus.INTERRUPTED.value, now_iso(), "the harvesting process stopped before the run ended",
+                 RunStatus.RUNNING.value),
+            )
+            return cur.rowcount
+
+    def runs(self, source_id: str | None = None, limit: int = 50) -> list[RunReport]:
+        sql = "SELECT * FROM harvest_runs"
+        args: tuple[Any, ...] = ()
+        if source_id:
+            sql += " WHERE source_id = ?"
+            args = (source_id,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [_run_from_row(r) for r in rows]
+
+    def last_successful_datestamp(self, source_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT newest_datestamp FROM harvest_runs WHERE source_id=? AND status IN (?,?)"
+                " AND newest_datestamp IS NOT NULL ORDER BY id DESC LIMIT 1",
+                (source_id, RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value),
+            ).fetchone()
+        return row["newest_datestamp"] if row else None
+
+    def checkpoint(self, source_id: str) -> tuple[int, dict[str, Any]] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT run_id, state_json FROM checkpoints WHERE source_id = ?", (source_id,)
+            ).fetchone()
+        return (int(row["run_id"]), json.loads(row["state_json"])) if row else None
+
+    def clear_checkpoint(self, source_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM checkpoints WHERE source_id = ?", (source_id,))
+
+    def source_stats(self) -> dict[str, dict[str, Any]]:
+        """Per source: live and deleted record counts and the newest datestamp."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT source_id, SUM(deleted = 0) AS live, SUM(deleted = 1) AS deleted,"
+                " MAX(datestamp) AS newest FROM records GROUP BY source_id"
+            ).fetchall()
+        return {r["source_id"]: {"records": r["live"] or 0, "deleted": r["deleted"] or 0,
+                                 "newest_datestamp": r["newest"]} for r in rows}
+
+
+def _run_from_row(row: sqlite3.Row) -> RunReport:
+    from collections import Counter
+
+    run = RunReport(
+        source_id=row["source_id"],
+        id=row["id"],
+        status=RunStatus(row["status"]),
+        full=bool(row["full"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        pages=row["pages"],
+        counts=Counter(json.loads(row["counts_json"])),
+        retries=Counter(json.loads(row["retries_json"])),
+        errors=[RecordError(**e) for e in json.loads(row["errors_json"])],
+        message=row["message"],
+    )
+    return run

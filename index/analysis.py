@@ -1,0 +1,77 @@
+"""Text analysis shared by every backend: CJK bigrams plus folded Latin words.
+
+Chinese has no spaces, so words cannot be found by splitting. fedcat indexes
+overlapping character bigrams of every CJK run (冰川冻土 → 冰川 川冻 冻土), the
+scheme of Lucene's CJKBigramFilter and Elasticsearch's ``cjk`` analyzer. A
+query is analysed the same way and each CJK run must match as a phrase of its
+bigrams, so 冰川 matches 青藏高原冰川 but not 冰 … 川 apart. A CJK run of one
+character is kept as a unigram. Latin, Cyrillic, Greek and digits are split on
+anything that is not a letter or digit, lower-cased and folded to ASCII
+(Précis → precis). docs/architecture.md records why bigrams were chosen over
+unigrams and dictionary segmentation (bench/cjk_analysis.py measures it).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# CJK Unified Ideographs (+ Ext A, compatibility), Hiragana, Katakana, Hangul.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
+_CJK_RE = re.compile(rf"[{_CJK}]")
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    """The tokens of one query word: a single Latin token, or the bigrams of one CJK run.
+
+    A group with several tokens must match as a phrase.
+    """
+
+    tokens: tuple[str, ...]
+    surface: str
+
+
+def fold(word: str) -> str:
+    """Lower-case and strip accents: ``Émigré`` → ``emigre``; non-Latin letters stay."""
+    if word.isascii():
+        return word.lower()
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def is_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+def bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def term_groups(text: str) -> list[TermGroup]:
+    """Analyse text into term groups, in order."""
+    groups: list[TermGroup] = []
+    normalised = unicodedata.normalize("NFKC", text)
+    for m in _TOKEN_RE.finditer(normalised):
+        word = m.group(0)
+        if _CJK_RE.match(word):
+            groups.append(TermGroup(tuple(bigrams(word)), word))
+        else:
+            folded = fold(word)
+            if folded:
+                groups.append(TermGroup((folded,), word))
+    return groups
+
+
+def analyse(text: str) -> list[str]:
+    """The flat token stream indexed for ``text``."""
+    return [tok for g in term_groups(text) for tok in g.tokens]
+
+
+def analysed_text(*parts: str | None) -> str:
+    """Tokens joined by spaces, for a field whose index tokenizer splits on whitespace."""
+    return " ".join(tok for part in parts if part for tok in analyse(part))

@@ -1,0 +1,139 @@
+"""From a :class:`Record` to the flat document every backend indexes, and highlighting.
+
+The document keeps what a search hit shows (``display``) and the keyword
+values facets and filters use; full text is analysed by :mod:`.analysis`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fedcat.harvester.model import GATED_SECURITY, Record, pick_lang
+
+from .analysis import fold, is_cjk, term_groups
+
+
+@dataclass
+class IndexDoc:
+    id: str
+    keywords: dict[str, list[str]]
+    year: int | None
+    published_key: int
+    title_text: str
+    body_text: str
+    display: dict[str, Any]
+
+
+def indexable(record: Record) -> bool:
+    """Deleted records and gated levels (core, secret) never enter an index."""
+    return not record.deleted and record.access.security not in GATED_SECURITY
+
+
+def _date_key(value: str | None) -> int:
+    """``2021-05-03...`` → 20210503 (0 when absent), for sorting by date."""
+    if not value:
+        return 0
+    digits = re.sub(r"\D", "", value)[:8]
+    return int(digits.ljust(8, "0")) if digits else 0
+
+
+def to_index_doc(record: Record) -> IndexDoc:
+    titles = [t.value for t in record.titles]
+    descriptions = [d.value for d in record.descriptions]
+    ident = record.identifiers
+    keywords = {
+        "source": [record.source_id],
+        "openness": [record.access.openness.value],
+        "geo_scope": [record.access.geo_scope.value],
+        "security": [record.access.security.value],
+        "licence": [record.licence.normalised or "unspecified"],
+        "subject": sorted({s.strip() for s in record.subjects if s.strip()}),
+    }
+    body = " ".join(
+        [*descriptions, *record.subjects, *record.creators, record.publisher or "",
+         ident.doi or "", ident.cstr or "", record.center_zh or "", record.center_en or ""]
+    )
+    display = {
+        "id": record.id,
+        "title": record.title,
+        "title_en": record.title_en,
+        "description": pick_lang(record.descriptions, "zh"),
+        "description_en": pick_lang(record.descriptions, "en", fallback=False),
+        "source_id": record.source_id,
+        "center": record.center_zh,
+        "center_en": record.center_en,
+        "openness": record.access.openness.value,
+        "geo_scope": record.access.geo_scope.value,
+        "security": record.access.security.value,
+        "embargo_until": record.access.embargo_until,
+        "licence": record.licence.normalised,
+        "year": record.year,
+        "published": record.published,
+        "doi": ident.doi,
+        "cstr": ident.cstr,
+        "landing_page": record.landing_page,
+        "subjects": record.subjects[:20],
+        "creators": record.creators[:10],
+    }
+    return IndexDoc(
+        id=record.id,
+        keywords=keywords,
+        year=record.year,
+        published_key=_date_key(record.published),
+        title_text=" ".join(titles),
+        body_text=body,
+        display=display,
+    )
+
+
+_FRAGMENT = 160
+
+
+def highlight(text: str | None, query: str, *, fragment: int | None = None) -> str | None:
+    """HTML-escaped ``text`` with query matches in ``<mark>``; ``None`` when nothing matches.
+
+    With ``fragment`` the result is cut to about that many characters around the
+    first match.
+    """
+    if not text or not query.strip():
+        return None
+    patterns: list[str] = []
+    for group in term_groups(query):
+        if is_cjk(group.surface):
+            patterns.append(re.escape(group.surface))
+        else:
+            patterns.append(r"(?<![^\W_])" + re.escape(group.tokens[0]) + r"(?![^\W_])")
+    if not patterns:
+        return None
+    folded = _fold_aligned(text)
+    spans = sorted(
+        (m.start(), m.end())
+        for m in re.finditer("|".join(patterns), folded, flags=re.IGNORECASE)
+    )
+    if not spans:
+        return None
+    start, end = 0, len(text)
+    if fragment and len(text) > fragment:
+        first = spans[0][0]
+        start = max(0, first - fragment // 3)
+        end = min(len(text), start + fragment)
+    out: list[str] = ["…" if start > 0 else ""]
+    pos = start
+    for s, e in spans:
+        if s < pos or e > end:
+            continue
+        out.append(html.escape(text[pos:s]))
+        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end]))
+    if end < len(text):
+        out.append("…")
+    return "".join(out)
+
+
+def _fold_aligned(text: str) -> str:
+    """Fold character by character so offsets stay aligned with ``text``."""
+    return "".join((fold(ch) or ch)[:1] if ch.isalpha() else ch for ch in text)

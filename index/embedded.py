@@ -1,0 +1,293 @@
+"""The embedded backend: a tantivy index on local disk, no server.
+
+Text is analysed in Python (:mod:`.analysis`) and handed to tantivy as
+whitespace-separated tokens, so both backends see the same terms. Keyword
+fields are tantivy ``raw`` text fast fields, which serve filters and terms
+aggregations (facets). The cursor is an opaque token holding the offset of the
+next page and a fingerprint of the query it belongs to.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from fedcat.harvester.model import Record
+
+from .analysis import TermGroup, analysed_text, term_groups
+from .base import (
+    FACETS,
+    MAX_PAGE_SIZE,
+    BulkResult,
+    FacetBucket,
+    Hit,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    Sort,
+)
+from .documents import IndexDoc, highlight, indexable, to_index_doc
+from .errors import BadQuery, IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")
+_WRITER_HEAP = 64_000_000
+_TITLE_BOOST = 3.0
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
+    for name in _KEYWORD_FIELDS:
+        sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
+    sb.add_integer_field("year", stored=False, indexed=True, fast=True)
+    sb.add_integer_field("published_key", stored=False, indexed=True, fast=True)
+    sb.add_text_field("title", stored=False, tokenizer_name="whitespace", index_option="position")
+    sb.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="position")
+    sb.add_text_field("display", stored=True, tokenizer_name="raw", index_option="basic")
+    return sb.build()
+
+
+class EmbeddedIndex(SearchIndex):
+    """tantivy on disk at ``path`` (a folder), or in memory when ``path`` is None."""
+
+    name = "embedded"
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._schema = _schema()
+        self._lock = threading.Lock()
+        self._writer: tantivy.IndexWriter | None = None
+        try:
+            if path is None:
+                self._index = tantivy.Index(self._schema)
+            else:
+                folder = Path(path)
+                folder.mkdir(parents=True, exist_ok=True)
+                self._check_version(folder)
+                self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
+        except (OSError, ValueError) as exc:
+            raise IndexUnavailable(f"cannot open the embedded index at {path}: {exc}") from exc
+
+    @staticmethod
+    def _check_version(folder: Path) -> None:
+        marker = folder / "fedcat-schema.json"
+        if marker.exists():
+            version = json.loads(marker.read_text()).get("version")
+            if version != SCHEMA_VERSION:
+                raise IndexUnavailable(
+                    f"index at {folder} has schema version {version}, expected {SCHEMA_VERSION}: "
+                    "delete the folder and run `fedcat reindex`"
+                )
+        else:
+            marker.write_text(json.dumps({"version": SCHEMA_VERSION}))
+
+    # -- writing -----------------------------------------------------------------
+
+    def _get_writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            try:
+                self._writer = self._index.writer(_WRITER_HEAP, 1)
+            except ValueError as exc:
+                raise IndexUnavailable(
+                    f"the embedded index is locked by another writer (is a harvest running?): {exc}"
+                ) from exc
+        return self._writer
+
+    def _commit(self) -> None:
+        assert self._writer is not None
+        self._writer.commit()
+        self._index.reload()
+
+    def _document(self, doc: IndexDoc) -> tantivy.Document:
+        fields: dict[str, Any] = {
+            "id": doc.id,
+            "title": _tokens(doc.title_text),
+            "body": _tokens(doc.body_text),
+            "published_key": doc.published_key,
+            "display": json.dumps(doc.display, ensure_ascii=False),
+        }
+        if doc.year is not None:
+            fields["year"] = doc.year
+        for name in _KEYWORD_FIELDS:
+            if doc.keywords.get(name):
+                fields[name] = doc.keywords[name]
+        return tantivy.Document(**fields)
+
+    def upsert(self, records: Iterable[Record]) -> BulkResult:
+        result = BulkResult()
+        with self._lock:
+            writer = self._get_writer()
+            for record in records:
+                writer.delete_documents_by_term("id", record.id)
+                if not indexable(record):
+                    result.deleted += 1
+                    continue
+                writer.add_document(self._document(to_index_doc(record)))
+                result.indexed += 1
+            self._commit()
+        return result
+
+    def delete(self, ids: Iterable[str]) -> BulkResult:
+        result = BulkResult()
+        with self._lock:
+            writer = self._get_writer()
+            for doc_id in ids:
+                writer.delete_documents_by_term("id", doc_id)
+                result.deleted += 1
+            self._commit()
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._get_writer().delete_all_documents()
+            self._commit()
+
+    def count(self) -> int:
+        self._index.reload()
+        return int(self._index.searcher().num_docs)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+
+    # -- searching ---------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        if not 1 <= query.size <= MAX_PAGE_SIZE:
+            raise BadQuery(f"must be between 1 and {MAX_PAGE_SIZE}", param="size")
+        offset = _decode_cursor(query.cursor, _fingerprint(query))
+        groups = term_groups(query.text)
+        tq = self._build_query(query, groups)
+        self._index.reload()
+        searcher = self._index.searcher()
+        kwargs: dict[str, Any] = {"limit": query.size, "offset": offset, "count": True}
+        if query.sort is not Sort.RELEVANCE or not groups:
+            kwargs["order_by_field"] = "published_key"
+            kwargs["order"] = tantivy.Order.Asc if query.sort is Sort.OLDEST else tantivy.Order.Desc
+        found = searcher.search(tq, **kwargs)
+        hits = [self._hit(searcher, score, addr, query) for score, addr in found.hits]
+        total = int(found.count or 0)
+        next_offset = offset + len(hits)
+        cursor = _encode_cursor(next_offset, _fingerprint(query)) if next_offset < total and hits else None
+        facets = self._facets(searcher, tq, query) if query.facets else {}
+        return SearchResult(total=total, hits=hits, facets=facets, next_cursor=cursor)
+
+    def _hit(self, searcher: tantivy.Searcher, score: Any, addr: tantivy.DocAddress, query: SearchQuery) -> Hit:
+        stored = searcher.doc(addr).to_dict()
+        display: dict[str, Any] = json.loads(stored["display"][0])
+        highlights: dict[str, list[str]] = {}
+        if query.highlight and query.text.strip():
+            for key, frag in (("title", None), ("title_en", None), ("description", 200), ("description_en", 200)):
+                marked = highlight(display.get(key), query.text, fragment=frag)
+                if marked:
+                    highlights[key] = [marked]
+        return Hit(id=display["id"], score=float(score) if isinstance(score, float) else 0.0,
+                   doc=display, highlights=highlights)
+
+    def _facets(self, searcher: tantivy.Searcher, tq: tantivy.Query, query: SearchQuery) -> dict[str, list[FacetBucket]]:
+        aggs: dict[str, Any] = {}
+        for name in query.facets:
+            if name not in FACETS:
+                raise BadQuery(f"unknown facet {name!r} (known: {', '.join(FACETS)})", param="facets")
+            aggs[name] = {"terms": {"field": name, "size": query.facet_size}}
+        raw = searcher.aggregate(tq, aggs)
+        out: dict[str, list[FacetBucket]] = {}
+        for name in query.facets:
+            buckets = raw.get(name, {}).get("buckets", [])
+            out[name] = [FacetBucket(value=str(b["key"]), count=int(b["doc_count"])) for b in buckets]
+            if name == "year":
+                out[name].sort(key=lambda b: b.value, reverse=True)
+        return out
+
+    def _build_query(self, query: SearchQuery, groups: list[TermGroup]) -> tantivy.Query:
+        schema = self._schema
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for group in groups:
+            clauses.append((tantivy.Occur.Must, self._text_clause(group)))
+        for name, values in query.filters.items():
+            if name not in FACETS:
+                raise BadQuery(f"unknown filter {name!r} (known: {', '.join(FACETS)})", param=name)
+            if not values:
+                continue
+            clauses.append((tantivy.Occur.Must, self._any_of(name, values)))
+        vis = query.visibility
+        clauses.append((tantivy.Occur.Must, self._any_of("security", sorted(s.value for s in vis.security))))
+        if vis.hide_domestic:
+            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "geo_scope", "domestic")))
+        if not groups:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        return tantivy.Query.boolean_query(clauses)
+
+    def _any_of(self, name: str, values: list[str]) -> tantivy.Query:
+        if name == "year":
+            terms: list[Any] = []
+            for v in values:
+                try:
+                    terms.append(int(v))
+                except ValueError:
+                    raise BadQuery(f"{v!r} is not a year", param="year") from None
+            return tantivy.Query.term_set_query(self._schema, "year", terms)
+        return tantivy.Query.term_set_query(self._schema, name, list(values))
+
+    def _text_clause(self, group: TermGroup) -> tantivy.Query:
+        """Match the group in title (boosted) or body; several tokens match as a phrase."""
+        schema = self._schema
+
+        def on(field: str) -> tantivy.Query:
+            if len(group.tokens) == 1:
+                return tantivy.Query.term_query(schema, field, group.tokens[0])
+            return tantivy.Query.phrase_query(schema, field, list(group.tokens))
+
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.boost_query(on("title"), _TITLE_BOOST)),
+                (tantivy.Occur.Should, on("body")),
+            ]
+        )
+
+
+def _tokens(text: str) -> str:
+    return analysed_text(text)
+
+
+def _fingerprint(query: SearchQuery) -> str:
+    key = json.dumps(
+        [query.text, sorted((k, sorted(v)) for k, v in query.filters.items()), query.sort.value,
+         query.visibility.key(), query.size],
+        ensure_ascii=False,
+    )
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def _encode_cursor(offset: int, fingerprint: str) -> str:
+    raw = json.dumps({"o": offset, "f": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, fingerprint: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        offset = int(data["o"])
+        fp = str(data["f"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadQuery("not a cursor returned by this index", param="cursor") from exc
+    if fp != fingerprint:
+        raise BadQuery("the cursor belongs to a different query", param="cursor")
+    if offset < 0:
+        raise BadQuery("not a cursor returned by this index", param="cursor")
+    return offset
