@@ -173,6 +173,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     catalog = Catalog.open(_config(args))
     try:
+        if args.remap:
+            with console.status("re-mapping stored raw payloads with the current crosswalks and rules"):
+                report = catalog.harvester.remap(args.source)
+            d = report.to_dict()
+            console.print(f"re-mapped: {d['updated']} updated, {d['unchanged']} unchanged, {d['errored']} errored")
         with console.status("rebuilding the index from the record store"):
             count = catalog.harvester.reindex()
     finally:
@@ -267,7 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--audience", choices=[a.value for a in Audience], help="search as this audience")
     s.set_defaults(fn=cmd_search)
 
-    sub.add_parser("reindex", help="rebuild the search index from the record store").set_defaults(fn=cmd_reindex)
+    ri = sub.add_parser("reindex", help="rebuild the search index from the record store")
+    ri.add_argument("--remap", action="store_true",
+                    help="first re-apply crosswalks and tagging to the stored raw payloads (no harvesting)")
+    ri.add_argument("--source", metavar="ID", help="with --remap: only this source")
+    ri.set_defaults(fn=cmd_reindex)
     sub.add_parser("sources", help="list the configured sources").set_defaults(fn=cmd_sources)
 
     sv = sub.add_parser("serve", help="serve the HTTP API")

@@ -144,7 +144,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def config_from_dict(data: Any, *, path: str | None = None) -> Config:
     """Validate a parsed config mapping."""
     try:
-        cfg = _build(Config, data, "")
+        cfg: Config = _build(Config, data, "")
         _check(cfg)
     except ConfigError as exc:
         if path and not exc.path:

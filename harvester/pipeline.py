@@ -19,8 +19,8 @@ from lxml import etree
 from fedcat.index.base import SearchIndex
 from fedcat.index.errors import IndexBackendError
 
-from .adapters.base import Adapter, Page
-from .adapters.oaipmh import OAIPMHAdapter
+from .adapters.base import Adapter, HarvestedItem, Page
+from .adapters.oaipmh import OAIPMHAdapter, item_from_raw
 from .citation import gbt7714
 from .config import Config, Protocol as SourceProtocol, SourceConfig
 from .crosswalks import crosswalk_for
@@ -57,6 +57,17 @@ def build_adapter(source: SourceConfig, client: HttpClient) -> Adapter:
     if source.protocol is SourceProtocol.OAIPMH:
         return OAIPMHAdapter(source, client)
     raise HarvestError(f"unsupported protocol {source.protocol}", source_id=source.id)  # pragma: no cover
+
+
+def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None) -> Record:
+    """Crosswalk, tag and complete one harvested item (also used to re-map stored raw payloads)."""
+    record = crosswalk_for(item.format, source.id)(item, source, run_id)
+    tag_record(record, source)
+    if not record.deleted:
+        if not record.titles:
+            raise CrosswalkError("record has no title", source_id=source.id, local_id=item.local_id)
+        record.citation = record.citation or gbt7714(record)
+    return record
 
 
 class Harvester:
@@ -132,12 +143,7 @@ class Harvester:
                 errors.append((RecordError(hi.local_id, hi.error, page.url), hi.raw))
                 continue
             try:
-                record = crosswalk_for(hi.format, source.id)(hi, source, run.id)
-                tag_record(record, source)
-                if not record.deleted:
-                    if not record.titles:
-                        raise CrosswalkError("record has no title", source_id=source.id, local_id=hi.local_id)
-                    record.citation = record.citation or gbt7714(record)
+                record = map_item(hi, source, run.id)
             except RECORD_ERRORS as exc:
                 log.warning("[%s] record %s not mapped: %s", source.id, hi.local_id, exc)
                 errors.append((RecordError(hi.local_id, f"{type(exc).__name__}: {exc}", page.url), hi.raw))
@@ -193,6 +199,36 @@ class Harvester:
                     return done
                 self.store.mark_indexed([i for i, _ in pending])
                 done += len(pending)
+
+    def remap(self, source_id: str | None = None) -> RunReport:
+        """Apply the current crosswalks and taggers to the stored raw payloads, without harvesting."""
+        sources = [self.config.source(source_id)] if source_id else list(self.config.sources)
+        report = RunReport(source_id=source_id or "*")
+        for source in sources:
+            run = self.store.start_run(RunReport(source_id=source.id, full=True))
+            batch: list[PageItem] = []
+            for rec_id, raw in self.store.iter_raw(source.id):
+                try:
+                    record = map_item(item_from_raw(raw.body, raw.format), source, run.id)
+                except RECORD_ERRORS as exc:
+                    run.count(Outcome.ERRORED)
+                    run.add_error(RecordError(rec_id, f"{type(exc).__name__}: {exc}"))
+                    continue
+                batch.append(PageItem(record, raw))
+                if len(batch) >= 500:
+                    self._store_remapped(run, batch)
+                    batch = []
+            if batch:
+                self._store_remapped(run, batch)
+            status = RunStatus.PARTIAL if run.counts.get(Outcome.ERRORED.value) else RunStatus.SUCCEEDED
+            self.store.finish_run(run, status, message="re-mapped from stored raw payloads")
+            report.counts.update(run.counts)
+        self.catch_up_index()
+        return report
+
+    def _store_remapped(self, run: RunReport, batch: list[PageItem]) -> None:
+        for _, outcome in self.store.store_page(run, batch, checkpoint=None):
+            run.count(outcome)
 
     def reindex(self) -> int:
         """Rebuild the index from the store."""

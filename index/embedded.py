@@ -178,7 +178,7 @@ class EmbeddedIndex(SearchIndex):
             kwargs["order"] = tantivy.Order.Asc if query.sort is Sort.OLDEST else tantivy.Order.Desc
         found = searcher.search(tq, **kwargs)
         hits = [self._hit(searcher, score, addr, query) for score, addr in found.hits]
-        total = int(found.count or 0)
+        total = int(getattr(found, "count", 0) or 0)
         next_offset = offset + len(hits)
         cursor = _encode_cursor(next_offset, _fingerprint(query)) if next_offset < total and hits else None
         facets = self._facets(searcher, tq, query) if query.facets else {}

@@ -156,15 +156,17 @@ class OAIPMHAdapter(Adapter):
         window: dict[str, Any] = {"prefix": prefix, "from": None, "full": self.info.full}
         if not self.info.full and since:
             window["from"] = ident.format(parse_datestamp(since) - OVERLAP)
-        for set_spec in self.source.sets or [None]:
+        sets: list[str | None] = list(self.source.sets) or [None]
+        for set_spec in sets:
             yield from self._list(dict(window, set=set_spec), token=None)
         self.info.complete = True
 
     def _resume(self, state: dict[str, Any], ident: Identify) -> Iterator[Page]:
         self.info.full = bool(state.get("full"))
         self.info.newest_datestamp = state.get("newest")
-        sets = self.source.sets or [None]
-        start = sets.index(state.get("set")) if state.get("set") in sets else 0
+        sets: list[str | None] = list(self.source.sets) or [None]
+        current = state.get("set")
+        start = sets.index(current) if current in sets else 0
         try:
             yield from self._list(state, token=state.get("token"))
         except BadResumptionToken:
@@ -213,26 +215,41 @@ class OAIPMHAdapter(Adapter):
 
     def _items(self, root: etree._Element, prefix: str) -> Iterator[HarvestedItem]:
         for rec in root.iterfind("oai:ListRecords/oai:record", NS):
-            header = rec.find("oai:header", NS)
-            if header is None:
-                continue
-            ident_el = header.find("oai:identifier", NS)
-            if ident_el is None or not ident_el.text:
-                continue
-            date_el = header.find("oai:datestamp", NS)
-            meta = rec.find("oai:metadata", NS)
-            element = meta[0] if meta is not None and len(meta) else None
-            identifier = ident_el.text.strip()
-            yield HarvestedItem(
-                local_id=local_id(identifier),
-                source_identifier=identifier,
-                datestamp=date_el.text.strip() if date_el is not None and date_el.text else None,
-                deleted=header.get("status") == "deleted",
-                raw=etree.tostring(rec, encoding="utf-8"),
-                format=prefix,
-                sets=[s.text.strip() for s in header.iterfind("oai:setSpec", NS) if s.text],
-                element=element,
-            )
+            item = _item(rec, prefix)
+            if item is not None:
+                yield item
+
+
+def _item(rec: etree._Element, prefix: str, raw: bytes | None = None) -> HarvestedItem | None:
+    """A ``<record>`` element → HarvestedItem (None when it has no usable header)."""
+    header = rec.find("oai:header", NS)
+    if header is None:
+        return None
+    ident_el = header.find("oai:identifier", NS)
+    if ident_el is None or not ident_el.text:
+        return None
+    date_el = header.find("oai:datestamp", NS)
+    meta = rec.find("oai:metadata", NS)
+    element = meta[0] if meta is not None and len(meta) else None
+    identifier = ident_el.text.strip()
+    return HarvestedItem(
+        local_id=local_id(identifier),
+        source_identifier=identifier,
+        datestamp=date_el.text.strip() if date_el is not None and date_el.text else None,
+        deleted=header.get("status") == "deleted",
+        raw=raw if raw is not None else etree.tostring(rec, encoding="utf-8"),
+        format=prefix,
+        sets=[s.text.strip() for s in header.iterfind("oai:setSpec", NS) if s.text],
+        element=element,
+    )
+
+
+def item_from_raw(raw: bytes, prefix: str) -> HarvestedItem:
+    """Rebuild the item from a stored raw ``<record>`` payload."""
+    item = _item(parse(raw, what="stored payload"), prefix, raw)
+    if item is None:
+        raise MalformedResponse("stored payload has no OAI-PMH header")
+    return item
 
 
 def local_id(identifier: str) -> str:

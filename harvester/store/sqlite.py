@@ -266,6 +266,22 @@ class RecordStore:
             ).fetchone()
         return RawPayload(row["format"], bytes(row["body"])) if row else None
 
+    def iter_raw(self, source_id: str, batch: int = 500) -> Iterator[tuple[str, RawPayload]]:
+        """Raw payloads of a source's live records, streamed in id order."""
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT r.id, p.format, p.body FROM records r JOIN raw_payloads p ON p.record_id = r.id"
+                    " WHERE r.source_id = ? AND r.deleted = 0 AND r.id > ? ORDER BY r.id LIMIT ?",
+                    (source_id, last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row["id"], RawPayload(row["format"], bytes(row["body"]))
+            last = rows[-1]["id"]
+
     def iter_records(self, source_id: str | None = None, batch: int = 500) -> Iterator[Record]:
         """All live records, streamed in id order (bounded memory)."""
         last = ""

@@ -1,0 +1,63 @@
+"""Shared fixtures: demo OAI-PMH servers on loopback and catalogs in temporary folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedcat.api.catalog import Catalog
+from fedcat.harvester.config import Config, config_from_dict
+from fedcat.harvester.demo.corpus import demo_centers, generate_records
+from fedcat.harvester.demo.oai_server import OAIRepository, OAIServer
+
+FAST_HTTP = {"max_retries": 2, "backoff_base": 0.01, "backoff_max": 0.05, "retry_after_max": 0.2,
+             "connect_timeout": 2.0, "read_timeout": 5.0}
+
+
+def center(center_id: str) -> Any:
+    return next(c for c in demo_centers() if c.id == center_id)
+
+
+@pytest.fixture
+def oai_server() -> Iterator[OAIServer]:
+    """A fresh cryosphere-center repository (150 records, 3 pages, a few deleted) on an ephemeral port."""
+    c = center("ncdc")
+    server = OAIServer(OAIRepository(c, generate_records(c)), port=0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_config(tmp_path: Path, sources: list[dict[str, Any]], **extra: Any) -> Config:
+    raw: dict[str, Any] = {"data_dir": str(tmp_path / "data"), "sources": sources, "http": dict(FAST_HTTP)}
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key].update(value)
+        else:
+            raw[key] = value
+    return config_from_dict(raw)
+
+
+def source_for(server: OAIServer, source_id: str = "ncdc", **extra: Any) -> dict[str, Any]:
+    src: dict[str, Any] = {"id": source_id, "name": "国家冰川冻土沙漠科学数据中心", "name_en": "NCDC",
+                           "url": server.url, "policy": {"security": "general"}}
+    src.update(extra)
+    return src
+
+
+@pytest.fixture
+def catalog_factory(tmp_path: Path) -> Iterator[Any]:
+    opened: list[Catalog] = []
+
+    def factory(sources: list[dict[str, Any]], **extra: Any) -> Catalog:
+        cat = Catalog.open(make_config(tmp_path, sources, **extra))
+        opened.append(cat)
+        return cat
+
+    yield factory
+    for cat in opened:
+        cat.close()

@@ -1,0 +1,191 @@
+"""Harvest → store → tag → index, end to end against real OAI-PMH servers on loopback."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fedcat.api.catalog import Catalog
+from fedcat.harvester.adapters.oaipmh import item_from_raw
+from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIServer
+from fedcat.harvester.model import Openness
+from fedcat.harvester.pipeline import map_item
+from fedcat.harvester.store import RunStatus
+from fedcat.index.base import SearchQuery
+
+from .conftest import source_for
+
+
+def live(server: OAIServer) -> list[Any]:
+    return [r for r in server.repository.records() if not r.deleted]
+
+
+def search_ids(catalog: Catalog, text: str = "") -> set[str]:
+    ids: set[str] = set()
+    cursor = None
+    while True:
+        page = catalog.index.search(SearchQuery(text=text, size=100, cursor=cursor, facets=()))
+        ids |= {h.id for h in page.hits}
+        cursor = page.next_cursor
+        if not cursor:
+            return ids
+
+
+def test_full_harvest_stores_and_indexes_every_live_record(oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat = catalog_factory([source_for(oai_server, metadata_prefix="oai_datacite")])
+    (run,) = cat.harvester.harvest()
+    expected = {f"ncdc:{r.local_id}" for r in live(oai_server)}
+    deleted = {f"ncdc:{r.local_id}" for r in oai_server.repository.records() if r.deleted}
+    assert deleted, "the demo repository should contain deleted records"
+    assert run.status is RunStatus.SUCCEEDED
+    assert run.counts["added"] == len(expected)
+    assert run.pages == 3
+    assert search_ids(cat) == expected
+    assert cat.store.counts("ncdc") == {"records": len(expected), "deleted": len(deleted)}
+    assert all(cat.store.get(i) is None for i in deleted)
+
+
+def test_second_harvest_changes_nothing(oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    before = cat.store.counts()
+    (again,) = cat.harvester.harvest()
+    assert again.status is RunStatus.SUCCEEDED
+    assert again.counts["added"] == again.counts["updated"] == again.counts["deleted"] == 0
+    assert cat.store.counts() == before
+    (full,) = cat.harvester.harvest(full=True)
+    assert full.counts["added"] == full.counts["updated"] == 0
+    assert full.counts["unchanged"] == len(oai_server.repository.records())
+
+
+def test_incremental_harvest_sends_from_and_picks_up_changes_and_deletions(
+        oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    repo = oai_server.repository
+    victim, changed = live(oai_server)[:2]
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    repo.upsert(replace(changed, title_zh="祁连山冰川新标题数据", datestamp=later))
+    repo.delete(victim.identifier, when=later)
+    seen: list[dict[str, str]] = []
+
+    def spy(ctx: FaultContext) -> FaultAction | None:
+        seen.append(ctx.params)
+        return None
+
+    oai_server.fault = spy
+    (run,) = cat.harvester.harvest()
+    listing = [p for p in seen if p.get("verb") == "ListRecords"]
+    assert listing and "from" in listing[0], "an incremental run must send from="
+    assert run.counts["updated"] == 1 and run.counts["deleted"] == 1
+    assert f"ncdc:{changed.local_id}" in search_ids(cat, "祁连山冰川新标题")
+    assert f"ncdc:{victim.local_id}" not in search_ids(cat)
+    assert cat.store.get(f"ncdc:{victim.local_id}") is None
+
+
+def test_raw_payload_is_kept_and_remapped_without_harvesting(oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat = catalog_factory([source_for(oai_server, metadata_prefix="oai_datacite")])
+    cat.harvester.harvest()
+    rec_id = f"ncdc:{live(oai_server)[0].local_id}"
+    stored = cat.store.get(rec_id)
+    raw = cat.store.raw(rec_id)
+    assert stored is not None and raw is not None and raw.format == "oai_datacite"
+    again = map_item(item_from_raw(raw.body, raw.format), cat.config.sources[0], None)
+    assert again.compute_hash() == stored.content_hash
+    requests_before = oai_server.request_count
+    cat.config.sources[0].policy.openness = Openness.OPEN  # a changed rule: remap applies it
+    report = cat.harvester.remap("ncdc")
+    assert oai_server.request_count == requests_before, "remap must not touch the source"
+    assert report.counts["updated"] == len(live(oai_server))
+    assert {h.doc["openness"] for h in cat.index.search(SearchQuery(size=100)).hits} == {"open"}
+
+
+def test_datacite_and_dc_crosswalks_normalise_identifiers_and_licences(
+        oai_server: OAIServer, catalog_factory: Any) -> None:
+    demo = live(oai_server)[0]
+    for prefix in ("oai_dc", "oai_datacite"):
+        cat = catalog_factory([source_for(oai_server, source_id=prefix.replace("_", "-"), metadata_prefix=prefix)])
+        cat.harvester.harvest()
+        rec = cat.store.get(f"{prefix.replace('_', '-')}:{demo.local_id}")
+        assert rec is not None, prefix
+        assert rec.identifiers.doi == demo.doi.lower()
+        assert rec.identifiers.cstr == demo.cstr
+        assert {(t.value, t.lang) for t in rec.titles} >= {(demo.title_zh, "zh"), (demo.title_en, "en")}
+        assert rec.year == demo.year
+        assert rec.landing_page and rec.landing_page.endswith(demo.landing_url)
+        if demo.license_url:
+            assert rec.licence.normalised and rec.licence.normalised.startswith("CC")
+        assert rec.citation and "[DS/OL]" in rec.citation and demo.doi.lower() in rec.citation
+        assert rec.provenance is not None and rec.provenance.metadata_prefix == prefix
+        assert rec.access.evidence, "every tag carries evidence"
+
+
+def test_a_record_without_title_is_isolated_and_the_page_kept(oai_server: OAIServer, catalog_factory: Any) -> None:
+    bad = live(oai_server)[5]
+    oai_server.repository.upsert(replace(bad, title_zh="", title_en=""))
+    cat = catalog_factory([source_for(oai_server)])
+    (run,) = cat.harvester.harvest()
+    assert run.status is RunStatus.PARTIAL
+    assert run.counts["errored"] == 1
+    assert run.counts["added"] == len(live(oai_server)) - 1
+    assert run.errors[0].local_id == bad.local_id and "title" in run.errors[0].message
+
+
+def test_503_with_retry_after_is_retried(oai_server: OAIServer, catalog_factory: Any) -> None:
+    def flaky(ctx: FaultContext) -> FaultAction | None:
+        if ctx.params.get("verb") == "ListRecords" and ctx.request_number % 2 == 0:
+            return FaultAction(status=503, headers={"Retry-After": "0"}, body=b"busy")
+        return None
+
+    oai_server.fault = flaky
+    cat = catalog_factory([source_for(oai_server)])
+    (run,) = cat.harvester.harvest()
+    assert run.status is RunStatus.SUCCEEDED
+    assert run.retries["http_503"] >= 1
+    assert len(search_ids(cat)) == len(live(oai_server))
+
+
+def test_a_dead_source_fails_alone(oai_server: OAIServer, catalog_factory: Any) -> None:
+    dead = {"id": "dead", "name": "离线中心", "url": "http://127.0.0.1:9/oai"}
+    cat = catalog_factory([source_for(oai_server), dead])
+    reports = {r.source_id: r for r in cat.harvester.harvest()}
+    assert reports["dead"].status is RunStatus.FAILED
+    assert reports["dead"].message and "127.0.0.1:9" in reports["dead"].message
+    assert reports["ncdc"].status is RunStatus.SUCCEEDED
+
+
+def test_failed_run_resumes_from_its_checkpoint(oai_server: OAIServer, catalog_factory: Any) -> None:
+    calls: list[dict[str, str]] = []
+
+    def die_on_third_page(ctx: FaultContext) -> FaultAction | None:
+        calls.append(ctx.params)
+        if "resumptionToken" in ctx.params and sum("resumptionToken" in c for c in calls) == 2:
+            return FaultAction(drop=True)
+        return None
+
+    oai_server.fault = die_on_third_page
+    cat = catalog_factory([source_for(oai_server)], http={"max_retries": 0})
+    (failed,) = cat.harvester.harvest()
+    assert failed.status is RunStatus.FAILED
+    assert failed.pages == 2
+    checkpoint = cat.store.checkpoint("ncdc")
+    assert checkpoint is not None and checkpoint[1]["token"]
+    calls.clear()
+    oai_server.fault = lambda ctx: calls.append(ctx.params) or None  # type: ignore[func-returns-value]
+    (resumed,) = cat.harvester.harvest()
+    assert resumed.status is RunStatus.SUCCEEDED
+    listing = [c for c in calls if c.get("verb") == "ListRecords"]
+    assert listing[0].get("resumptionToken") == checkpoint[1]["token"], "resume must not restart from page 1"
+    assert cat.store.checkpoint("ncdc") is None
+    assert search_ids(cat) == {f"ncdc:{r.local_id}" for r in live(oai_server)}
+
+
+def test_reindex_rebuilds_the_index_from_the_store(oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    expected = search_ids(cat)
+    cat.index.clear()
+    assert search_ids(cat) == set()
+    assert cat.harvester.reindex() == len(expected)
+    assert search_ids(cat) == expected
