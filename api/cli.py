@@ -212,13 +212,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(config: Config, host: str, port: int) -> None:
-    import uvicorn
-
     from .app import create_app
+    from .server import serve
 
     catalog = Catalog.open(config)
     try:
-        uvicorn.run(create_app(catalog), host=host, port=port, log_level="warning")
+        serve(create_app(catalog), host, port)
     finally:
         catalog.close()
 
