@@ -61,6 +61,7 @@ class SourceConfig:
     enabled: bool = True
     policy: Policy = field(default_factory=Policy)
     min_delay: float | None = None
+    delete_by_absence: bool = True
 
 
 @dataclass

@@ -18,6 +18,7 @@ import logging
 import random
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from .errors import (
 
 log = logging.getLogger(__name__)
 
+GZIP_MAGIC = b"\x1f\x8b"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 VERSION = "0.1.0"
 
@@ -209,6 +211,8 @@ class HttpClient:
                 timeout=timeout, stream=True,
             ) as r:
                 body = self._read_capped(r, url)
+                if body[:2] == GZIP_MAGIC and "gzip" not in r.headers.get("Content-Encoding", ""):
+                    body = self._gunzip(body, url)
                 return Response(url=r.url, status=r.status_code, headers=dict(r.headers), body=body,
                                 encoding=r.encoding if "charset" in r.headers.get("Content-Type", "") else None)
         except requests.Timeout as exc:
@@ -218,6 +222,19 @@ class HttpClient:
             raise ConnectionFailed(f"connection failed: {exc}", source_id=self.source_id, url=url) from exc
         except requests.RequestException as exc:
             raise ConnectionFailed(f"request failed: {exc}", source_id=self.source_id, url=url) from exc
+
+    def _gunzip(self, body: bytes, url: str) -> bytes:
+        """A gzip body sent without ``Content-Encoding``: inflate it, within the size cap."""
+        cap = self.config.max_response_bytes
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out = inflater.decompress(body, cap + 1)
+        except zlib.error as exc:
+            raise ConnectionFailed(f"gzip body cannot be inflated: {exc}", source_id=self.source_id, url=url) from exc
+        if len(out) > cap or inflater.unconsumed_tail:
+            raise ResponseTooLarge(f"inflated body exceeds the cap of {cap} bytes", source_id=self.source_id, url=url)
+        log.info("[%s] %s: inflated a gzip body sent without Content-Encoding", self.source_id, url)
+        return out
 
     def _read_capped(self, r: requests.Response, url: str) -> bytes:
         cap = self.config.max_response_bytes

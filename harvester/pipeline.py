@@ -117,12 +117,38 @@ class Harvester:
         else:
             run.retries.update(client.retries)
             status = RunStatus.PARTIAL if run.counts.get(Outcome.ERRORED.value) else RunStatus.SUCCEEDED
+            if status is RunStatus.SUCCEEDED and self._may_delete_by_absence(source, adapter):
+                self._delete_absent(run, source)
             self.store.clear_checkpoint(source.id)
             self.store.finish_run(run, status, newest_datestamp=adapter.info.newest_datestamp or since)
         finally:
             client.close()
         sink.finished(run)
         return run
+
+    @staticmethod
+    def _may_delete_by_absence(source: SourceConfig, adapter: Adapter) -> bool:
+        """Only after a complete, successful, full listing of a server that cannot report deletions."""
+        info = adapter.info
+        return (source.delete_by_absence and info.complete and info.full and not info.resumed
+                and not info.supports_deletions)
+
+    def _delete_absent(self, run: RunReport, source: SourceConfig) -> None:
+        assert run.id is not None
+        gone = self.store.live_ids_not_seen(source.id, run.id)
+        if not gone:
+            return
+        log.info("[%s] %d records absent from a complete listing: tombstoned", source.id, len(gone))
+        self.store.tombstone(gone)
+        run.count(Outcome.DELETED, len(gone))
+        if self.index is not None:
+            with self._index_lock:
+                try:
+                    self.index.delete(gone)
+                except IndexBackendError as exc:
+                    log.warning("index update failed, records stay pending: %s", exc)
+                    return
+                self.store.mark_indexed(gone)
 
     def _resume_state(self, source: SourceConfig, full: bool) -> dict[str, object] | None:
         saved = self.store.checkpoint(source.id)

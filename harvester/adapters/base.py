@@ -48,6 +48,7 @@ class ListingInfo:
     full: bool = False
     newest_datestamp: str | None = None
     supports_deletions: bool = True
+    resumed: bool = False
 
 
 class Adapter(abc.ABC):

@@ -23,14 +23,20 @@ from sickle.iterator import OAIResponseIterator
 from ..config import SourceConfig
 from ..errors import (
     BadResumptionToken,
+    ConnectionFailed,
+    HostileXML,
+    HTTPStatusError,
     MalformedResponse,
     NoRecordsMatch,
     ProtocolLoop,
+    RequestTimeout,
+    RetryBudgetExhausted,
     oai_error,
 )
 from ..http import HttpClient, Response
 from ..xml import parse
 from .base import Adapter, HarvestedItem, ListingInfo, Page
+from .oai_salvage import BadRecord, adopt_namespace, is_truncated, salvage
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +50,27 @@ MAX_EMPTY_PAGES = 20
 
 
 class OAIResponse:
-    """Sickle's response interface over a :class:`Response` with a safe parse."""
+    """Sickle's response interface over a :class:`Response` with a safe parse.
+
+    A complete page broken by bad records is salvaged (``bad_records``); an
+    envelope without the OAI namespace is given it.
+    """
 
     def __init__(self, response: Response, params: dict[str, str]) -> None:
         self.http_response = response
         self.params = params
-        self.xml = parse(response.body, declared_encoding=response.encoding, what="OAI-PMH response")
+        self.bad_records: list[BadRecord] = []
+        try:
+            root = parse(response.body, declared_encoding=response.encoding, what="OAI-PMH response")
+        except HostileXML:
+            raise
+        except MalformedResponse:
+            if params.get("verb") != "ListRecords" and "resumptionToken" not in params:
+                raise
+            root, self.bad_records = salvage(response.body, response.encoding)
+        if etree.QName(root).namespace is None and etree.QName(root).localname == "OAI-PMH":
+            root = adopt_namespace(root)
+        self.xml = root
 
     @property
     def raw(self) -> str:
@@ -66,8 +87,7 @@ class FedcatSickle(Sickle):  # type: ignore[misc]
         self.last_url = endpoint
 
     def harvest(self, **kwargs: str) -> OAIResponse:
-        resp = self.client.request("GET", self.endpoint, params=kwargs, ok_statuses=OAI_ERROR_STATUSES)
-        self.last_url = resp.url
+        resp = self._fetch(kwargs)
         try:
             oai = OAIResponse(resp, kwargs)
         except MalformedResponse as exc:
@@ -85,6 +105,21 @@ class FedcatSickle(Sickle):  # type: ignore[misc]
         if resp.status >= 300:
             raise MalformedResponse(f"HTTP {resp.status} without an OAI error", source_id=self.source_id, url=resp.url)
         return oai
+
+    def _fetch(self, params: dict[str, str]) -> Response:
+        """GET with the client's retries; a body cut short (no closing tag) is fetched again."""
+        attempt = 0
+        while True:
+            resp = self.client.request("GET", self.endpoint, params=params, ok_statuses=OAI_ERROR_STATUSES)
+            self.last_url = resp.url
+            if not is_truncated(resp.body, resp.encoding):
+                return resp
+            attempt += 1
+            if attempt > self.client.policy.max_retries:
+                raise MalformedResponse(f"response truncated ({len(resp.body)} bytes) after {attempt} tries",
+                                        source_id=self.source_id, url=resp.url)
+            self.client.retries["truncated"] += 1
+            log.warning("[%s] %s: truncated body, retry %d", self.source_id, resp.url, attempt)
 
 
 @dataclass
@@ -153,16 +188,17 @@ class OAIPMHAdapter(Adapter):
             yield from self._resume(resume, ident)
             return
         prefix = self.choose_prefix()
-        window: dict[str, Any] = {"prefix": prefix, "from": None, "full": self.info.full}
+        window: dict[str, Any] = {"prefix": prefix, "from": None, "until": None, "full": self.info.full}
         if not self.info.full and since:
             window["from"] = ident.format(parse_datestamp(since) - OVERLAP)
         sets: list[str | None] = list(self.source.sets) or [None]
         for set_spec in sets:
-            yield from self._list(dict(window, set=set_spec), token=None)
+            yield from self._list_window(dict(window, set=set_spec), ident)
         self.info.complete = True
 
     def _resume(self, state: dict[str, Any], ident: Identify) -> Iterator[Page]:
         self.info.full = bool(state.get("full"))
+        self.info.resumed = True
         self.info.newest_datestamp = state.get("newest")
         sets: list[str | None] = list(self.source.sets) or [None]
         current = state.get("set")
@@ -174,10 +210,33 @@ class OAIPMHAdapter(Adapter):
             restart = dict(state, token=None)
             if state.get("newest") and not state.get("full"):
                 restart["from"] = ident.format(parse_datestamp(state["newest"]) - OVERLAP)
-            yield from self._list(restart, token=None)
+            yield from self._list_window(restart, ident)
+        if state.get("until"):
+            # the crash happened inside a split window: list the rest of the original window
+            rest = dict(state, token=None, **{"from": _after(state["until"], ident), "until": state.get("end")})
+            yield from self._list_window(rest, ident)
         for set_spec in sets[start + 1:]:
-            yield from self._list(dict(state, set=set_spec, token=None), token=None)
+            base = dict(state, set=set_spec, token=None, until=None, end=None)
+            base["from"] = state.get("window_from")
+            yield from self._list_window(base, ident)
         self.info.complete = True
+
+    def _list_window(self, window: dict[str, Any], ident: Identify) -> Iterator[Page]:
+        """List one window; when the server fails on it before the first page, split it and list the parts."""
+        window.setdefault("window_from", window.get("from"))
+        yielded = False
+        try:
+            for page in self._list(window, token=None):
+                yielded = True
+                yield page
+        except (RequestTimeout, HTTPStatusError, ConnectionFailed, RetryBudgetExhausted) as exc:
+            parts = [] if yielded else split_window(window, ident)
+            if not parts:
+                raise
+            log.warning("[%s] %s on window %s..%s: splitting it into %d parts", self.source.id, type(exc).__name__,
+                        window.get("from"), window.get("until"), len(parts))
+            for part in parts:
+                yield from self._list_window(part, ident)
 
     def _list(self, window: dict[str, Any], token: str | None) -> Iterator[Page]:
         params: dict[str, str]
@@ -187,6 +246,8 @@ class OAIPMHAdapter(Adapter):
             params = {"metadataPrefix": window["prefix"]}
             if window.get("from"):
                 params["from"] = window["from"]
+            if window.get("until"):
+                params["until"] = window["until"]
             if window.get("set"):
                 params["set"] = window["set"]
         try:
@@ -196,7 +257,7 @@ class OAIPMHAdapter(Adapter):
         seen_tokens: set[str] = set()
         empty_run = 0
         for resp in responses:
-            items = list(self._items(resp.xml, window["prefix"]))
+            items = list(self._items(resp, window["prefix"]))
             next_token, total = _token(resp.xml)
             if next_token:
                 if next_token in seen_tokens:
@@ -213,11 +274,15 @@ class OAIPMHAdapter(Adapter):
             checkpoint = dict(window, token=next_token, newest=self.info.newest_datestamp)
             yield Page(items=items, checkpoint=checkpoint, url=self.sickle.last_url, total_hint=total)
 
-    def _items(self, root: etree._Element, prefix: str) -> Iterator[HarvestedItem]:
-        for rec in root.iterfind("oai:ListRecords/oai:record", NS):
+    def _items(self, resp: OAIResponse, prefix: str) -> Iterator[HarvestedItem]:
+        for rec in resp.xml.iterfind("oai:ListRecords/oai:record", NS):
             item = _item(rec, prefix)
             if item is not None:
                 yield item
+        for bad in resp.bad_records:
+            ident = bad.identifier or "unknown"
+            yield HarvestedItem(local_id=local_id(ident), source_identifier=ident, datestamp=None, deleted=False,
+                                raw=bad.raw, format=prefix, error=f"malformed record: {bad.error}")
 
 
 def _item(rec: etree._Element, prefix: str, raw: bytes | None = None) -> HarvestedItem | None:
@@ -250,6 +315,48 @@ def item_from_raw(raw: bytes, prefix: str) -> HarvestedItem:
     if item is None:
         raise MalformedResponse("stored payload has no OAI-PMH header")
     return item
+
+
+def split_window(window: dict[str, Any], ident: Identify, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Monthly parts of a window longer than a month, daily parts of a shorter one; [] when a day or less.
+
+    Each part records the end of the window it came from (``end``) so a resumed run can finish it.
+    """
+    start_text = window.get("from") or ident.earliest
+    if not start_text:
+        return []
+    start = parse_datestamp(start_text)
+    end = parse_datestamp(window["until"]) if window.get("until") else (now or datetime.utcnow())
+    if end - start <= timedelta(days=1):
+        return []
+    bounds: list[datetime] = [start]
+    if end - start > timedelta(days=31):
+        cursor = datetime(start.year, start.month, 1)
+        while True:
+            cursor = datetime(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+            if cursor >= end:
+                break
+            bounds.append(cursor)
+    else:
+        cursor = datetime(start.year, start.month, start.day) + timedelta(days=1)
+        while cursor < end:
+            bounds.append(cursor)
+            cursor += timedelta(days=1)
+    bounds.append(end)
+    step = timedelta(days=1) if ident.granularity == "YYYY-MM-DD" else timedelta(seconds=1)
+    parts = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        last = hi if hi == end else hi - step
+        if last < lo:
+            continue
+        parts.append(dict(window, token=None, end=window.get("end") or ident.format(end),
+                          **{"from": ident.format(lo), "until": ident.format(last)}))
+    return parts
+
+
+def _after(until: str, ident: Identify) -> str:
+    step = timedelta(days=1) if ident.granularity == "YYYY-MM-DD" else timedelta(seconds=1)
+    return ident.format(parse_datestamp(until) + step)
 
 
 def local_id(identifier: str) -> str:

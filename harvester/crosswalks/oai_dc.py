@@ -13,7 +13,8 @@ DC = "http://purl.org/dc/elements/1.1/"
 
 
 def _all(el: etree._Element, tag: str) -> list[etree._Element]:
-    return list(el.iterfind(f".//{{{DC}}}{tag}"))
+    """Elements named ``tag`` in the DC namespace, or in none (servers that drop namespaces)."""
+    return [e for e in el.iter(f"{{{DC}}}{tag}", tag)]
 
 
 def _values(el: etree._Element, tag: str) -> list[str]:

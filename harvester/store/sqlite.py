@@ -331,6 +331,14 @@ class RecordStore:
             live, deleted = self._db.execute(sql, args).fetchone()
         return {"records": live or 0, "deleted": deleted or 0}
 
+    def tombstone(self, ids: Sequence[str]) -> None:
+        """Mark records deleted (their payloads dropped); the index copy becomes pending."""
+        ts = now_iso()
+        with self.transaction() as db:
+            for rec_id in ids:
+                db.execute("UPDATE records SET deleted=1, updated_at=?, index_pending=1 WHERE id=?", (ts, rec_id))
+                db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec_id,))
+
     def live_ids_not_seen(self, source_id: str, run_id: int) -> list[str]:
         """Live records of a source that the given run did not see (for delete-by-absence)."""
         with self._lock:

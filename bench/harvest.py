@@ -1,0 +1,200 @@
+"""Harvest benchmark: fedcat against bare Sickle over the same loopback OAI-PMH server.
+
+    python bench/harvest.py                      # 50k records, 20 x 5k sources
+    python bench/harvest.py --records 5000 --sources 5 --source-records 1000   # quick
+
+Reports, in one run and as ratios against baselines measured in the same run:
+
+1. bare Sickle iteration rate over an N-record oai_dc server (the baseline);
+2. `fedcat harvest` rate into a fresh store + index, its ratio to (1), and its peak RSS;
+3. an unchanged re-harvest (incremental, and with --full) as a share of the full harvest time;
+4. S sources x M records with a delay per page: total time against the slowest single source.
+
+Servers run in a separate process so they do not share the harvester's interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("bench.harvest")
+HERE = Path(__file__).resolve()
+
+
+# -- server side (run in a child process) -------------------------------------------------------
+
+
+def serve(count: int, records: int, page_size: int, delay: float, ports_file: Path) -> None:
+    from fedcat.harvester.demo.corpus import DemoCenter, demo_centers, generate_records
+    from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
+
+    template = next(c for c in demo_centers() if c.id == "ncdc")
+    base = generate_records(template)
+    servers = []
+    for s in range(count):
+        center = DemoCenter(**{**template.__dict__, "id": f"b{s}", "n_records": records, "page_size": page_size,
+                               "metadata_formats": ("oai_dc",)})
+        start = datetime(2020, 1, 1, tzinfo=UTC)
+        recs = [replace(base[i % len(base)], local_id=f"r{i:07d}", identifier=f"oai:b{s}:r{i:07d}", deleted=False,
+                        datestamp=start + timedelta(minutes=i)) for i in range(records)]
+        server = OAIServer(OAIRepository(center, recs), port=0)
+        if delay:
+            def slow(ctx: FaultContext, d: float = delay) -> FaultAction | None:
+                return FaultAction(delay=d) if ctx.params.get("verb") == "ListRecords" else None
+            server.fault = slow
+        servers.append(server.start())
+    ports_file.write_text(json.dumps([srv.url for srv in servers]))
+    while True:
+        time.sleep(3600)
+
+
+class Servers:
+    def __init__(self, count: int, records: int, page_size: int, delay: float = 0.0) -> None:
+        self.ports_file = Path(tempfile.mkdtemp()) / "urls.json"
+        self.proc = subprocess.Popen([sys.executable, str(HERE), "--serve", str(count), str(records), str(page_size),
+                                      str(delay), str(self.ports_file)])
+        deadline = time.monotonic() + 600
+        while not self.ports_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("benchmark server did not start")
+            time.sleep(0.2)
+        time.sleep(0.2)
+        self.urls: list[str] = json.loads(self.ports_file.read_text())
+
+    def __enter__(self) -> Servers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+# -- client side --------------------------------------------------------------------------------
+
+
+def bare_sickle(url: str) -> tuple[int, float]:
+    from sickle import Sickle
+
+    start = time.perf_counter()
+    n = sum(1 for _ in Sickle(url).ListRecords(metadataPrefix="oai_dc"))
+    return n, time.perf_counter() - start
+
+
+def run_fedcat(config: dict[str, Any], folder: Path, *extra: str) -> tuple[float, int, str]:
+    """Run `fedcat harvest` as a child; returns (seconds, peak RSS in bytes, stdout)."""
+    import yaml
+
+    cfg = folder / "bench.yaml"
+    cfg.write_text(yaml.safe_dump(config, allow_unicode=True))
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "fedcat.api.cli", "--config", str(cfg), "harvest", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"fedcat harvest exited with {status}: {out}")
+    return elapsed, usage.ru_maxrss * 1024, out
+
+
+def config_for(urls: list[str], data: Path, workers: int) -> dict[str, Any]:
+    return {"data_dir": str(data), "workers": workers,
+            "sources": [{"id": f"b{i}", "name": f"基准{i}", "url": u, "metadata_prefix": "oai_dc",
+                         "policy": {"security": "general"}} for i, u in enumerate(urls)]}
+
+
+def single_source(records: int, page_size: int) -> dict[str, Any]:
+    with Servers(1, records, page_size) as srv, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        n, sickle_s = bare_sickle(srv.urls[0])
+        cfg = config_for(srv.urls, folder / "data", 1)
+        fedcat_s, rss, _ = run_fedcat(cfg, folder)
+        again_s, _, _ = run_fedcat(cfg, folder)
+        full_again_s, _, _ = run_fedcat(cfg, folder, "--full")
+    return {
+        "records": n,
+        "sickle_rate": n / sickle_s,
+        "fedcat_rate": n / fedcat_s,
+        "ratio_fedcat_to_sickle": (n / fedcat_s) / (n / sickle_s),
+        "fedcat_seconds": fedcat_s,
+        "sickle_seconds": sickle_s,
+        "peak_rss_mb": rss / 2**20,
+        "reharvest_incremental_share": again_s / fedcat_s,
+        "reharvest_full_share": full_again_s / fedcat_s,
+    }
+
+
+def many_sources(count: int, records: int, page_size: int, delay: float) -> dict[str, Any]:
+    with Servers(count, records, page_size, delay) as srv, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        singles = []
+        for i, url in enumerate(srv.urls[:3]):
+            (folder / f"one{i}").mkdir()
+            s, _, _ = run_fedcat(config_for([url], folder / f"one{i}" / "data", 1), folder / f"one{i}")
+            singles.append(s)
+        (folder / "all").mkdir()
+        all_s, _, _ = run_fedcat(config_for(srv.urls, folder / "all" / "data", count), folder / "all")
+    slowest = max(singles)
+    return {"sources": count, "records_each": records, "page_delay_s": delay, "slowest_single_seconds": slowest,
+            "all_seconds": all_s, "ratio_all_to_slowest": all_s / slowest}
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), Path(sys.argv[6]))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--records", type=int, default=50_000)
+    p.add_argument("--page-size", type=int, default=500)
+    p.add_argument("--sources", type=int, default=20)
+    p.add_argument("--source-records", type=int, default=5_000)
+    p.add_argument("--source-page-size", type=int, default=500)
+    p.add_argument("--page-delay", type=float, default=0.2)
+    p.add_argument("--skip-single", action="store_true")
+    p.add_argument("--skip-many", action="store_true")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    results: dict[str, Any] = {}
+    if not args.skip_single:
+        results["single"] = single_source(args.records, args.page_size)
+    if not args.skip_many:
+        results["many"] = many_sources(args.sources, args.source_records, args.source_page_size, args.page_delay)
+    if args.json:
+        sys.stdout.write(json.dumps(results, indent=2) + "\n")
+        return 0
+    if "single" in results:
+        r = results["single"]
+        sys.stdout.write(
+            f"single source, {r['records']} oai_dc records\n"
+            f"  bare Sickle:         {r['sickle_rate']:8.0f} records/s ({r['sickle_seconds']:.1f} s)  [baseline]\n"
+            f"  fedcat harvest:      {r['fedcat_rate']:8.0f} records/s ({r['fedcat_seconds']:.1f} s)"
+            f"  ratio {r['ratio_fedcat_to_sickle']:.2f}x  (target >= 1.0x)\n"
+            f"  peak RSS:            {r['peak_rss_mb']:8.0f} MB\n"
+            f"  re-harvest, unchanged, incremental: {100 * r['reharvest_incremental_share']:.1f}% of the full harvest"
+            f" (target <= 2%)\n"
+            f"  re-harvest, unchanged, --full:      {100 * r['reharvest_full_share']:.1f}% of the full harvest\n")
+    if "many" in results:
+        m = results["many"]
+        sys.stdout.write(
+            f"{m['sources']} sources x {m['records_each']} records, {m['page_delay_s']} s per page\n"
+            f"  slowest single source: {m['slowest_single_seconds']:.1f} s  [baseline]\n"
+            f"  all sources at once:   {m['all_seconds']:.1f} s  ratio {m['ratio_all_to_slowest']:.2f}x"
+            f"  (target <= 1.5x)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
