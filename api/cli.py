@@ -14,6 +14,7 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -93,7 +94,7 @@ def _run_harvest(catalog: Catalog, sources: Sequence[str] | None, full: bool) ->
     console.print(_summary(reports))
     for r in reports:
         if r.status is RunStatus.FAILED:
-            err_console.print(f"[red]{r.source_id}: {r.message}[/]")
+            err_console.print(f"{r.source_id}: {r.message}", style="red", markup=False, highlight=False)
     return reports
 
 
@@ -308,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.fn(args)
         return code
     except FedcatError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print("[bold red]error:[/]", escape(str(exc)), highlight=False)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

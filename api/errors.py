@@ -75,7 +75,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body")]
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body") and not isinstance(p, int)]
         parameter = ".".join(loc) or None
         message = f"{parameter}: {first.get('msg', 'invalid value')}" if parameter else str(first.get("msg"))
         return envelope(400, "bad_parameter", message, parameter)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Union
 
 import yaml
+import yaml.constructor
 
 from .errors import ConfigError
 from .model import GeoScope, Openness, Security
@@ -133,13 +134,27 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file: {exc.strerror}", path=str(p)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file is not UTF-8 text (byte {exc.start})", path=str(p)) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", path=str(p)) from exc
-    cfg = config_from_dict(data if data is not None else {}, path=str(p))
-    cfg.path = str(p)
-    return cfg
+    return config_from_dict(data if data is not None else {}, path=str(p))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML requires unique keys)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def config_from_dict(data: Any, *, path: str | None = None) -> Config:
@@ -149,8 +164,9 @@ def config_from_dict(data: Any, *, path: str | None = None) -> Config:
         _check(cfg)
     except ConfigError as exc:
         if path and not exc.path:
-            raise ConfigError(str(exc), path=path) from None
+            raise ConfigError(exc.detail, key=exc.key, path=path) from None
         raise
+    cfg.path = path
     return cfg
 
 

@@ -45,6 +45,7 @@ class ConfigError(FedcatError):
     def __init__(self, message: str, *, key: str | None = None, path: str | None = None) -> None:
         self.key = key
         self.path = path
+        self.detail = message
         where = f"{path}: " if path else ""
         what = f"{key}: " if key else ""
         super().__init__(f"{where}{what}{message}")

@@ -20,6 +20,8 @@ from fedcat.harvester.model import GeoScope, Record, Security
 #: Facets (and filters) every backend supports, in display order.
 FACETS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "year", "subject")
 MAX_PAGE_SIZE = 100
+#: Deepest result a cursor may reach (Elasticsearch's default max_result_window).
+MAX_RESULT_WINDOW = 10_000
 
 
 class Sort(StrEnum):

@@ -26,6 +26,7 @@ from .analysis import TermGroup, analysed_text, term_groups
 from .base import (
     FACETS,
     MAX_PAGE_SIZE,
+    MAX_RESULT_WINDOW,
     BulkResult,
     FacetBucket,
     Hit,
@@ -180,7 +181,8 @@ class EmbeddedIndex(SearchIndex):
         hits = [self._hit(searcher, score, addr, query) for score, addr in found.hits]
         total = int(getattr(found, "count", 0) or 0)
         next_offset = offset + len(hits)
-        cursor = _encode_cursor(next_offset, _fingerprint(query)) if next_offset < total and hits else None
+        more = next_offset < total and hits and next_offset < MAX_RESULT_WINDOW
+        cursor = _encode_cursor(next_offset, _fingerprint(query)) if more else None
         facets = self._facets(searcher, tq, query) if query.facets else {}
         return SearchResult(total=total, hits=hits, facets=facets, next_cursor=cursor)
 
@@ -288,6 +290,6 @@ def _decode_cursor(cursor: str | None, fingerprint: str) -> int:
         raise BadQuery("not a cursor returned by this index", param="cursor") from exc
     if fp != fingerprint:
         raise BadQuery("the cursor belongs to a different query", param="cursor")
-    if offset < 0:
-        raise BadQuery("not a cursor returned by this index", param="cursor")
+    if not 0 <= offset <= MAX_RESULT_WINDOW:
+        raise BadQuery(f"cursors reach at most {MAX_RESULT_WINDOW} results; narrow the query", param="cursor")
     return offset

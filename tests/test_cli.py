@@ -319,8 +319,6 @@ OAI_ERROR_WITH_BRACKETS = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a source error containing '[/...]' is printed as rich markup and "
-                                        "crashes with MarkupError (api/cli.py _run_harvest err_console.print)")
 def test_source_error_text_is_printed_verbatim(tmp_path: Path) -> None:
     c = center("hep")
     with OAIServer(OAIRepository(c, generate_records(c))) as server:
@@ -366,8 +364,6 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a config file that is not UTF-8 raises UnicodeDecodeError "
-                                        "(harvester/config.py load_config catches only OSError)")
 def test_non_utf8_config_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "latin1.yaml"
     config.write_bytes(ACCEPTANCE_YAML.replace("示例数据中心", "Café").encode("latin-1"))
@@ -377,8 +373,6 @@ def test_non_utf8_config_exits_2(tmp_path: Path) -> None:
     assert "latin1.yaml" in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a config error whose text contains '[/...]' crashes the error "
-                                        "printer with MarkupError (api/cli.py main err_console.print)")
 def test_config_error_with_brackets_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "brackets.yaml"
     config.write_text('"[/x]": 1\n' + ACCEPTANCE_YAML, encoding="utf-8")

@@ -220,8 +220,6 @@ def test_load_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{path}: sources[0].metdata_prefix: unknown key")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with a path, the re-raised ConfigError loses .key (None) "
-                                        "(harvester/config.py config_from_dict re-raises without key=)")
 def test_load_config_error_keeps_the_key_attribute(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(ACCEPTANCE_YAML.replace("metadata_prefix", "metdata_prefix"), encoding="utf-8")
@@ -247,8 +245,6 @@ def test_invalid_yaml(tmp_path: Path) -> None:
     assert "not valid YAML" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a non-UTF-8 config file raises UnicodeDecodeError, not ConfigError "
-                                        "(harvester/config.py load_config catches only OSError)")
 def test_non_utf8_file_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes(ACCEPTANCE_YAML.replace("示例数据中心", "Café").encode("latin-1"))
@@ -257,9 +253,6 @@ def test_non_utf8_file_is_a_config_error(tmp_path: Path) -> None:
     assert info.value.path == str(path)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a key given twice in one YAML mapping is silently overwritten "
-                                        "(harvester/config.py load_config uses yaml.safe_load, which allows "
-                                        "duplicate keys; YAML requires unique keys)")
 def test_duplicate_yaml_key_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "dup.yaml"
     path.write_text(ACCEPTANCE_YAML + "    url: http://127.0.0.1:9999/oai\n", encoding="utf-8")
