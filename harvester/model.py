@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -179,7 +179,10 @@ class Record:
         return pick_lang(self.titles, "en", fallback=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON-ready data (a faster ``dataclasses.asdict`` for this tree of simple types)."""
+        out = _plain(self)
+        assert isinstance(out, dict)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
@@ -216,6 +219,14 @@ def content_hash(record_dict: dict[str, Any]) -> str:
     d = {k: v for k, v in record_dict.items() if k not in _VOLATILE}
     blob = json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(v) for k, v in value.__dict__.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def pick_lang(texts: list[LangText], lang: str, *, fallback: bool = True) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -32,6 +33,9 @@ from .tagging import tag_record
 
 log = logging.getLogger(__name__)
 
+#: Index commits are batched: at most this many staged documents or seconds between commits.
+FLUSH_EVERY_DOCS = 5000
+FLUSH_EVERY_S = 5.0
 #: Exceptions a crosswalk may raise on a malformed record; the record is isolated, the page kept.
 RECORD_ERRORS = (CrosswalkError, ValueError, LookupError, TypeError, AttributeError, etree.Error)
 
@@ -76,6 +80,8 @@ class Harvester:
         self.store = store
         self.index = index
         self._index_lock = threading.Lock()
+        self._staged: list[str] = []
+        self._last_flush = time.monotonic()
 
     # -- many sources -------------------------------------------------------------------
 
@@ -123,6 +129,7 @@ class Harvester:
             self.store.finish_run(run, status, newest_datestamp=adapter.info.newest_datestamp or since)
         finally:
             client.close()
+            self.flush_index()
         sink.finished(run)
         return run
 
@@ -186,6 +193,7 @@ class Harvester:
     # -- index -----------------------------------------------------------------------------
 
     def _index_changes(self, outcomes: Iterable[tuple[Record, Outcome]]) -> None:
+        """Stage a page's changes in the index; commit them in batches (commits are costly)."""
         if self.index is None:
             return
         upserts = [r for r, o in outcomes if o in (Outcome.ADDED, Outcome.UPDATED)]
@@ -195,13 +203,32 @@ class Harvester:
         with self._index_lock:
             try:
                 if upserts:
-                    self.index.upsert(upserts)
+                    self.index.upsert(upserts, refresh=False)
                 if removals:
-                    self.index.delete(removals)
+                    self.index.delete(removals, refresh=False)
             except IndexBackendError as exc:
                 log.warning("index update failed, records stay pending: %s", exc)
                 return
-            self.store.mark_indexed([r.id for r in upserts] + removals)
+            self._staged += [r.id for r in upserts] + removals
+            if len(self._staged) >= FLUSH_EVERY_DOCS or time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
+                self._flush_locked()
+
+    def flush_index(self) -> None:
+        with self._index_lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        """Commit staged index changes, then clear their pending marks in the store."""
+        self._last_flush = time.monotonic()
+        if self.index is None or not self._staged:
+            return
+        try:
+            self.index.flush()
+        except IndexBackendError as exc:
+            log.warning("index commit failed, records stay pending: %s", exc)
+            return
+        self.store.mark_indexed(self._staged)
+        self._staged = []
 
     def catch_up_index(self) -> int:
         """Index every record still marked pending (after an index outage or a crash)."""
@@ -209,6 +236,7 @@ class Harvester:
             return 0
         done = 0
         with self._index_lock:
+            self._flush_locked()
             while True:
                 pending = self.store.pending()
                 if not pending:

@@ -68,8 +68,22 @@ def term_groups(text: str) -> list[TermGroup]:
 
 
 def analyse(text: str) -> list[str]:
-    """The flat token stream indexed for ``text``."""
-    return [tok for g in term_groups(text) for tok in g.tokens]
+    """The flat token stream indexed for ``text`` (the same tokens as :func:`term_groups`, faster)."""
+    out: list[str] = []
+    for word in _TOKEN_RE.findall(unicodedata.normalize("NFKC", text)):
+        first = word[0]
+        if _CJK_RE.match(first):
+            if len(word) == 1:
+                out.append(word)
+            else:
+                out.extend(word[i : i + 2] for i in range(len(word) - 1))
+        elif word.isascii():
+            out.append(word.lower())
+        else:
+            folded = fold(word)
+            if folded:
+                out.append(folded)
+    return out
 
 
 def analysed_text(*parts: str | None) -> str:

@@ -108,12 +108,19 @@ class SearchIndex(abc.ABC):
     name: str = "index"
 
     @abc.abstractmethod
-    def upsert(self, records: Iterable[Record]) -> BulkResult:
-        """Index records (replacing any with the same id). Deleted or gated records are removed."""
+    def upsert(self, records: Iterable[Record], *, refresh: bool = True) -> BulkResult:
+        """Index records (replacing any with the same id). Deleted or gated records are removed.
+
+        With ``refresh=False`` the change may stay staged until :meth:`flush`.
+        """
 
     @abc.abstractmethod
-    def delete(self, ids: Iterable[str]) -> BulkResult:
+    def delete(self, ids: Iterable[str], *, refresh: bool = True) -> BulkResult:
         """Remove documents by id; unknown ids are ignored."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Make every staged change durable and visible to searches."""
 
     @abc.abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:

@@ -124,7 +124,7 @@ class EmbeddedIndex(SearchIndex):
                 fields[name] = doc.keywords[name]
         return tantivy.Document(**fields)
 
-    def upsert(self, records: Iterable[Record]) -> BulkResult:
+    def upsert(self, records: Iterable[Record], *, refresh: bool = True) -> BulkResult:
         result = BulkResult()
         with self._lock:
             writer = self._get_writer()
@@ -135,18 +135,25 @@ class EmbeddedIndex(SearchIndex):
                     continue
                 writer.add_document(self._document(to_index_doc(record)))
                 result.indexed += 1
-            self._commit()
+            if refresh:
+                self._commit()
         return result
 
-    def delete(self, ids: Iterable[str]) -> BulkResult:
+    def delete(self, ids: Iterable[str], *, refresh: bool = True) -> BulkResult:
         result = BulkResult()
         with self._lock:
             writer = self._get_writer()
             for doc_id in ids:
                 writer.delete_documents_by_term("id", doc_id)
                 result.deleted += 1
-            self._commit()
+            if refresh:
+                self._commit()
         return result
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._commit()
 
     def clear(self) -> None:
         with self._lock:

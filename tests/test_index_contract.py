@@ -186,3 +186,10 @@ def test_embedded_index_persists_on_disk(tmp_path: Path) -> None:
     again = EmbeddedIndex(tmp_path / "ix")
     assert again.count() == len(CORPUS)
     assert {h.id for h in again.search(SearchQuery(text="冰川", visibility=EVERYTHING)).hits} == {"s1:1"}
+
+
+def test_fast_analysis_equals_query_analysis() -> None:
+    from fedcat.index.analysis import analyse, term_groups
+
+    for text in ("青藏高原冰川 Glacier Précis ＡＢＣ 2020年 J/ψ", "ǅemo İstanbul Ærø", "冰", "", "a_b-c"):
+        assert analyse(text) == [t for g in term_groups(text) for t in g.tokens], text

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import abc
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,3 +63,53 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def pages(self, *, full: bool, since: str | None, resume: dict[str, Any] | None) -> Iterator[Page]:
         """Yield pages until the listing ends; raises HarvestError subclasses."""
+
+
+_DONE = object()
+
+
+def prefetch(source: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Run ``source`` in a thread, ``depth`` items ahead, so fetching overlaps with processing.
+
+    Memory stays bounded (at most ``depth`` + 1 items alive); an exception in
+    ``source`` is raised in the consumer; closing the consumer stops the thread.
+    """
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def worker() -> None:
+        try:
+            for item in source:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(_Failure(exc))
+
+    thread = threading.Thread(target=worker, name="prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@dataclass
+class _Failure:
+    exc: BaseException

@@ -10,6 +10,7 @@ fedcat's OAI error classes, whatever the HTTP status (Zenodo sends 422).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from ..errors import (
 )
 from ..http import HttpClient, Response
 from ..xml import parse
-from .base import Adapter, HarvestedItem, ListingInfo, Page
+from .base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
 from .oai_salvage import BadRecord, adopt_namespace, is_truncated, salvage
 
 log = logging.getLogger(__name__)
@@ -251,9 +252,13 @@ class OAIPMHAdapter(Adapter):
             if window.get("set"):
                 params["set"] = window["set"]
         try:
-            responses: Iterator[OAIResponse] = self.sickle.ListRecords(**params)
+            responses: Iterator[OAIResponse] = prefetch(self.sickle.ListRecords(**params))
+            first = next(responses, None)
         except NoRecordsMatch:
             return
+        if first is None:
+            return
+        responses = itertools.chain([first], responses)
         seen_tokens: set[str] = set()
         empty_run = 0
         for resp in responses:
