@@ -253,6 +253,9 @@ def test_killed_harvest_is_resumed_and_reported_interrupted(tmp_path: Path) -> N
                     proc.wait()
         assert proc.returncode == -signal.SIGKILL
         assert store_counts(db)["live"] < n_live  # killed mid-way
+        shown = fedcat(tmp_path, "--config", str(config), "harvests", "--json")
+        assert [r["status"] for r in json.loads(shown.stdout)["harvests"]] == ["interrupted"], \
+            "a killed run is reported interrupted as soon as anyone looks, not left running"
 
         server.fault = None
         r = fedcat(tmp_path, "--config", str(config), "harvest")

@@ -530,7 +530,8 @@ def test_repeated_resumption_token_fails(serve: Any, catalog_factory: Any) -> No
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.FAILED
     assert run.message and "repeated" in run.message and "SAME" in run.message
-    assert len(rec.listing()) == 2
+    # the loop is caught on the second page; a page fetched ahead (prefetch) may add a request or two
+    assert 2 <= len(rec.listing()) <= 4
 
 
 def test_endless_empty_pages_fail(serve: Any, catalog_factory: Any) -> None:
@@ -695,7 +696,9 @@ def test_one_malformed_record_is_isolated(serve: Any, catalog_factory: Any) -> N
     local_id, message, url, raw = rows[0]
     assert local_id == victim.local_id
     assert "malformed" in message
-    assert url and url.startswith(server.url)
+    # the victim is on the first page: the error names that page's URL, not a later one
+    assert url and url.startswith(server.url) and "metadataPrefix=oai_datacite" in url
+    assert "resumptionToken" not in url
     assert raw and victim.identifier.encode() in bytes(raw) and b"<unclosed>" in bytes(raw)
 
 
@@ -906,6 +909,7 @@ def test_run_report_to_dict(serve: Any, catalog_factory: Any) -> None:
     err = report["errors"][0]
     assert err["local_id"] == victim.local_id
     assert err["url"].startswith(server.url) and "verb=ListRecords" in err["url"]
+    assert "metadataPrefix=oai_datacite" in err["url"] and "resumptionToken" not in err["url"]  # first page
     assert "malformed" in err["message"]
 
 

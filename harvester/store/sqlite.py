@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -79,7 +81,9 @@ CREATE TABLE IF NOT EXISTS harvest_runs (
     retries_json TEXT NOT NULL DEFAULT '{}',
     errors_json TEXT NOT NULL DEFAULT '[]',
     message TEXT,
-    newest_datestamp TEXT
+    newest_datestamp TEXT,
+    pid INTEGER,
+    host TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_source ON harvest_runs(source_id, id);
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -124,9 +128,16 @@ class RecordStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the record store at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+
+    def _migrate(self) -> None:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(harvest_runs)")}
+        for name, kind in (("pid", "INTEGER"), ("host", "TEXT")):
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE harvest_runs ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -356,8 +367,8 @@ class RecordStore:
         run.status = RunStatus.RUNNING
         with self.transaction() as db:
             cur = db.execute(
-                "INSERT INTO harvest_runs(source_id, status, full, started_at) VALUES (?,?,?,?)",
-                (run.source_id, run.status.value, int(run.full), run.started_at),
+                "INSERT INTO harvest_runs(source_id, status, full, started_at, pid, host) VALUES (?,?,?,?,?,?)",
+                (run.source_id, run.status.value, int(run.full), run.started_at, os.getpid(), socket.gethostname()),
             )
             run.id = int(cur.lastrowid or 0)
         return run
@@ -383,16 +394,25 @@ class RecordStore:
         )
 
     def mark_interrupted(self) -> int:
-        """Runs left 'running' by a dead process become 'interrupted'; returns how many."""
+        """Runs left 'running' by a process that is gone become 'interrupted'; returns how many.
+
+        A run of a live process on this host (a harvest going on elsewhere) is left alone.
+        """
+        host = socket.gethostname()
         with self.transaction() as db:
-            cur = db.execute(
-                "UPDATE harvest_runs SET status=?, finished_at=?, message=? WHERE status=?",
-                (RunStatus.INTERRUPTED.value, now_iso(), "the harvesting process stopped before the run ended",
-                 RunStatus.RUNNING.value),
-            )
-            return cur.rowcount
+            rows = db.execute("SELECT id, pid, host FROM harvest_runs WHERE status=?",
+                              (RunStatus.RUNNING.value,)).fetchall()
+            dead = [r["id"] for r in rows if not (r["host"] == host and r["pid"] and _alive(r["pid"]))]
+            for run_id in dead:
+                db.execute(
+                    "UPDATE harvest_runs SET status=?, finished_at=?, message=? WHERE id=?",
+                    (RunStatus.INTERRUPTED.value, now_iso(), "the harvesting process stopped before the run ended",
+                     run_id),
+                )
+            return len(dead)
 
     def runs(self, source_id: str | None = None, limit: int = 50) -> list[RunReport]:
+        self.mark_interrupted()
         sql = "SELECT * FROM harvest_runs"
         args: tuple[Any, ...] = ()
         if source_id:
@@ -431,6 +451,18 @@ class RecordStore:
             ).fetchall()
         return {r["source_id"]: {"records": r["live"] or 0, "deleted": r["deleted"] or 0,
                                  "newest_datestamp": r["newest"]} for r in rows}
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run_from_row(row: sqlite3.Row) -> RunReport:
