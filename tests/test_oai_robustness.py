@@ -11,6 +11,7 @@ import email.utils
 import gzip
 import re
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -20,6 +21,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -669,19 +671,28 @@ def test_truncated_body_is_fetched_again(serve: Any, catalog_factory: Any) -> No
     assert search_ids(cat) == live_ids(server, "ncdc")
 
 
-def test_one_malformed_record_is_isolated(serve: Any, catalog_factory: Any) -> None:
-    server = serve(full_repo("ncdc"))
-    victim = live(server)[4]  # on the first page
+@pytest.mark.parametrize("position", [4, 75], ids=["page1", "page2"])
+def test_one_malformed_record_is_isolated(position: int, serve: Any, catalog_factory: Any) -> None:
+    c = center("ncdc")
+    # pages of 50, 50 and 3 records; page 1 carries long descriptions (it takes a while to store and index)
+    records = [replace(r, description_zh=r.description_zh * 20) if i < 50 else r
+               for i, r in enumerate(generate_records(c)[:103])]
+    server = serve(OAIRepository(c, records))
+    victim = server.repository.records()[position]  # index 4 is on page 1, index 75 on page 2
+    assert not victim.deleted
     ident = victim.identifier.encode()
+    carried: list[dict[str, str]] = []
 
-    def break_one(body: bytes) -> bytes:
+    def fault(ctx: FaultContext) -> FaultAction | None:
+        _, _, body = real(server, ctx.params)
         start = body.find(b"<identifier>" + ident + b"</identifier>")
-        if start < 0:
-            return body
-        at = body.find(b"<titles>", start)
-        return body[:at] + b"<titles><unclosed>" + body[at + len(b"<titles>"):]
+        if start >= 0:
+            carried.append(dict(ctx.params))
+            at = body.find(b"<titles>", start)
+            body = body[:at] + b"<titles><unclosed>" + body[at + len(b"<titles>"):]
+        return FaultAction(body=body)
 
-    transform_all(server, break_one)
+    server.fault = fault
     cat = catalog_factory([source_for(server)])
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.PARTIAL, run.message
@@ -696,10 +707,14 @@ def test_one_malformed_record_is_isolated(serve: Any, catalog_factory: Any) -> N
     local_id, message, url, raw = rows[0]
     assert local_id == victim.local_id
     assert "malformed" in message
-    # the victim is on the first page: the error names that page's URL, not a later one
-    assert url and url.startswith(server.url) and "metadataPrefix=oai_datacite" in url
-    assert "resumptionToken" not in url
     assert raw and victim.identifier.encode() in bytes(raw) and b"<unclosed>" in bytes(raw)
+    # the error names the URL of the page that carried the record, not of a page fetched after it
+    (params,) = carried
+    assert url and url.startswith(server.url)
+    if "resumptionToken" in params:
+        assert f"resumptionToken={params['resumptionToken']}" in url, url
+    else:
+        assert "metadataPrefix=oai_datacite" in url and "resumptionToken" not in url, url
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -809,7 +824,7 @@ class Timeline:
 
 def request_headers() -> dict[str, str] | None:
     """The current request's headers: FaultContext carries none, so read them off the handler's frame."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         handler = frame.f_locals.get("self")
         if isinstance(handler, BaseHTTPRequestHandler):
@@ -930,7 +945,17 @@ def test_mark_interrupted_turns_running_runs_into_interrupted(serve: Any, catalo
     cat = catalog_factory([source_for(server)])
     (done,) = cat.harvester.harvest()
     running = cat.store.start_run(RunReport(source_id="ncdc"))
+    assert running.id is not None
+    # a run of this (live) process is a harvest going on: left alone
+    assert cat.store.mark_interrupted() == 0
     assert cat.store.runs("ncdc")[0].status is RunStatus.RUNNING
+    # make it the run of a process that has exited
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with sqlite3.connect(cat.store.path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(harvest_runs)")}
+        if "pid" in columns:
+            db.execute("UPDATE harvest_runs SET pid = ? WHERE id = ?", (gone.pid, running.id))
     assert cat.store.mark_interrupted() == 1
     runs = {r.id: r for r in cat.store.runs("ncdc")}
     assert runs[running.id].status is RunStatus.INTERRUPTED
