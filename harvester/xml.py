@@ -26,6 +26,7 @@ _PARSER = etree.XMLParser(
     recover=False,
 )
 _DECL_RE = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", re.IGNORECASE)
+_HTML_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!DOCTYPE\s+html|html)[\s>]", re.IGNORECASE | re.S)
 _HOSTILE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BOMS = (b"\xef\xbb\xbf",)
@@ -61,6 +62,8 @@ def _canonical(enc: str) -> str:
 def parse(body: bytes, *, declared_encoding: str | None = None, what: str = "response") -> etree._Element:
     """Parse untrusted XML into an element; raises HostileXML or MalformedResponse."""
     head = body[:4096]
+    if _HTML_RE.match(head):
+        raise MalformedResponse(f"{what} is an HTML page, not XML")
     if _HOSTILE_RE.search(head) or _HOSTILE_RE.search(body):
         raise HostileXML(f"{what} declares a DTD or entities; refused")
     text = decode(body, declared_encoding)

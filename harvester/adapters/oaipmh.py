@@ -91,8 +91,11 @@ class FedcatSickle(Sickle):  # type: ignore[misc]
         resp = self._fetch(kwargs)
         try:
             oai = OAIResponse(resp, kwargs)
+        except HostileXML as exc:
+            raise HostileXML(exc.message, source_id=self.source_id, url=resp.url) from None
         except MalformedResponse as exc:
-            raise type(exc)(exc.message, source_id=self.source_id, url=resp.url) from None
+            raise MalformedResponse(f"not an OAI-PMH response: {exc.message}", source_id=self.source_id,
+                                    url=resp.url) from None
         root = oai.xml
         if etree.QName(root).namespace != OAI_NS:
             raise MalformedResponse(
@@ -267,17 +270,17 @@ class OAIPMHAdapter(Adapter):
             if next_token:
                 if next_token in seen_tokens:
                     raise ProtocolLoop(f"resumption token {next_token!r} repeated",
-                                       source_id=self.source.id, url=self.sickle.last_url)
+                                       source_id=self.source.id, url=resp.http_response.url)
                 seen_tokens.add(next_token)
             empty_run = 0 if items else empty_run + 1
             if empty_run > MAX_EMPTY_PAGES:
                 raise ProtocolLoop(f"{empty_run} empty pages in a row with resumption tokens",
-                                   source_id=self.source.id, url=self.sickle.last_url)
+                                   source_id=self.source.id, url=resp.http_response.url)
             for item in items:
                 if item.datestamp and (not self.info.newest_datestamp or item.datestamp > self.info.newest_datestamp):
                     self.info.newest_datestamp = item.datestamp
             checkpoint = dict(window, token=next_token, newest=self.info.newest_datestamp)
-            yield Page(items=items, checkpoint=checkpoint, url=self.sickle.last_url, total_hint=total)
+            yield Page(items=items, checkpoint=checkpoint, url=resp.http_response.url, total_hint=total)
 
     def _items(self, resp: OAIResponse, prefix: str) -> Iterator[HarvestedItem]:
         for rec in resp.xml.iterfind("oai:ListRecords/oai:record", NS):
