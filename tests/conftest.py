@@ -13,6 +13,17 @@ from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.corpus import demo_centers, generate_records
 from fedcat.harvester.demo.oai_server import OAIRepository, OAIServer
 
+#: The minimal config of the Foundation issue, exactly as users are told it works.
+ACCEPTANCE_YAML = """\
+data_dir: ./fedcat-data
+sources:
+  - id: example
+    name: 示例数据中心
+    protocol: oaipmh
+    url: http://127.0.0.1:9100/oai
+    metadata_prefix: oai_dc
+"""
+
 FAST_HTTP = {"max_retries": 2, "backoff_base": 0.01, "backoff_max": 0.05, "retry_after_max": 0.2,
              "connect_timeout": 2.0, "read_timeout": 5.0}
 

@@ -20,15 +20,7 @@ import pytest
 from fedcat.harvester.demo import FaultAction, OAIRepository, OAIServer
 from fedcat.harvester.demo.corpus import DemoCenter, DemoRecord, demo_centers, generate_records
 
-ACCEPTANCE_YAML = """\
-data_dir: ./fedcat-data
-sources:
-  - id: example
-    name: 示例数据中心
-    protocol: oaipmh
-    url: http://127.0.0.1:9100/oai
-    metadata_prefix: oai_dc
-"""
+from .conftest import ACCEPTANCE_YAML
 
 
 def center(center_id: str) -> DemoCenter:

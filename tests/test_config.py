@@ -20,15 +20,7 @@ from fedcat.harvester.config import (
 from fedcat.harvester.errors import ConfigError, FedcatError
 from fedcat.harvester.model import GeoScope, Openness, Security
 
-ACCEPTANCE_YAML = """\
-data_dir: ./fedcat-data
-sources:
-  - id: example
-    name: 示例数据中心
-    protocol: oaipmh
-    url: http://127.0.0.1:9100/oai
-    metadata_prefix: oai_dc
-"""
+from .conftest import ACCEPTANCE_YAML
 
 
 def base() -> dict[str, Any]:
