@@ -199,6 +199,8 @@ class EmbeddedIndex(SearchIndex):
         highlights: dict[str, list[str]] = {}
         if query.highlight and query.text.strip():
             for key, frag in (("title", None), ("title_en", None), ("description", 200), ("description_en", 200)):
+                if key.endswith("_en") and display.get(key) == display.get(key[:-3]):
+                    continue  # the display field already fell back to the English text
                 marked = highlight(display.get(key), query.text, fragment=frag)
                 if marked:
                     highlights[key] = [marked]
