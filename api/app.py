@@ -14,6 +14,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
 from fedcat.harvester.config import Audience
+from fedcat.harvester.model import Record
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort, Visibility
 
 from . import errors
@@ -44,6 +45,13 @@ def create_app(catalog: Catalog) -> FastAPI:
 
     def visibility(request: Request) -> Visibility:
         return visibility_for(audience(request))
+
+    def visible_record(request: Request, record_id: str) -> Record:
+        """The record, or 404 when it is missing or the caller may not see it (indistinguishable)."""
+        rec = catalog.store.get(record_id)
+        if rec is None or not visibility(request).allows_record(rec):
+            raise NotFound(f"no record {record_id!r}")
+        return rec
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, Any]:
@@ -94,9 +102,7 @@ def create_app(catalog: Catalog) -> FastAPI:
 
     @app.get("/api/v1/records/{record_id:path}/raw", summary="A record's payload as harvested")
     def record_raw(request: Request, record_id: str) -> Response:
-        record = catalog.store.get(record_id)
-        if record is None or not visibility(request).allows_record(record):
-            raise NotFound(f"no record {record_id!r}")
+        visible_record(request, record_id)
         raw = catalog.store.raw(record_id)
         if raw is None:
             raise NotFound(f"no raw payload for {record_id!r}")
@@ -104,9 +110,7 @@ def create_app(catalog: Catalog) -> FastAPI:
 
     @app.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")
     def record(request: Request, record_id: str) -> dict[str, Any]:
-        rec = catalog.store.get(record_id)
-        if rec is None or not visibility(request).allows_record(rec):
-            raise NotFound(f"no record {record_id!r}")
+        rec = visible_record(request, record_id)
         body = rec.to_dict()
         body["title"] = rec.title
         body["raw_url"] = f"/api/v1/records/{rec.id}/raw"

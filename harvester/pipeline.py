@@ -108,28 +108,31 @@ class Harvester:
         adapter = build_adapter(source, client)
         resume = self._resume_state(source, full)
         since = None if full else self.store.last_successful_datestamp(source.id)
+        status, message = RunStatus.SUCCEEDED, None
         try:
             for page in adapter.pages(full=full, since=since, resume=resume):
                 self._process_page(run, source, page)
                 sink.advanced(source.id, len(page.items), page.total_hint)
         except HarvestError as exc:
-            run.retries.update(client.retries)
-            log.error("%s", exc)
-            run.add_error(RecordError(local_id=None, message=str(exc), url=exc.url))
-            self.store.finish_run(run, RunStatus.FAILED, message=str(exc))
+            status, message = RunStatus.FAILED, str(exc)
+            run.add_error(RecordError(local_id=None, message=message, url=exc.url))
         except StoreError as exc:
-            log.error("%s", exc)
-            self.store.finish_run(run, RunStatus.FAILED, message=str(exc))
-        else:
-            run.retries.update(client.retries)
-            status = RunStatus.PARTIAL if run.counts.get(Outcome.ERRORED.value) else RunStatus.SUCCEEDED
-            if status is RunStatus.SUCCEEDED and self._may_delete_by_absence(source, adapter):
-                self._delete_absent(run, source)
-            self.store.clear_checkpoint(source.id)
-            self.store.finish_run(run, status, newest_datestamp=adapter.info.newest_datestamp or since)
+            status, message = RunStatus.FAILED, str(exc)
         finally:
             client.close()
-            self.flush_index()
+            run.retries.update(client.retries)
+        if status is RunStatus.FAILED:
+            log.error("%s", message)  # the checkpoint stays: the next run resumes there
+        elif run.counts.get(Outcome.ERRORED.value):
+            status = RunStatus.PARTIAL
+        elif self._may_delete_by_absence(source, adapter):
+            self._delete_absent(run, source)
+        if status is not RunStatus.FAILED:
+            self.store.clear_checkpoint(source.id)
+        self.flush_index()
+        self.store.finish_run(run, status, message=message,
+                              newest_datestamp=None if status is RunStatus.FAILED
+                              else adapter.info.newest_datestamp or since)
         sink.finished(run)
         return run
 
@@ -148,14 +151,7 @@ class Harvester:
         log.info("[%s] %d records absent from a complete listing: tombstoned", source.id, len(gone))
         self.store.tombstone(gone)
         run.count(Outcome.DELETED, len(gone))
-        if self.index is not None:
-            with self._index_lock:
-                try:
-                    self.index.delete(gone)
-                except IndexBackendError as exc:
-                    log.warning("index update failed, records stay pending: %s", exc)
-                    return
-                self.store.mark_indexed(gone)
+        self.catch_up_index()  # the tombstones are pending: remove them from the index
 
     def _resume_state(self, source: SourceConfig, full: bool) -> dict[str, object] | None:
         saved = self.store.checkpoint(source.id)

@@ -10,7 +10,6 @@ fedcat's OAI error classes, whatever the HTTP status (Zenodo sends 422).
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -255,13 +254,10 @@ class OAIPMHAdapter(Adapter):
             if window.get("set"):
                 params["set"] = window["set"]
         try:
+            # Sickle sends the first request here, so noRecordsMatch surfaces before prefetching starts.
             responses: Iterator[OAIResponse] = prefetch(self.sickle.ListRecords(**params))
-            first = next(responses, None)
         except NoRecordsMatch:
             return
-        if first is None:
-            return
-        responses = itertools.chain([first], responses)
         seen_tokens: set[str] = set()
         empty_run = 0
         for resp in responses:

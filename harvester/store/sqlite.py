@@ -277,38 +277,33 @@ class RecordStore:
             ).fetchone()
         return RawPayload(row["format"], bytes(row["body"])) if row else None
 
-    def iter_raw(self, source_id: str, batch: int = 500) -> Iterator[tuple[str, RawPayload]]:
-        """Raw payloads of a source's live records, streamed in id order."""
+    def _keyset(self, sql: str, args: tuple[Any, ...], batch: int) -> Iterator[sqlite3.Row]:
+        """Rows of ``sql`` (which filters on ``r.id > ?`` last and orders by id), a batch at a time."""
         last = ""
         while True:
             with self._lock:
-                rows = self._db.execute(
-                    "SELECT r.id, p.format, p.body FROM records r JOIN raw_payloads p ON p.record_id = r.id"
-                    " WHERE r.source_id = ? AND r.deleted = 0 AND r.id > ? ORDER BY r.id LIMIT ?",
-                    (source_id, last, batch),
-                ).fetchall()
+                rows = self._db.execute(sql + " ORDER BY r.id LIMIT ?", (*args, last, batch)).fetchall()
             if not rows:
                 return
-            for row in rows:
-                yield row["id"], RawPayload(row["format"], bytes(row["body"]))
+            yield from rows
             last = rows[-1]["id"]
 
+    def iter_raw(self, source_id: str, batch: int = 500) -> Iterator[tuple[str, RawPayload]]:
+        """Raw payloads of a source's live records, streamed in id order."""
+        sql = ("SELECT r.id, p.format, p.body FROM records r JOIN raw_payloads p ON p.record_id = r.id"
+               " WHERE r.source_id = ? AND r.deleted = 0 AND r.id > ?")
+        for row in self._keyset(sql, (source_id,), batch):
+            yield row["id"], RawPayload(row["format"], bytes(row["body"]))
+
     def iter_records(self, source_id: str | None = None, batch: int = 500) -> Iterator[Record]:
-        """All live records, streamed in id order (bounded memory)."""
-        last = ""
-        while True:
-            with self._lock:
-                sql = "SELECT id, record_json FROM records WHERE deleted = 0 AND id > ?"
-                args: list[Any] = [last]
-                if source_id:
-                    sql += " AND source_id = ?"
-                    args.append(source_id)
-                rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, batch)).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield Record.from_dict(json.loads(row["record_json"]))
-            last = rows[-1]["id"]
+        """All live records (of one source when given), streamed in id order (bounded memory)."""
+        sql = "SELECT r.id, r.record_json FROM records r WHERE r.deleted = 0"
+        args: tuple[Any, ...] = ()
+        if source_id:
+            sql += " AND r.source_id = ?"
+            args = (source_id,)
+        for row in self._keyset(sql + " AND r.id > ?", args, batch):
+            yield Record.from_dict(json.loads(row["record_json"]))
 
     def pending(self, batch: int = 500) -> list[tuple[str, Record | None]]:
         """Up to ``batch`` records whose index copy is stale: (id, record or None when deleted)."""
