@@ -208,6 +208,8 @@ def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is list:
         return "a list"
+    if origin is dict:
+        return "a mapping"
     return getattr(tp, "__name__", str(tp))
 
 
@@ -237,6 +239,11 @@ def _build(tp: Any, value: Any, key: str) -> Any:
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError("required key is missing", key=sub)
         return tp(**kwargs)
+    if origin is dict:
+        key_tp, item = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"expected a mapping, got {type(value).__name__}", key=key)
+        return {_build(key_tp, k, _join(key, str(k))): _build(item, v, _join(key, str(k))) for k, v in value.items()}
     if origin is list:
         (item,) = typing.get_args(tp)
         if not isinstance(value, list):
