@@ -8,24 +8,24 @@ index query, so hits, totals and facet counts agree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.responses import Response
+from fastapi import Depends, FastAPI, Query, Request
 
-from fedcat.harvester.config import Audience
-from fedcat.harvester.model import Record
-from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort, Visibility
+from fedcat.harvester.model import Security
+from fedcat.index.base import FACETS, MAX_PAGE_SIZE, Hit, SearchQuery, SearchResult, Sort
 
-from . import errors
-from .audience import visibility_for
+from . import errors, export, officer, records
+from .audience import Caller
 from .catalog import Catalog
-from .errors import BadParameter, NotFound
+from .deps import caller_of
+from .errors import BadParameter
+from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
 
 log = logging.getLogger(__name__)
 
 SEARCH_PARAMS = frozenset({"q", "size", "cursor", "sort", "facets", *FACETS})
-MAX_QUERY_LENGTH = 500
 
 
 def create_app(catalog: Catalog) -> FastAPI:
@@ -39,19 +39,9 @@ def create_app(catalog: Catalog) -> FastAPI:
     )
     app.state.catalog = catalog
     errors.install(app)
-
-    def audience(request: Request) -> Audience:
-        return catalog.config.api.anonymous_audience
-
-    def visibility(request: Request) -> Visibility:
-        return visibility_for(audience(request))
-
-    def visible_record(request: Request, record_id: str) -> Record:
-        """The record, or 404 when it is missing or the caller may not see it (indistinguishable)."""
-        rec = catalog.store.get(record_id)
-        if rec is None or not visibility(request).allows_record(rec):
-            raise NotFound(f"no record {record_id!r}")
-        return rec
+    app.include_router(records.router)
+    app.include_router(officer.router)
+    app.include_router(export.router)
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, Any]:
@@ -65,56 +55,26 @@ def create_app(catalog: Catalog) -> FastAPI:
 
     @app.get("/api/v1", include_in_schema=False)
     def api_root() -> dict[str, Any]:
-        return {"search": "/api/v1/search", "records": "/api/v1/records/{id}",
-                "sources": "/api/v1/sources", "harvests": "/api/v1/harvests"}
+        return {"search": "/api/v1/search", "export": "/api/v1/export", "records": "/api/v1/records/{id}",
+                "sources": "/api/v1/sources", "harvests": "/api/v1/harvests", "whoami": "/api/v1/whoami"}
 
     @app.get("/api/v1/search", summary="Search the catalog")
     def search(
         request: Request,
+        filters: Annotated[dict[str, list[str]], Depends(search_filters)],
         q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH, description="Words in Chinese or English")] = "",
         size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
         cursor: Annotated[str | None, Query(max_length=400)] = None,
         sort: Sort = Sort.RELEVANCE,
         facets: Annotated[str | None, Query(description="Comma-separated facet names, or 'none'")] = None,
-        source: Annotated[list[str] | None, Query()] = None,
-        openness: Annotated[list[str] | None, Query()] = None,
-        geo_scope: Annotated[list[str] | None, Query()] = None,
-        security: Annotated[list[str] | None, Query()] = None,
-        licence: Annotated[list[str] | None, Query()] = None,
-        year: Annotated[list[int] | None, Query()] = None,
-        subject: Annotated[list[str] | None, Query()] = None,
     ) -> dict[str, Any]:
-        unknown = sorted(set(request.query_params.keys()) - SEARCH_PARAMS)
-        if unknown:
-            raise BadParameter(f"unknown parameter {unknown[0]!r} (known: {', '.join(sorted(SEARCH_PARAMS))})",
-                               parameter=unknown[0])
-        filters = {
-            name: [str(v) for v in values]
-            for name, values in (("source", source), ("openness", openness), ("geo_scope", geo_scope),
-                                 ("security", security), ("licence", licence), ("year", year),
-                                 ("subject", subject))
-            if values
-        }
+        reject_unknown_params(request, SEARCH_PARAMS)
+        caller = caller_of(request)
         query = SearchQuery(text=q, filters=filters, facets=_facet_list(facets), size=size,
-                            cursor=cursor, sort=sort, visibility=visibility(request))
+                            cursor=cursor, sort=sort, visibility=caller.visibility)
         result = catalog.index.search(query)
-        return search_body(result, query)
-
-    @app.get("/api/v1/records/{record_id:path}/raw", summary="A record's payload as harvested")
-    def record_raw(request: Request, record_id: str) -> Response:
-        visible_record(request, record_id)
-        raw = catalog.store.raw(record_id)
-        if raw is None:
-            raise NotFound(f"no raw payload for {record_id!r}")
-        return Response(raw.body, media_type="application/xml")
-
-    @app.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")
-    def record(request: Request, record_id: str) -> dict[str, Any]:
-        rec = visible_record(request, record_id)
-        body = rec.to_dict()
-        body["title"] = rec.title
-        body["raw_url"] = f"/api/v1/records/{rec.id}/raw"
-        return body
+        audit_hits(catalog, caller, "search", result.hits)
+        return search_body(result, query, caller)
 
     @app.get("/api/v1/sources", summary="The federation's sources with their record counts and last run")
     def sources() -> dict[str, Any]:
@@ -160,10 +120,20 @@ def _facet_list(raw: str | None) -> tuple[str, ...]:
     return names
 
 
-def search_body(result: SearchResult, query: SearchQuery) -> dict[str, Any]:
+def audit_hits(catalog: Catalog, caller: Caller, action: str, hits: Iterable[Hit]) -> None:
+    """An officer's view of ``important`` records goes to the audit log."""
+    if not caller.is_officer:
+        return
+    ids = [h.id for h in hits if h.doc.get("security") == Security.IMPORTANT.value]
+    if ids:
+        catalog.store.audit.add(caller.actor, caller.audience, action, ids)
+
+
+def search_body(result: SearchResult, query: SearchQuery, caller: Caller) -> dict[str, Any]:
     return {
         "total": result.total,
-        "hits": [dict(h.doc, score=round(h.score, 4), highlights=h.highlights) for h in result.hits],
+        "hits": [dict(caller.shape_hit(h.doc), score=round(h.score, 4), highlights=h.highlights)
+                 for h in result.hits],
         "facets": {k: [{"value": b.value, "count": b.count} for b in v] for k, v in result.facets.items()},
         "next_cursor": result.next_cursor,
         "query": {"q": query.text, "filters": query.filters, "size": query.size, "sort": query.sort.value},

@@ -23,7 +23,8 @@ from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import FACETS, SearchQuery
 
-from .audience import visibility_for
+from . import cli_officer
+from .audience import Caller
 from .catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -150,14 +151,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     config = _config(args)
     catalog = Catalog.open(config)
     try:
-        audience = Audience(args.audience) if args.audience else config.api.anonymous_audience
+        caller = Caller.anonymous(config.api)
+        if args.audience:
+            caller = Caller(Audience(args.audience), "cli", caller.unknown_as)
         query = SearchQuery(text=args.query, filters=_parse_filters(args.filter), size=args.size,
-                            visibility=visibility_for(audience), facets=FACETS if args.json else ())
+                            visibility=caller.visibility, facets=FACETS if args.json else ())
         result = catalog.index.search(query)
     finally:
         catalog.close()
     if args.json:
-        print(json.dumps(search_body(result, query), ensure_ascii=False, indent=2))
+        print(json.dumps(search_body(result, query, caller), ensure_ascii=False, indent=2))
         return 0
     console.print(f"[bold]{result.total}[/] records match {args.query!r}")
     table = Table(show_lines=False)
@@ -293,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", type=int, default=8000)
     d.add_argument("--no-serve", action="store_true", help="harvest the demo federation, then exit")
     d.set_defaults(fn=cmd_demo)
+    cli_officer.add_parsers(sub)
     return p
 
 

@@ -3,6 +3,8 @@
     FedcatError
     └── ApiError                 → {"error": {"status", "code", "message", "parameter"}}
         ├── BadParameter         400, names the query parameter
+        ├── Unauthorized         401, an API key that is unknown, malformed or revoked
+        ├── Forbidden            403, the caller's audience may not do this
         └── NotFound             404 (a record the caller may not see is also "not found")
 
 Every error the API sends, including FastAPI's own validation errors, unknown
@@ -40,6 +42,16 @@ class ApiError(FedcatError):
 class BadParameter(ApiError):
     status = 400
     code = "bad_parameter"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(ApiError):

@@ -21,7 +21,7 @@ import yaml
 import yaml.constructor
 
 from .errors import ConfigError
-from .model import GeoScope, Openness, Security
+from .model import Flag, GeoScope, Openness, Security
 
 
 class Protocol(StrEnum):
@@ -50,6 +50,72 @@ class Policy:
 
 
 @dataclass
+class RuleMatch:
+    """What a tagging rule looks for; every key given must match (regular expressions, any case).
+
+    ``statement`` is searched in the record's access statements (restricted to ``fields``,
+    shell-style patterns, when given); ``licence`` in the normalised licence id; ``content``
+    in titles, descriptions and subjects. A named group ``date`` captures an embargo end.
+    """
+
+    statement: str | None = None
+    fields: list[str] = field(default_factory=list)
+    licence: str | None = None
+    content: str | None = None
+
+
+@dataclass
+class TagValues:
+    openness: Openness | None = None
+    geo_scope: GeoScope | None = None
+    security: Security | None = None
+
+
+@dataclass
+class RuleConfig:
+    """One tagging rule: when ``when`` matches, propose the tags in ``set`` and add ``flags``.
+
+    A rule with a ``statement`` clause reads what the source record says about itself (an
+    explicit field: eu-repo and COAR URIs, 密级, 开放共享 …) and outranks rules that infer from
+    the licence or the content.
+    """
+
+    id: str
+    when: RuleMatch
+    set: TagValues = field(default_factory=TagValues)
+    flags: list[Flag] = field(default_factory=list)
+    after_embargo: Openness | None = None
+    note: str | None = None
+
+
+@dataclass
+class SetTagging:
+    """Tagging overrides for the records of one OAI-PMH set of a source."""
+
+    set: str
+    policy: Policy = field(default_factory=Policy)
+    rules: list[RuleConfig] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceTagging:
+    """Per-source tagging: extra rules, rules switched off, per-set overrides."""
+
+    rules: list[RuleConfig] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+    sets: list[SetTagging] = field(default_factory=list)
+
+
+@dataclass
+class TaggingConfig:
+    """Federation-wide tagging: ``rules_file`` replaces the shipped rules, ``rules`` are added."""
+
+    rules_file: str | None = None
+    rules: list[RuleConfig] = field(default_factory=list)
+
+
+@dataclass
 class SourceConfig:
     id: str
     name: str
@@ -63,6 +129,7 @@ class SourceConfig:
     policy: Policy = field(default_factory=Policy)
     min_delay: float | None = None
     delete_by_absence: bool = True
+    tagging: SourceTagging = field(default_factory=SourceTagging)
 
 
 @dataclass
@@ -96,6 +163,8 @@ class ApiConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     anonymous_audience: Audience = Audience.PUBLIC_INTERNATIONAL
+    #: The level a record with ``unknown`` security is shown as (``general``: visible to everyone).
+    unknown_security: Security = Security.GENERAL
 
 
 @dataclass
@@ -105,6 +174,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    tagging: TaggingConfig = field(default_factory=TaggingConfig)
     workers: int = 4
     path: str | None = None
 
@@ -185,10 +255,26 @@ def _check(cfg: Config) -> None:
             raise ConfigError(f"{src.url!r} is not an http(s) URL", key=f"sources[{i}].url")
         if src.schedule is not None:
             _check_cron(src.schedule, f"sources[{i}].schedule")
+        _check_source_tagging(src.tagging, f"sources[{i}].tagging")
+    _check_rules(cfg.tagging.rules, "tagging.rules")
+    if cfg.api.unknown_security not in (Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT):
+        raise ConfigError("must be general, sensitive or important", key="api.unknown_security")
     if cfg.index.backend is Backend.ELASTICSEARCH and not cfg.index.url:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
     if cfg.workers < 1:
         raise ConfigError("must be at least 1", key="workers")
+
+
+def _check_source_tagging(tagging: SourceTagging, key: str) -> None:
+    _check_rules(tagging.rules, f"{key}.rules")
+    for j, st in enumerate(tagging.sets):
+        _check_rules(st.rules, f"{key}.sets[{j}].rules")
+
+
+def _check_rules(rules: list[RuleConfig], key: str) -> None:
+    from .tagging.rules import compile_rules  # the tagging package imports this module
+
+    compile_rules(rules, key)
 
 
 def _check_cron(expr: str, key: str) -> None:

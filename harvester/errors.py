@@ -8,6 +8,7 @@ Every exception raised on purpose by ``fedcat.harvester`` derives from
     ├── ConfigError                  a config file or key is wrong (names the key)
     ├── StoreError                   the record store cannot be opened or written
     ├── CrosswalkError               one record cannot be mapped (isolated, never fatal)
+    ├── OverrideError                an officer override names an unknown tag or value
     └── HarvestError                 a source could not be harvested (source_id, url)
         ├── TransportError           no usable HTTP answer
         │   ├── RequestTimeout       connect or read timeout
@@ -49,6 +50,10 @@ class ConfigError(FedcatError):
         where = f"{path}: " if path else ""
         what = f"{key}: " if key else ""
         super().__init__(f"{where}{what}{message}")
+
+
+class OverrideError(FedcatError):
+    """An override's tag or value is not in the vocabulary."""
 
 
 class StoreError(FedcatError):

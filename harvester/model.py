@@ -48,6 +48,23 @@ class Security(StrEnum):
 #: Levels that must never reach an index or an API response.
 GATED_SECURITY = frozenset({Security.CORE, Security.SECRET})
 
+#: Each tag's values from least to most restrictive; conflicting signals resolve to the later one.
+OPENNESS_ORDER: tuple[Openness, ...] = (
+    Openness.OPEN, Openness.REGISTERED, Openness.CONDITIONAL, Openness.EMBARGOED, Openness.METADATA_ONLY,
+)
+GEO_ORDER: tuple[GeoScope, ...] = (GeoScope.INTERNATIONAL, GeoScope.DOMESTIC)
+SECURITY_ORDER: tuple[Security, ...] = (
+    Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT, Security.CORE, Security.SECRET,
+)
+
+
+class Flag(StrEnum):
+    """Markers a record carries besides its three tags."""
+
+    HUMAN_GENETIC_RESOURCES = "human_genetic_resources"
+    PERSONAL_INFO = "personal_info"
+    EXPORT_REVIEW_REQUIRED = "export_review_required"
+
 OPENNESS_LABELS_ZH = {
     Openness.OPEN: "开放获取",
     Openness.REGISTERED: "注册获取",
@@ -80,14 +97,27 @@ class LangText:
 
 
 @dataclass
+class Statement:
+    """An access- or security-related field of the source record, verbatim (``field`` names it)."""
+
+    field: str
+    value: str
+
+
+@dataclass
 class Evidence:
-    """Why a tag has its value: the rule, the source field and the value seen."""
+    """Why a tag has its value: the rule, the source field and the value seen.
+
+    ``tier`` says which kind of signal decided (see :mod:`fedcat.harvester.tagging`):
+    ``override``, ``explicit``, ``rule``, ``policy``, ``embargo`` or ``default``.
+    """
 
     tag: str
     value: str
     rule: str
     field: str | None = None
     source_value: str | None = None
+    tier: str | None = None
 
 
 @dataclass
@@ -101,6 +131,8 @@ class Access:
     openness_after_embargo: Openness | None = None
     flags: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    #: Tags whose signals disagreed (resolved to the most restrictive reading).
+    conflicts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +183,7 @@ class Record:
     identifiers: Identifiers = field(default_factory=Identifiers)
     licence: Licence = field(default_factory=Licence)
     rights: list[str] = field(default_factory=list)
+    statements: list[Statement] = field(default_factory=list)
     access: Access = field(default_factory=Access)
     landing_page: str | None = None
     access_url: str | None = None
@@ -191,6 +224,7 @@ class Record:
         d["descriptions"] = [LangText(**t) for t in d.get("descriptions", [])]
         d["identifiers"] = Identifiers(**d.get("identifiers", {}))
         d["licence"] = Licence(**d.get("licence", {}))
+        d["statements"] = [Statement(**st) for st in d.get("statements", [])]
         acc = dict(d.get("access", {}))
         acc["openness"] = Openness(acc.get("openness", "unknown"))
         acc["geo_scope"] = GeoScope(acc.get("geo_scope", "unknown"))

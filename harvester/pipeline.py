@@ -29,7 +29,7 @@ from .errors import CrosswalkError, HarvestError, StoreError
 from .http import HttpClient
 from .model import Record
 from .store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
-from .tagging import tag_record
+from .tagging import Clock, RuleBook, SourceTagger, today
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,10 @@ def build_adapter(source: SourceConfig, client: HttpClient) -> Adapter:
     raise HarvestError(f"unsupported protocol {source.protocol}", source_id=source.id)  # pragma: no cover
 
 
-def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None) -> Record:
+def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None, tagger: SourceTagger) -> Record:
     """Crosswalk, tag and complete one harvested item (also used to re-map stored raw payloads)."""
     record = crosswalk_for(item.format, source.id)(item, source, run_id)
-    tag_record(record, source)
+    tagger.tag(record)
     if not record.deleted:
         if not record.titles:
             raise CrosswalkError("record has no title", source_id=source.id, local_id=item.local_id)
@@ -75,10 +75,13 @@ def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None) -> R
 
 
 class Harvester:
-    def __init__(self, config: Config, store: RecordStore, index: SearchIndex | None) -> None:
+    def __init__(self, config: Config, store: RecordStore, index: SearchIndex | None, *,
+                 clock: Clock = today) -> None:
         self.config = config
         self.store = store
         self.index = index
+        self.rules = RuleBook.from_config(config)
+        self.clock = clock
         self._index_lock = threading.Lock()
         self._staged: list[str] = []
         self._last_flush = time.monotonic()
@@ -106,12 +109,13 @@ class Harvester:
         sink.started(source.id)
         client = HttpClient(self.config.http, source_id=source.id, min_delay=source.min_delay)
         adapter = build_adapter(source, client)
+        tagger = self.tagger_for(source)
         resume = self._resume_state(source, full)
         since = None if full else self.store.last_successful_datestamp(source.id)
         status, message = RunStatus.SUCCEEDED, None
         try:
             for page in adapter.pages(full=full, since=since, resume=resume):
-                self._process_page(run, source, page)
+                self._process_page(run, source, tagger, page)
                 sink.advanced(source.id, len(page.items), page.total_hint)
         except HarvestError as exc:
             status, message = RunStatus.FAILED, str(exc)
@@ -164,7 +168,11 @@ class Harvester:
         log.info("[%s] resuming from checkpoint", source.id)
         return state
 
-    def _process_page(self, run: RunReport, source: SourceConfig, page: Page) -> None:
+    def tagger_for(self, source: SourceConfig) -> SourceTagger:
+        """The source's tagger with today's clock and its officers' overrides."""
+        return self.rules.for_source(source, clock=self.clock, overrides=self.store.overrides.for_source(source.id))
+
+    def _process_page(self, run: RunReport, source: SourceConfig, tagger: SourceTagger, page: Page) -> None:
         items: list[PageItem] = []
         errors: list[tuple[RecordError, bytes | None]] = []
         for hi in page.items:
@@ -172,7 +180,7 @@ class Harvester:
                 errors.append((RecordError(hi.local_id, hi.error, page.url), hi.raw))
                 continue
             try:
-                record = map_item(hi, source, run.id)
+                record = map_item(hi, source, run.id, tagger)
             except RECORD_ERRORS as exc:
                 log.warning("[%s] record %s not mapped: %s", source.id, hi.local_id, exc)
                 errors.append((RecordError(hi.local_id, f"{type(exc).__name__}: {exc}", page.url), hi.raw))
@@ -256,10 +264,11 @@ class Harvester:
         report = RunReport(source_id=source_id or "*")
         for source in sources:
             run = self.store.start_run(RunReport(source_id=source.id, full=True))
+            tagger = self.tagger_for(source)
             batch: list[PageItem] = []
             for rec_id, raw in self.store.iter_raw(source.id):
                 try:
-                    record = map_item(item_from_raw(raw.body, raw.format), source, run.id)
+                    record = map_item(item_from_raw(raw.body, raw.format), source, run.id, tagger)
                 except RECORD_ERRORS as exc:
                     run.count(Outcome.ERRORED)
                     run.add_error(RecordError(rec_id, f"{type(exc).__name__}: {exc}"))
@@ -279,6 +288,30 @@ class Harvester:
     def _store_remapped(self, run: RunReport, batch: list[PageItem]) -> None:
         for _, outcome in self.store.store_page(run, batch, checkpoint=None):
             run.count(outcome)
+
+    # -- tags between harvests --------------------------------------------------------------
+
+    def retag(self, record_ids: Sequence[str]) -> list[tuple[Record, Outcome]]:
+        """Re-run the taggers over stored records (after an override changed); updates the index."""
+        records = [r for r in (self.store.get(i) for i in record_ids) if r is not None]
+        return self._store_retagged(records)
+
+    def lift_embargoes(self) -> list[tuple[Record, Outcome]]:
+        """Records whose embargo ended by the clock's today take their post-embargo level."""
+        due = self.store.embargo_due(self.clock().isoformat())
+        if due:
+            log.info("%d embargoes have ended: re-tagging", len(due))
+        return self._store_retagged(due)
+
+    def _store_retagged(self, records: Sequence[Record]) -> list[tuple[Record, Outcome]]:
+        taggers: dict[str, SourceTagger] = {}
+        for rec in records:
+            if rec.source_id not in taggers:
+                taggers[rec.source_id] = self.tagger_for(self.config.source(rec.source_id))
+            taggers[rec.source_id].tag(rec)
+        outcomes = self.store.retag(records)
+        self.catch_up_index()
+        return outcomes
 
     def reindex(self) -> int:
         """Rebuild the index from the store."""

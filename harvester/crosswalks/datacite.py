@@ -6,8 +6,12 @@ from lxml import etree
 
 from ..adapters.base import HarvestedItem
 from ..config import SourceConfig
-from ..model import LangText, Record, normalise_licence
+from ..model import LangText, Record, Statement, normalise_licence
 from .common import classify_identifier, dedupe, iso_date, landing_page, lang, licence_from, shell, text, year_of
+
+
+#: Subject schemes that carry a security level rather than a subject.
+STATEMENT_SCHEMES = frozenset({"密级", "数据级别", "安全级别", "securityLevel", "classification"})
 
 
 def _resource(el: etree._Element) -> etree._Element:
@@ -39,8 +43,14 @@ def crosswalk(item: HarvestedItem, source: SourceConfig, run_id: int | None = No
     rec.descriptions = [LangText(v, lang(d)) for d in _find_all(res, "descriptions/description") if (v := text(d))]
     rec.creators = dedupe([v for c in _find_all(res, "creators/creator") if (v := _first(c, "creatorName"))])
     rec.publisher = _first(res, "publisher")
-    rec.subjects = dedupe([s for n in _find_all(res, "subjects/subject") if (v := text(n))
-                           for s in v.replace("；", ";").split(";")])
+    subjects: list[str] = []
+    for node in _find_all(res, "subjects/subject"):
+        value, scheme = text(node), (node.get("subjectScheme") or "").strip()
+        if value and scheme in STATEMENT_SCHEMES:
+            rec.statements.append(Statement(scheme, value))
+        elif value:
+            subjects += value.replace("；", ";").split(";")
+    rec.subjects = dedupe(subjects)
     for ident in _find_all(res, "identifier"):
         value = text(ident)
         if value:
@@ -63,6 +73,8 @@ def crosswalk(item: HarvestedItem, source: SourceConfig, run_id: int | None = No
     for rights in _find_all(res, "rightsList/rights"):
         label = text(rights)
         uri = rights.get("rightsURI")
+        rec.statements += [Statement(f, v) for f, v in (("rightsList/rights@rightsURI", uri),
+                                                         ("rightsList/rights", label)) if v]
         if (normalise_licence(uri) or normalise_licence(label) or normalise_licence(rights.get("rightsIdentifier"))) \
                 and not rec.licence.raw:
             rec.licence = licence_from(label or rights.get("rightsIdentifier"), uri)

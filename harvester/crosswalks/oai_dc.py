@@ -6,7 +6,7 @@ from lxml import etree
 
 from ..adapters.base import HarvestedItem
 from ..config import SourceConfig
-from ..model import LangText, Record, normalise_licence
+from ..model import LangText, Record, Statement, normalise_licence
 from .common import classify_identifier, dedupe, iso_date, landing_page, lang, licence_from, shell, text, year_of
 
 DC = "http://purl.org/dc/elements/1.1/"
@@ -32,7 +32,12 @@ def crosswalk(item: HarvestedItem, source: SourceConfig, run_id: int | None = No
     publishers = _values(el, "publisher")
     rec.publisher = publishers[0] if publishers else None
     rec.subjects = dedupe([s for v in _values(el, "subject") for s in v.replace("；", ";").split(";")])
-    dates = _values(el, "date")
+    dates = []
+    for value in _values(el, "date"):
+        if value.startswith("info:eu-repo/"):
+            rec.statements.append(Statement("dc:date", value))
+        else:
+            dates.append(value)
     rec.published = iso_date(dates[0]) if dates else None
     rec.year = year_of(*dates)
     for value in _values(el, "identifier"):
@@ -42,6 +47,7 @@ def crosswalk(item: HarvestedItem, source: SourceConfig, run_id: int | None = No
     languages = _values(el, "language")
     rec.language = languages[0] if languages else None
     for value in _values(el, "rights"):
+        rec.statements.append(Statement("dc:rights", value))
         if normalise_licence(value) and not rec.licence.raw:
             url = next((w for w in value.split() if w.startswith("http")), None)
             rec.licence = licence_from(value, url)

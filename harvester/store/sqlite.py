@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..model import GATED_SECURITY, Record, content_hash
+from . import officer
 from .runs import Outcome, RecordError, RunReport, RunStatus
 
 log = logging.getLogger(__name__)
@@ -126,12 +127,23 @@ class RecordStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + officer.SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the record store at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self.overrides = officer.Overrides(self, now_iso)
+        self.keys = officer.ApiKeys(self, now_iso)
+        self.audit = officer.AuditLog(self, now_iso)
+
+    def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of one read-only query."""
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the record store: {exc}") from exc
 
     def _migrate(self) -> None:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(harvest_runs)")}
@@ -193,7 +205,7 @@ class RecordStore:
             raise StoreError(f"[{run.source_id}] cannot store a page: {exc}") from exc
         return outcomes
 
-    def _upsert(self, db: sqlite3.Connection, item: PageItem, run_id: int, ts: str) -> Outcome:
+    def _upsert(self, db: sqlite3.Connection, item: PageItem, run_id: int | None, ts: str) -> Outcome:
         rec = item.record
         row = db.execute(
             "SELECT content_hash, access_json, deleted FROM records WHERE id = ?", (rec.id,)
@@ -223,6 +235,7 @@ class RecordStore:
             db.execute("UPDATE records SET last_seen_run=? WHERE id=?", (run_id, rec.id))
             return Outcome.UNCHANGED
         record_json = json.dumps(data, ensure_ascii=False)
+        db.execute("DELETE FROM gated WHERE id = ?", (rec.id,))
         db.execute(
             "INSERT INTO records(id, source_id, local_id, content_hash, access_json, datestamp, deleted,"
             " record_json, first_seen_at, updated_at, last_seen_run, index_pending)"
@@ -259,6 +272,40 @@ class RecordStore:
             )
             db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec.id,))
         return Outcome.GATED
+
+    def retag(self, records: Sequence[Record]) -> list[tuple[Record, Outcome]]:
+        """Store new tags of stored records (overrides, lifted embargoes); changed ones become pending."""
+        ts = now_iso()
+        out: list[tuple[Record, Outcome]] = []
+        try:
+            with self.transaction() as db:
+                for rec in records:
+                    row = db.execute("SELECT last_seen_run FROM records WHERE id=?", (rec.id,)).fetchone()
+                    run_id = row["last_seen_run"] if row else None
+                    out.append((rec, self._upsert(db, PageItem(rec, None), run_id, ts)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot store new tags: {exc}") from exc
+        return out
+
+    def embargo_due(self, day: str) -> list[Record]:
+        """Live records still tagged embargoed whose embargo ended on or before ``day``."""
+        rows = self.read(
+            "SELECT record_json FROM records WHERE deleted = 0"
+            " AND json_extract(access_json, '$.openness') = 'embargoed'"
+            " AND json_extract(access_json, '$.embargo_until') <= ?", (day,))
+        return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
+
+    def gated_level(self, record_id: str) -> tuple[str, str] | None:
+        """(source id, level) of a gated record, else None."""
+        rows = self.read("SELECT source_id, level FROM gated WHERE id = ?", (record_id,))
+        return (rows[0]["source_id"], rows[0]["level"]) if rows else None
+
+    def gated_counts(self) -> dict[str, dict[str, int]]:
+        """Per source, how many records each gated level holds (all metrics may know of them)."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.read("SELECT source_id, level, COUNT(*) AS n FROM gated GROUP BY source_id, level"):
+            out.setdefault(r["source_id"], {})[r["level"]] = r["n"]
+        return out
 
     def get(self, record_id: str) -> Record | None:
         """A live (not deleted) record, or None."""

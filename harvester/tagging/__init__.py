@@ -1,13 +1,12 @@
 """Tagging: every record passes here before it is stored, and leaves with its access tags.
 
-A tagger fills ``record.access`` (openness, geo scope, security) and records
-the evidence for each value. Taggers run in order of increasing precedence;
-the policy tagger is the fallback (a source's configured defaults, else
-``unknown``).
+:mod:`.rules` loads and matches the rules (shipped in ``rules.yaml``, extended per
+source and per set in the config); :mod:`.engine` weighs every signal by
+precedence and records the evidence for each tag.
 """
 
 from __future__ import annotations
 
-from .policy import PolicyTagger, Tagger, tag_record
+from .engine import Clock, Override, RuleBook, SourceTagger, Tier, today
 
-__all__ = ["PolicyTagger", "Tagger", "tag_record"]
+__all__ = ["Clock", "Override", "RuleBook", "SourceTagger", "Tier", "today"]

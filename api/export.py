@@ -1,0 +1,91 @@
+"""Export: every record a search matches, as JSON Lines or CSV, with the caller's visibility.
+
+The export pages through the index with the same query (and so the same
+audience filter) as ``/api/v1/search``; it stops at the index's result window.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from fedcat.harvester.model import Security
+from fedcat.index.base import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
+
+from .audience import Caller
+from .catalog import Catalog
+from .deps import caller_of, catalog_of
+from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
+
+router = APIRouter()
+EXPORT_PARAMS = frozenset({"q", "sort", "format", "limit", *FACETS})
+CSV_COLUMNS = ("id", "title", "title_en", "center", "source_id", "openness", "geo_scope", "security",
+               "embargo_until", "licence", "year", "published", "doi", "cstr", "landing_page")
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+@router.get("/api/v1/export", summary="Every matching record as JSON Lines or CSV")
+def export(
+    request: Request,
+    filters: Annotated[dict[str, list[str]], Depends(search_filters)],
+    q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
+    sort: Sort = Sort.NEWEST,
+    format: ExportFormat = ExportFormat.JSONL,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULT_WINDOW)] = MAX_RESULT_WINDOW,
+) -> StreamingResponse:
+    reject_unknown_params(request, EXPORT_PARAMS)
+    caller = caller_of(request)
+    query = SearchQuery(text=q, filters=filters, facets=(), size=min(MAX_PAGE_SIZE, limit), sort=sort,
+                        visibility=caller.visibility, highlight=False)
+    docs = _docs(catalog_of(request), caller, query, limit)
+    first = next(docs, None)  # a bad query fails here, before the response starts
+
+    def rows() -> Iterator[dict[str, Any]]:
+        if first is not None:
+            yield first
+            yield from docs
+
+    if format is ExportFormat.CSV:
+        return StreamingResponse(_csv(rows()), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": 'attachment; filename="fedcat-export.csv"'})
+    return StreamingResponse((json.dumps(d, ensure_ascii=False) + "\n" for d in rows()),
+                             media_type="application/x-ndjson")
+
+
+def _docs(catalog: Catalog, caller: Caller, query: SearchQuery, limit: int) -> Iterator[dict[str, Any]]:
+    sent = 0
+    while sent < limit:
+        result = catalog.index.search(query)
+        important = [h.id for h in result.hits if h.doc.get("security") == Security.IMPORTANT.value]
+        if caller.is_officer and important:
+            catalog.store.audit.add(caller.actor, caller.audience, "export", important)
+        for hit in result.hits[: limit - sent]:
+            yield caller.shape_hit(hit.doc)
+            sent += 1
+        if not result.next_cursor:
+            return
+        query.cursor = result.next_cursor
+
+
+def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k) for k in CSV_COLUMNS})
+        if buf.tell() > 64 * 1024:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()

@@ -1,0 +1,112 @@
+"""Record routes: one record with its tags and evidence, its raw payload, officer overrides.
+
+A record the caller may not see is a 404 exactly like a missing one. Officer
+reads of ``important`` records are written to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from fedcat.harvester.errors import OverrideError
+from fedcat.harvester.model import GEO_LABELS_ZH, OPENNESS_LABELS_ZH, SECURITY_LABELS_ZH, Record, Security
+from fedcat.harvester.tagging.engine import TAGS, check_override
+
+from .audience import Caller
+from .deps import caller_of, catalog_of, officer_of
+from .errors import BadParameter, Forbidden, NotFound
+
+router = APIRouter()
+
+
+class OverrideIn(BaseModel):
+    tag: Annotated[str, Field(description="openness, geo_scope or security")]
+    value: Annotated[str, Field(description="a value of the tag's vocabulary")]
+    reason: Annotated[str, Field(min_length=3, max_length=2000)]
+
+
+def visible_record(request: Request, record_id: str) -> tuple[Record, Caller]:
+    """The record and caller, or 404 when it is missing or the caller may not see it (indistinguishable)."""
+    caller = caller_of(request)
+    rec = catalog_of(request).store.get(record_id)
+    if rec is None or not caller.visibility.allows_record(rec):
+        raise NotFound(f"no record {record_id!r}")
+    if caller.is_officer and rec.access.security is Security.IMPORTANT:
+        catalog_of(request).store.audit.add(caller.actor, caller.audience, "read_record", [rec.id])
+    return rec, caller
+
+
+def access_labels(rec: Record) -> dict[str, str]:
+    acc = rec.access
+    return {"openness": OPENNESS_LABELS_ZH[acc.openness], "geo_scope": GEO_LABELS_ZH[acc.geo_scope],
+            "security": SECURITY_LABELS_ZH[acc.security]}
+
+
+@router.get("/api/v1/records/{record_id:path}/raw", summary="A record's payload as harvested")
+def record_raw(request: Request, record_id: str) -> Response:
+    rec, caller = visible_record(request, record_id)
+    if not caller.sees_links(rec.access.security):
+        raise Forbidden("the raw payload of this record is shown to registered users")
+    raw = catalog_of(request).store.raw(record_id)
+    if raw is None:
+        raise NotFound(f"no raw payload for {record_id!r}")
+    media = "application/json" if raw.format.startswith("json") else "application/xml"
+    return Response(raw.body, media_type=media)
+
+
+@router.get("/api/v1/records/{record_id:path}/overrides", summary="Officer overrides of a record (officer)")
+def list_overrides(request: Request, record_id: str) -> dict[str, Any]:
+    officer_of(request)
+    return {"overrides": [o.__dict__ for o in catalog_of(request).store.overrides.for_record(record_id)]}
+
+
+@router.post("/api/v1/records/{record_id:path}/overrides", status_code=201,
+             summary="Set one tag of a record, with a reason (officer); survives re-harvests")
+def put_override(request: Request, record_id: str, body: OverrideIn) -> dict[str, Any]:
+    caller = officer_of(request)
+    cat = catalog_of(request)
+    try:
+        check_override(body.tag, body.value)
+    except OverrideError as exc:
+        raise BadParameter(str(exc), parameter="tag" if body.tag not in TAGS else "value") from exc
+    source_id = _source_of(request, record_id)
+    override = cat.store.overrides.put(record_id, source_id, body.tag, body.value, caller.actor, body.reason)
+    cat.harvester.retag([record_id])
+    return {"override": override.__dict__, "record": f"/api/v1/records/{record_id}"}
+
+
+@router.delete("/api/v1/records/{record_id:path}/overrides/{tag}", summary="Remove an override (officer)")
+def delete_override(request: Request, record_id: str, tag: str) -> dict[str, Any]:
+    officer_of(request)
+    cat = catalog_of(request)
+    if not cat.store.overrides.remove(record_id, tag):
+        raise NotFound(f"no {tag} override on {record_id!r}")
+    cat.harvester.retag([record_id])
+    return {"removed": {"record_id": record_id, "tag": tag}}
+
+
+def _source_of(request: Request, record_id: str) -> str:
+    store = catalog_of(request).store
+    rec = store.get(record_id)
+    if rec is not None:
+        return rec.source_id
+    gated = store.gated_level(record_id)
+    if gated is not None:
+        return gated[0]
+    raise NotFound(f"no record {record_id!r}")
+
+
+@router.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")
+def record(request: Request, record_id: str) -> dict[str, Any]:
+    rec, caller = visible_record(request, record_id)
+    body = rec.to_dict()
+    body["title"] = rec.title
+    body["access"]["labels"] = access_labels(rec)
+    body["raw_url"] = f"/api/v1/records/{rec.id}/raw"
+    if caller.is_officer:
+        body["overrides"] = [o.__dict__ for o in catalog_of(request).store.overrides.for_record(rec.id)]
+    return caller.shape_record(body, rec)

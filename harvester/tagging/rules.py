@@ -1,0 +1,170 @@
+"""Tagging rules: loading the shipped YAML file, compiling patterns, matching records.
+
+A rule proposes tag values when its ``when`` clause matches a record; it does
+not decide. :mod:`.engine` weighs the proposals of every rule by precedence.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..config import RuleConfig, _build
+from ..errors import ConfigError
+from ..model import Record
+
+#: The rules shipped with fedcat (``harvester/tagging/rules.yaml``).
+SHIPPED_RULES = "rules.yaml"
+_MAX_EVIDENCE_CHARS = 200
+_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    config: RuleConfig
+    statement: re.Pattern[str] | None
+    licence: re.Pattern[str] | None
+    content: re.Pattern[str] | None
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+
+@dataclass(frozen=True)
+class Match:
+    """A rule that matched, with the field and value that made it match."""
+
+    rule: CompiledRule
+    field: str
+    value: str
+    embargo_until: str | None = None
+
+
+def compile_rules(rules: Sequence[RuleConfig], key: str) -> list[CompiledRule]:
+    """Compile each rule's patterns; a bad rule raises ConfigError naming ``key[i]``."""
+    out: list[CompiledRule] = []
+    seen: set[str] = set()
+    for i, rule in enumerate(rules):
+        rkey = f"{key}[{i}]"
+        if rule.id in seen:
+            raise ConfigError(f"duplicate rule id {rule.id!r}", key=f"{rkey}.id")
+        seen.add(rule.id)
+        when = rule.when
+        if not (when.statement or when.licence or when.content):
+            raise ConfigError("needs at least one of statement, licence, content", key=f"{rkey}.when")
+        if when.fields and not when.statement:
+            raise ConfigError("fields only narrows a statement pattern", key=f"{rkey}.when.fields")
+        tags = rule.set
+        if tags.openness is None and tags.geo_scope is None and tags.security is None and not rule.flags:
+            raise ConfigError("sets no tag and no flag", key=f"{rkey}.set")
+        if (tags.openness is not None and tags.openness.value == "embargoed") != (rule.after_embargo is not None):
+            raise ConfigError("after_embargo is required with openness: embargoed (and only then)",
+                              key=f"{rkey}.after_embargo")
+        out.append(CompiledRule(
+            config=rule,
+            statement=_pattern(when.statement, f"{rkey}.when.statement"),
+            licence=_pattern(when.licence, f"{rkey}.when.licence"),
+            content=_pattern(when.content, f"{rkey}.when.content"),
+        ))
+    return out
+
+
+def _pattern(value: str | None, key: str) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    try:
+        return re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"not a valid regular expression ({exc})", key=key) from None
+
+
+def load_rules_file(path: str | Path | None = None) -> list[CompiledRule]:
+    """The rules of a YAML file (``rules: [...]``); the shipped file when ``path`` is None."""
+    if path is None:
+        text = resources.files(__package__).joinpath(SHIPPED_RULES).read_text(encoding="utf-8")
+        where = SHIPPED_RULES
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the rules file: {exc}", key="tagging.rules_file") from exc
+        where = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", path=where) from exc
+    if not isinstance(data, dict) or set(data) != {"rules"}:
+        raise ConfigError("a rules file is a mapping with one key, rules", path=where)
+    try:
+        rules: list[RuleConfig] = _build(list[RuleConfig], data["rules"], "rules")
+        return compile_rules(rules, "rules")
+    except ConfigError as exc:
+        raise ConfigError(exc.detail, key=exc.key, path=where) from None
+
+
+def matches(rule: CompiledRule, record: Record) -> Iterator[Match]:
+    """Every way ``rule`` matches ``record``: one match per matching statement, else one.
+
+    All the rule's clauses must match; the evidence names the statement when
+    there is a statement clause, else the licence or content field.
+    """
+    others: list[Match] = []
+    if rule.licence is not None:
+        lic = record.licence.normalised or record.licence.raw or ""
+        if not (lic and rule.licence.search(lic)):
+            return
+        others.append(Match(rule, "licence", lic))
+    if rule.content is not None:
+        hit = _content_match(rule.content, record)
+        if hit is None:
+            return
+        others.append(Match(rule, *hit))
+    if rule.statement is None:
+        yield others[0]
+        return
+    yield from _statement_matches(rule, record)
+
+
+def _statement_matches(rule: CompiledRule, record: Record) -> Iterator[Match]:
+    assert rule.statement is not None
+    fields = rule.config.when.fields
+    for st in record.statements:
+        if fields and not any(fnmatch.fnmatchcase(st.field, f) for f in fields):
+            continue
+        m = rule.statement.search(st.value)
+        if m is None:
+            continue
+        until = _iso(m.group("date")) if "date" in m.re.groupindex and m.group("date") else None
+        yield Match(rule, st.field, _clip(st.value), until)
+
+
+def _content_match(pattern: re.Pattern[str], record: Record) -> tuple[str, str] | None:
+    for name, values in (("title", [t.value for t in record.titles]), ("subject", record.subjects),
+                         ("description", [d.value for d in record.descriptions])):
+        for value in values:
+            m = pattern.search(value)
+            if m:
+                return name, _clip(m.group(0))
+    return None
+
+
+def _iso(text: str) -> str | None:
+    m = _DATE_RE.search(text)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        return None
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= _MAX_EVIDENCE_CHARS else value[: _MAX_EVIDENCE_CHARS - 1] + "…"
