@@ -79,6 +79,7 @@ def create_app(catalog: Catalog) -> FastAPI:
     @app.get("/api/v1/sources", summary="The federation's sources with their record counts and last run")
     def sources() -> dict[str, Any]:
         stats = catalog.store.source_stats()
+        gated = catalog.store.gated_counts()
         out = []
         for src in catalog.config.sources:
             runs = catalog.store.runs(src.id, limit=1)
@@ -88,6 +89,7 @@ def create_app(catalog: Catalog) -> FastAPI:
                 "schedule": src.schedule,
                 "records": stats.get(src.id, {}).get("records", 0),
                 "deleted": stats.get(src.id, {}).get("deleted", 0),
+                "gated": gated.get(src.id, {}),
                 "last_run": runs[0].to_dict() if runs else None,
             })
         return {"sources": out}

@@ -23,8 +23,22 @@ def _job(catalog: Catalog, source: SourceConfig) -> None:
     log.warning("[%s] scheduled harvest %s: %s", source.id, report.status.value, report.to_dict())
 
 
+def _lift_embargoes(catalog: Catalog) -> None:
+    lifted = catalog.harvester.lift_embargoes()
+    log.warning("embargo check: %d records took their post-embargo level", len(lifted))
+
+
+#: The daily embargo check (UTC): ended embargoes flip to their post-embargo level.
+EMBARGO_CRON = "15 0 * * *"
+
+
 def add_jobs(scheduler: BaseScheduler, catalog: Catalog) -> int:
-    """One job per enabled source with a schedule; never two runs of one source at once."""
+    """One job per enabled source with a schedule (never two runs of one source at once),
+    plus the daily embargo check; returns the number of harvest jobs."""
+    scheduler.add_job(
+        _lift_embargoes, CronTrigger.from_crontab(EMBARGO_CRON), args=(catalog,), id="embargoes",
+        name="lift ended embargoes", max_instances=1, coalesce=True, misfire_grace_time=86400,
+    )
     count = 0
     for source in catalog.config.sources:
         if not source.enabled or not source.schedule:

@@ -311,7 +311,9 @@ def test_facet_counts_sum_to_the_total(api: Api, q: str) -> None:
 
 def test_unfiltered_total_is_every_visible_live_record(api: Api, fed: DemoFederation, catalog: Catalog) -> None:
     body = api.ok("/api/v1/search", {"size": 1})
-    assert sum(len(live(fed.records(c.id))) for c in fed.centers) == catalog.store.counts()["records"]
+    gated = sum(n for levels in catalog.store.gated_counts().values() for n in levels.values())
+    assert gated > 0  # the demo's 密级：核心 records: counted, never stored or shown
+    assert sum(len(live(fed.records(c.id))) for c in fed.centers) == catalog.store.counts()["records"] + gated
     assert body["total"] == sum(len(public_ids(catalog, c.id)) for c in fed.centers)
     by_source = {b["value"]: b["count"] for b in body["facets"]["source"]}
     assert by_source == {c.id: len(public_ids(catalog, c.id)) for c in fed.centers}
@@ -440,8 +442,10 @@ def test_sources_list_counts_matching_the_store(api: Api, fed: DemoFederation, c
     assert [s["id"] for s in sources] == [c.id for c in fed.centers]
     for src, center in zip(sources, fed.centers, strict=True):
         counts = catalog.store.counts(src["id"])
-        assert src["records"] == counts["records"] == len(live(fed.records(center.id)))
-        assert src["deleted"] == counts["deleted"] == len(fed.records(center.id)) - src["records"]
+        n_live = len(live(fed.records(center.id)))
+        assert src["records"] == counts["records"]
+        assert src["records"] + sum(src["gated"].values()) == n_live
+        assert src["deleted"] == counts["deleted"] == len(fed.records(center.id)) - n_live
         assert src["name"] == center.name_zh
         assert src["url"] == fed.servers[center.id].url
         assert src["last_run"]["status"] == "succeeded"
@@ -453,7 +457,9 @@ def test_harvests_list_succeeded_runs_with_counts(api: Api, fed: DemoFederation)
     for run in runs:
         assert run["status"] == "succeeded"
         records = fed.records(run["source_id"])
-        assert run["added"] == len(live(records))
+        core = [r for r in live(records) if "密级：核心" in r.extra_rights]
+        assert run["gated"] == len(core)
+        assert run["added"] == len(live(records)) - len(core)
         assert run["deleted"] == len(records) - len(live(records))
         assert run["errored"] == 0
         assert run["pages"] >= 3
@@ -501,9 +507,12 @@ def test_domestic_records_are_invisible_to_the_international_public(
     intl: Api = domestic["intl"]
     dom: Api = domestic["dom"]
     cat: Catalog = domestic["catalog"]
-    n_marine = len(live(fed.records("marine")))
-    n_hep = len(live(fed.records("hep")))
-    assert cat.store.counts("hep")["records"] == n_hep > 0  # harvested and stored
+    n_marine = cat.store.counts("marine")["records"]
+    hep = list(cat.store.iter_records("hep"))
+    assert len(hep) == len(live(fed.records("hep"))) > 0  # harvested and stored
+    hep_general = [r for r in hep if r.access.security.value == "general"]
+    n_hep = len(hep_general)
+    assert 0 < n_hep < len(hep)  # a few hep records are 密级：重要, for officers only
 
     body = intl.ok("/api/v1/search", {"size": 100})
     assert body["total"] == n_marine
@@ -514,7 +523,7 @@ def test_domestic_records_are_invisible_to_the_international_public(
     assert intl.ok("/api/v1/search", {"source": "hep"})["total"] == 0
     assert intl.ok("/api/v1/search", {"geo_scope": "domestic"})["total"] == 0
 
-    hep_id = f"hep:{live(fed.records('hep'))[0].local_id}"
+    hep_id = hep_general[0].id
     check_envelope(intl.get(f"/api/v1/records/{hep_id}"), 404, "not_found", None)
     check_envelope(intl.get(f"/api/v1/records/{hep_id}/raw"), 404, "not_found", None)
 

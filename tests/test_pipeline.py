@@ -9,7 +9,7 @@ from typing import Any
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.adapters.oaipmh import item_from_raw
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIServer
-from fedcat.harvester.model import GeoScope
+from fedcat.harvester.model import Security
 from fedcat.harvester.pipeline import map_item
 from fedcat.harvester.store import RunStatus
 from fedcat.index.base import SearchQuery
@@ -95,11 +95,11 @@ def test_raw_payload_is_kept_and_remapped_without_harvesting(oai_server: OAIServ
                      cat.harvester.tagger_for(cat.config.sources[0]))
     assert again.compute_hash() == stored.content_hash
     requests_before = oai_server.request_count
-    cat.config.sources[0].policy.geo_scope = GeoScope.DOMESTIC  # a changed policy: remap applies it
+    cat.config.sources[0].policy.security = Security.SENSITIVE  # a changed policy: remap applies it
     report = cat.harvester.remap("ncdc")
     assert oai_server.request_count == requests_before, "remap must not touch the source"
     assert report.counts["updated"] == len(live(oai_server))
-    assert {h.doc["geo_scope"] for h in cat.index.search(SearchQuery(size=100)).hits} == {"domestic"}
+    assert {h.doc["security"] for h in cat.index.search(SearchQuery(size=100)).hits} == {"sensitive"}
 
 
 def test_datacite_and_dc_crosswalks_normalise_identifiers_and_licences(

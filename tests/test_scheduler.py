@@ -24,7 +24,7 @@ def test_jobs_follow_each_sources_cron(oai_server: OAIServer, catalog_factory: A
     scheduler = BackgroundScheduler(timezone="UTC")
     assert add_jobs(scheduler, cat) == 2
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"harvest:ncdc", "harvest:weekly"}
+    assert set(jobs) == {"harvest:ncdc", "harvest:weekly", "embargoes"}
     assert isinstance(jobs["harvest:ncdc"].trigger, CronTrigger)
     assert str(jobs["harvest:ncdc"].trigger) == str(CronTrigger.from_crontab("15 3 * * *", timezone="UTC"))
     assert jobs["harvest:weekly"].max_instances == 1

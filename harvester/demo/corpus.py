@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import string
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -85,6 +86,8 @@ class DemoRecord:
     landing_url: str
     version: str
     language: str
+    #: Further rights statements: embargo ends, 密级 labels, distribution scope.
+    extra_rights: tuple[str, ...] = ()
 
     def absolute_landing_url(self, site_url: str) -> str:
         """Landing page URL below ``site_url`` (e.g. ``http://127.0.0.1:8000``)."""
@@ -709,6 +712,29 @@ def _discipline(key: str) -> _Discipline:
         raise ValueError(f"unknown discipline {key!r}; known: {sorted(_DISCIPLINE_BY_KEY)}") from None
 
 
+def _extra_rights(center_id: str, local_id: str, access: str | None, issued: date) -> tuple[str, ...]:
+    """Statements beyond the access statement, chosen by a hash so the random stream is untouched.
+
+    Embargoed records get an end date three years after issue (some ended, some not); a few
+    records carry a 密级 label (hep: 重要, marine: 核心, which the gate keeps out of the
+    catalog) or a distribution scope.
+    """
+    h = zlib.crc32(f"{center_id}:{local_id}".encode())
+    out: list[str] = []
+    if access == "info:eu-repo/semantics/embargoedAccess":
+        end = date(issued.year + 3, issued.month, min(issued.day, 28))
+        out.append(f"info:eu-repo/date/embargoEnd/{end.isoformat()}")
+    if center_id == "hep" and h % 15 == 0:
+        out.append("密级：重要")
+    if center_id == "marine" and h % 40 == 1:
+        out.append("密级：核心")
+    if center_id == "meteo" and h % 9 == 0:
+        out.append("仅限国内使用")
+    if center_id in ("marine", "ncdc") and h % 6 == 0:
+        out.append("国内国外均可分发")
+    return tuple(out)
+
+
 def generate_records(center: DemoCenter, seed: int = 0) -> list[DemoRecord]:
     """Generate ``center.n_records`` records, sorted by (datestamp, identifier).
 
@@ -852,6 +878,7 @@ def generate_records(center: DemoCenter, seed: int = 0) -> list[DemoRecord]:
                 landing_url=f"/dataset/{local_id}",
                 version="V2" if rng.random() < 0.25 else "V1",
                 language=language,
+                extra_rights=_extra_rights(center.id, local_id, access, issued),
             )
         )
 

@@ -633,6 +633,8 @@ class OAIRepository:
                 x.leaf("dc:rights", r.license_url)
             if r.access_statement:
                 x.leaf("dc:rights", r.access_statement)
+            for extra in r.extra_rights:
+                x.leaf("dc:date" if extra.startswith("info:eu-repo/date/") else "dc:rights", extra)
 
     def _write_datacite(self, x: _Xml, r: DemoRecord, site_url: str) -> None:
         with x.elem(
@@ -697,6 +699,11 @@ class OAIRepository:
                 x.leaf("rights", _EU_REPO_LABELS.get(access, access), {"xml:lang": "en", "rightsURI": access})
             elif access:
                 x.leaf("rights", access, {"xml:lang": "zh"})
+            for extra in r.extra_rights:
+                if extra.startswith("info:eu-repo/"):
+                    x.leaf("rights", None, {"rightsURI": extra})
+                else:
+                    x.leaf("rights", extra, {"xml:lang": "zh"})
         with x.elem("descriptions"):
             x.leaf("description", r.description_zh, {"xml:lang": "zh", "descriptionType": "Abstract"})
             x.leaf("description", r.description_en, {"xml:lang": "en", "descriptionType": "Abstract"})
