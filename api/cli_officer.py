@@ -9,6 +9,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fedcat.harvester.config import Audience
@@ -63,12 +64,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
         console.print(f"  embargo    until {acc.embargo_until or 'unstated'}, then {after}")
     if acc.flags:
         console.print(f"  flags      {', '.join(acc.flags)}")
-    table = Table(title="evidence", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("tag", "value", "tier", "rule", "field", "source value"):
-        table.add_column(col, overflow="fold")
+    console.print("evidence:")
     for ev in acc.evidence:
-        table.add_row(ev.tag, ev.value, ev.tier or "", ev.rule, ev.field or "", ev.source_value or "")
-    console.print(table)
+        where = f" · field {escape(ev.field)}" if ev.field else ""
+        seen = f" · value {escape(repr(ev.source_value))}" if ev.source_value else ""
+        console.print(f"  {ev.tag} = {ev.value} [dim]({ev.tier})[/] rule {escape(ev.rule)}{where}{seen}",
+                      highlight=False)
     return 0
 
 
