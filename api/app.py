@@ -106,7 +106,8 @@ def create_app(catalog: Catalog) -> FastAPI:
         raw = catalog.store.raw(record_id)
         if raw is None:
             raise NotFound(f"no raw payload for {record_id!r}")
-        return Response(raw.body, media_type="application/xml")
+        json_payload = raw.format == "json" or raw.format.startswith("json:")
+        return Response(raw.body, media_type="application/json" if json_payload else "application/xml")
 
     @app.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")
     def record(request: Request, record_id: str) -> dict[str, Any]:

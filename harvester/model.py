@@ -104,6 +104,17 @@ class Access:
 
 
 @dataclass
+class Statement:
+    """An access- or security-relevant source field, verbatim (``copyRight.redistributeArea`` = 国内国外均可分发).
+
+    Crosswalks record these without interpreting them; the taggers read them.
+    """
+
+    field: str
+    value: str
+
+
+@dataclass
 class Identifiers:
     doi: str | None = None
     cstr: str | None = None
@@ -151,6 +162,7 @@ class Record:
     identifiers: Identifiers = field(default_factory=Identifiers)
     licence: Licence = field(default_factory=Licence)
     rights: list[str] = field(default_factory=list)
+    statements: list[Statement] = field(default_factory=list)
     access: Access = field(default_factory=Access)
     landing_page: str | None = None
     access_url: str | None = None
@@ -191,6 +203,7 @@ class Record:
         d["descriptions"] = [LangText(**t) for t in d.get("descriptions", [])]
         d["identifiers"] = Identifiers(**d.get("identifiers", {}))
         d["licence"] = Licence(**d.get("licence", {}))
+        d["statements"] = [Statement(**s) for s in d.get("statements", [])]
         acc = dict(d.get("access", {}))
         acc["openness"] = Openness(acc.get("openness", "unknown"))
         acc["geo_scope"] = GeoScope(acc.get("geo_scope", "unknown"))
