@@ -25,7 +25,7 @@ from ..http import HttpClient, Response
 from ..rest import dates, paths, templates
 from ..rest.profile import PageStyle, Profile, RequestSpec
 from .base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
-from .jsonhttp import check_envelope, fetch_json
+from .jsonhttp import fetch_json
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,8 @@ class RestAdapter(Adapter):
     def _fetch(self, state: dict[str, Any]) -> tuple[Response, Any]:
         req = self.profile.request
         if state.get("next"):
-            resp, data = fetch_json(self.client, "GET", state["next"], headers=req.headers)
+            resp, data = fetch_json(self.client, "GET", state["next"], headers=req.headers,
+                                    envelope=self.profile.envelope)
         else:
             values = {"page": state["page"], "offset": state["offset"], "size": self.profile.pagination.size,
                       "cursor": state["cursor"], "since": state["since"]}
@@ -134,8 +135,7 @@ class RestAdapter(Adapter):
             if isinstance(body, dict) and req.method.value == "POST":
                 body.update(self.source.query)
             resp, data = fetch_json(self.client, req.method.value, self.url(req, values), params=params or None,
-                                    body=body, headers=req.headers)
-        check_envelope(data, self.profile.envelope, source_id=self.source.id, url=resp.url)
+                                    body=body, headers=req.headers, envelope=self.profile.envelope)
         return resp, data
 
     def _walk(self, state: dict[str, Any]) -> Iterator[Page]:
@@ -251,8 +251,8 @@ class RestAdapter(Adapter):
         params = templates.render_params(spec.request.params, values)
         body = templates.render(spec.request.body, values) if spec.request.body is not None else None
         resp, data = fetch_json(self.client, spec.request.method.value, self.url(spec.request, values),
-                                params=params or None, body=body, headers=spec.request.headers)
-        check_envelope(data, spec.envelope, source_id=self.source.id, url=resp.url)
+                                params=params or None, body=body, headers=spec.request.headers,
+                                envelope=spec.envelope)
         found = paths.get(data, spec.path) if spec.path else data
         if found is None:
             raise MalformedResponse(f"detail.path {spec.path!r} not found", source_id=self.source.id, url=resp.url)

@@ -22,12 +22,17 @@ from ..errors import CrosswalkError
 from ..model import LangText, Record, Statement, normalise_cstr, normalise_doi
 from ..rest import dates, paths
 from ..rest.profile import FieldSpec, Profile, profile_for
+from . import ckan, datacite_json, dataverse
 from .common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
 
 log = logging.getLogger(__name__)
 
 JsonCrosswalk = Callable[[HarvestedItem, dict[str, Any], SourceConfig, "int | None"], Record]
-BUILTIN: dict[str, JsonCrosswalk] = {}
+BUILTIN: dict[str, JsonCrosswalk] = {
+    "ckan": ckan.crosswalk,
+    "dataverse_json": dataverse.crosswalk,
+    "datacite_json": datacite_json.crosswalk,
+}
 _TAG = re.compile(r"<[^>]+>")
 
 

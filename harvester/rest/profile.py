@@ -26,6 +26,8 @@ from .paths import PathSyntaxError, parse_path
 #: Built-in adapters are shipped profiles with a code crosswalk.
 BUILTIN_PROFILES = {"ckan": "ckan", "dataverse": "dataverse", "datacite": "datacite"}
 PROFILE_PACKAGE = "fedcat.profiles"
+#: Code crosswalks a profile may name instead of a field mapping.
+BUILTIN_CROSSWALKS = ("ckan", "dataverse_json", "datacite_json")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -280,6 +282,9 @@ def _validate(p: Profile, key: str) -> None:
         _check_path(p.detail.path, f"{key}.detail.path")
         if p.detail.envelope:
             _check_envelope(p.detail.envelope, f"{key}.detail.envelope")
+    if p.crosswalk is not None and p.crosswalk not in BUILTIN_CROSSWALKS:
+        raise ConfigError(f"no built-in crosswalk {p.crosswalk!r} (known: {', '.join(BUILTIN_CROSSWALKS)})",
+                          key=f"{key}.crosswalk")
     _check_mapping(p, key)
     _check_statements(p, key)
 
