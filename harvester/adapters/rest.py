@@ -144,8 +144,8 @@ class RestAdapter(Adapter):
         empty_run = 0
         for _ in range(pg.max_pages):
             resp, data = self._fetch(state)
-            listed = self._records(data, resp.url)
-            items = [i for i in (self._item(r, resp.url) for r in listed) if i is not None]
+            listed = self.records_in(data, resp.url)
+            items = [i for i in (self.item(r, resp.url) for r in listed) if i is not None]
             total = _int(paths.first(data, pg.total_path)) if pg.total_path else None
             done = self._advance(state, data, resp, len(listed), total)
             position = json.dumps([state.get("cursor"), state.get("next")])
@@ -167,7 +167,7 @@ class RestAdapter(Adapter):
         raise ProtocolLoop(f"more than {pg.max_pages} pages (pagination.max_pages)", source_id=self.source.id,
                            url=self.source.url)
 
-    def _records(self, data: Any, url: str) -> list[Any]:
+    def records_in(self, data: Any, url: str) -> list[Any]:
         path = self.profile.records.path
         if path and not paths.exists(data, path):
             raise MalformedResponse(f"no {path!r} in the response (records.path)", source_id=self.source.id, url=url)
@@ -217,7 +217,7 @@ class RestAdapter(Adapter):
 
     # -- records -----------------------------------------------------------------------------
 
-    def _item(self, listed: Any, url: str) -> HarvestedItem | None:
+    def item(self, listed: Any, url: str) -> HarvestedItem | None:
         try:
             item = json_item(listed, self.profile)
         except RecordProblem as exc:
