@@ -1,34 +1,17 @@
-"""Helpers for the JSON API tests: loopback servers for the demo API shapes, profile files, error rows."""
+"""Helpers for the JSON API tests: source configs, profile files, index ids, stored record errors."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from fedcat.api.catalog import Catalog
-from fedcat.harvester.demo.rest_apis import DemoApi, demo_api, rest_centers
-from fedcat.harvester.demo.rest_server import JsonApi, RestServer
+from fedcat.harvester.demo.rest_apis import DemoApi, rest_centers
+from fedcat.harvester.demo.rest_server import RestServer
 from fedcat.index.base import SearchQuery
-
-
-@pytest.fixture
-def rest_serve() -> Iterator[Callable[[JsonApi], RestServer]]:
-    """Start RestServers on 127.0.0.1:0; all stopped at teardown."""
-    servers: list[RestServer] = []
-
-    def start(api: JsonApi) -> RestServer:
-        server = RestServer(api, host="127.0.0.1", port=0).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def rest_source(server: RestServer, name: str, *, source_id: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -48,10 +31,6 @@ def api_of(server: RestServer) -> DemoApi:
     api = server.api
     assert isinstance(api, DemoApi)
     return api
-
-
-def shape(name: str) -> DemoApi:
-    return demo_api(name)
 
 
 def index_ids(catalog: Catalog, text: str = "") -> set[str]:

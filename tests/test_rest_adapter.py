@@ -28,7 +28,7 @@ from fedcat.harvester.pipeline import map_item
 from fedcat.harvester.store import RunStatus
 
 from .conftest import FAST_HTTP
-from .rest_helpers import api_of, error_rows, index_ids, rest_serve, rest_source, write_profile  # noqa: F401
+from .rest_helpers import api_of, error_rows, index_ids, rest_source, write_profile
 
 
 class ListApi:

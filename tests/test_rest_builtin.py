@@ -16,7 +16,7 @@ from fedcat.harvester.model import Statement
 from fedcat.harvester.rest.profile import BUILTIN_CROSSWALKS
 from fedcat.harvester.store import RunStatus
 
-from .rest_helpers import api_of, error_rows, index_ids, rest_serve  # noqa: F401 - fixture
+from .rest_helpers import api_of, error_rows, index_ids
 
 LISTING = {"ckan": CkanApi.PATH, "dataverse": DataverseApi.SEARCH, "datacite": DataCiteApi.PATH}
 

@@ -25,7 +25,7 @@ from fedcat.harvester.demo.rest_server import RestRequest
 from fedcat.harvester.model import Statement
 from fedcat.harvester.store import RunStatus
 
-from .rest_helpers import api_of, error_rows, index_ids, rest_serve, rest_source  # noqa: F401 - fixture
+from .rest_helpers import api_of, error_rows, index_ids, rest_source
 
 #: profile -> (listing path, page parameter, records path, id field, envelope field or None)
 SHAPES: dict[str, tuple[str, str, tuple[str, ...], str, str | None]] = {

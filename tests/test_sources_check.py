@@ -14,7 +14,7 @@ from fedcat.harvester.demo.rest_apis import demo_api
 from fedcat.harvester.rest.profile import PROFILE_PACKAGE
 
 from .conftest import FAST_HTTP, center
-from .rest_helpers import rest_serve, rest_source  # noqa: F401 - fixture
+from .rest_helpers import rest_source
 from .test_cli import fedcat
 
 
