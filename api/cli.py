@@ -191,6 +191,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    if getattr(args, "sources_command", None) == "check":
+        return cmd_sources_check(args)
     config = _config(args)
     catalog = Catalog.open(config)
     try:
@@ -207,6 +209,24 @@ def cmd_sources(args: argparse.Namespace) -> int:
         catalog.close()
     console.print(table)
     return 0
+
+
+def cmd_sources_check(args: argparse.Namespace) -> int:
+    """Probe one source: exit 0 when it can be harvested, 1 when something is wrong."""
+    from fedcat.harvester.probe import Level, probe
+
+    config = _config(args)
+    source = config.source(args.id)
+    console.print(f"[bold]{escape(source.id)}[/] {escape(source.name)} ({source.protocol.value}) {escape(source.url)}")
+    report = probe(config, source)
+    styles = {Level.OK: "green", Level.WARNING: "yellow", Level.PROBLEM: "red"}
+    for finding in report.findings:
+        console.print(f"  [{styles[finding.level]}]{finding.level.value:<8}[/] {escape(finding.message)}",
+                      highlight=False)
+    problems = sum(f.level is Level.PROBLEM for f in report.findings)
+    warnings = sum(f.level is Level.WARNING for f in report.findings)
+    console.print(f"{problems} problems, {warnings} warnings")
+    return 0 if report.ok else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -280,7 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="first re-apply crosswalks and tagging to the stored raw payloads (no harvesting)")
     ri.add_argument("--source", metavar="ID", help="with --remap: only this source")
     ri.set_defaults(fn=cmd_reindex)
-    sub.add_parser("sources", help="list the configured sources").set_defaults(fn=cmd_sources)
+    so = sub.add_parser("sources", help="list the configured sources; `sources check ID` probes one")
+    so_sub = so.add_subparsers(dest="sources_command", metavar="check")
+    chk = so_sub.add_parser("check", help="probe a source (Identify or the first page), validate its profile")
+    chk.add_argument("id", metavar="ID")
+    so.set_defaults(fn=cmd_sources)
 
     sv = sub.add_parser("serve", help="serve the HTTP API")
     sv.add_argument("--host")

@@ -37,9 +37,9 @@ def _ports_free(base: int, count: int) -> bool:
 
 def start_federation() -> DemoFederation:
     """Start the demo centers, on the fixed ports when free (stable landing URLs), else ephemeral."""
-    probe = DemoFederation()
-    base = DEMO_BASE_PORT if _ports_free(DEMO_BASE_PORT, len(probe.centers)) else None
-    return DemoFederation(base_port=base).start()
+    probe = DemoFederation(rest=True)
+    base = DEMO_BASE_PORT if _ports_free(DEMO_BASE_PORT, probe.server_count) else None
+    return DemoFederation(base_port=base, rest=True).start()
 
 
 def demo_config(federation: DemoFederation, data_dir: Path, host: str, port: int) -> dict[str, Any]:
@@ -69,9 +69,10 @@ def run_demo(
             encoding="utf-8",
         )
         config = config_from_dict(raw, path=str(config_path))
-        console.print(f"[bold]Demo federation[/]: {len(federation.centers)} mock data centers on 127.0.0.1")
+        console.print(f"[bold]Demo federation[/]: {federation.server_count} mock data centers on 127.0.0.1"
+                      f" ({len(federation.rest_servers)} with a JSON API only)")
         for src in raw["sources"]:
-            console.print(f"  {src['id']:<8} {src['name']}  {src['url']}")
+            console.print(f"  {src['id']:<10} {src.get('protocol', 'oaipmh'):<7} {src['name']}  {src['url']}")
         catalog = Catalog.open(config)
         try:
             harvest(catalog, None, False)

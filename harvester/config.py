@@ -26,6 +26,10 @@ from .model import Flag, GeoScope, Openness, Security
 
 class Protocol(StrEnum):
     OAIPMH = "oaipmh"
+    REST = "rest"  # a JSON API described by a profile (``profiles/``)
+    CKAN = "ckan"
+    DATAVERSE = "dataverse"
+    DATACITE = "datacite"
 
 
 class Backend(StrEnum):
@@ -130,6 +134,8 @@ class SourceConfig:
     min_delay: float | None = None
     delete_by_absence: bool = True
     tagging: SourceTagging = field(default_factory=SourceTagging)
+    profile: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,7 +182,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
     workers: int = 4
-    path: str | None = None
+    path: str | None = field(default=None, metadata={"config_key": False})  # the file it was read from
 
     @property
     def data_path(self) -> Path:
@@ -231,7 +237,7 @@ def config_from_dict(data: Any, *, path: str | None = None) -> Config:
     """Validate a parsed config mapping."""
     try:
         cfg: Config = _build(Config, data, "")
-        _check(cfg)
+        _check(cfg, path)
     except ConfigError as exc:
         if path and not exc.path:
             raise ConfigError(exc.detail, key=exc.key, path=path) from None
@@ -240,7 +246,8 @@ def config_from_dict(data: Any, *, path: str | None = None) -> Config:
     return cfg
 
 
-def _check(cfg: Config) -> None:
+def _check(cfg: Config, path: str | None) -> None:
+    base_dir = Path(path).resolve().parent if path else None
     seen: set[str] = set()
     for i, src in enumerate(cfg.sources):
         key = f"sources[{i}].id"
@@ -256,6 +263,7 @@ def _check(cfg: Config) -> None:
         if src.schedule is not None:
             _check_cron(src.schedule, f"sources[{i}].schedule")
         _check_source_tagging(src.tagging, f"sources[{i}].tagging")
+        _check_profile(src, i, base_dir)
     _check_rules(cfg.tagging.rules, "tagging.rules")
     if cfg.api.unknown_security not in (Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT):
         raise ConfigError("must be general, sensitive or important", key="api.unknown_security")
@@ -275,6 +283,22 @@ def _check_rules(rules: list[RuleConfig], key: str) -> None:
     from .tagging.rules import compile_rules  # the tagging package imports this module
 
     compile_rules(rules, key)
+def _check_profile(src: SourceConfig, i: int, base_dir: Path | None) -> None:
+    """A REST source needs a profile (built-in adapters have one); it is loaded now so mistakes show at once."""
+    from .rest.profile import BUILTIN_PROFILES, load_profile, resolve_ref
+
+    key = f"sources[{i}].profile"
+    if src.protocol is Protocol.OAIPMH:
+        if src.profile is not None:
+            raise ConfigError("only for protocol rest, ckan, dataverse or datacite", key=key)
+        return
+    if src.profile is None:
+        if src.protocol is Protocol.REST:
+            raise ConfigError("required for protocol rest: a profile name (e.g. sciencedb) or a YAML file",
+                              key=key)
+        src.profile = BUILTIN_PROFILES[src.protocol.value]
+    src.profile = resolve_ref(src.profile, base_dir)
+    load_profile(src.profile, key=key)
 
 
 def _check_cron(expr: str, key: str) -> None:
@@ -301,6 +325,8 @@ def _type_name(tp: Any) -> str:
 
 def _build(tp: Any, value: Any, key: str) -> Any:
     """Coerce ``value`` into type ``tp``, raising ConfigError naming ``key``."""
+    if tp is Any:  # free-form data (a JSON body template): kept as parsed
+        return value
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -312,7 +338,7 @@ def _build(tp: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"expected a mapping, got {type(value).__name__}", key=key or "(top level)")
         hints = typing.get_type_hints(tp)
-        fields = {f.name: f for f in dataclasses.fields(tp) if f.name != "path"}
+        fields = {f.name: f for f in dataclasses.fields(tp) if f.metadata.get("config_key", True)}
         for k in value:
             if k not in fields:
                 allowed = ", ".join(sorted(fields))

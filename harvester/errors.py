@@ -18,7 +18,8 @@ Every exception raised on purpose by ``fedcat.harvester`` derives from
         ├── RetryBudgetExhausted     the source used up its retries
         ├── MalformedResponse        the body is not the protocol's XML or JSON
         │   └── HostileXML           DTDs, entities or external references
-        ├── ProtocolLoop             repeated resumption token, endless empty pages
+        ├── ProtocolLoop             repeated resumption token or cursor, endless empty pages
+        ├── APIError                 a JSON API's envelope reports a failure (code != 20000, ...)
         └── OAIError                 an OAI-PMH <error code="..."> (one class per code)
             ├── BadArgument
             ├── BadResumptionToken
@@ -118,6 +119,15 @@ class HostileXML(MalformedResponse):
 
 class ProtocolLoop(HarvestError):
     """The server keeps sending the same resumption token or endless empty pages."""
+
+
+class APIError(HarvestError):
+    """A JSON API answered with a failure envelope; ``code`` and the server's message are kept."""
+
+    def __init__(self, message: str, *, code: str | None = None, source_id: str | None = None,
+                 url: str | None = None) -> None:
+        self.code = code
+        super().__init__(message, source_id=source_id, url=url)
 
 
 class OAIError(HarvestError):

@@ -98,10 +98,15 @@ class LangText:
 
 @dataclass
 class Statement:
-    """An access- or security-related field of the source record, verbatim (``field`` names it)."""
+    """An access- or security-related field of the source record, verbatim (``field`` names it).
+
+    ``maps_to`` is the fedcat value a source profile's value map gives it
+    (``openness:conditional``): an explicit signal the tagger takes as stated.
+    """
 
     field: str
     value: str
+    maps_to: str | None = None
 
 
 @dataclass

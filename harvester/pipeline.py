@@ -21,9 +21,9 @@ from fedcat.index.base import SearchIndex
 from fedcat.index.errors import IndexBackendError
 
 from .adapters.base import Adapter, HarvestedItem, Page
-from .adapters.oaipmh import OAIPMHAdapter, item_from_raw
+from .adapters.registry import build_adapter, item_from_raw
 from .citation import gbt7714
-from .config import Config, Protocol as SourceProtocol, SourceConfig
+from .config import Config, SourceConfig
 from .crosswalks import crosswalk_for
 from .errors import CrosswalkError, HarvestError, StoreError
 from .http import HttpClient
@@ -55,12 +55,6 @@ class NullProgress:
 
     def finished(self, report: RunReport) -> None:
         pass
-
-
-def build_adapter(source: SourceConfig, client: HttpClient) -> Adapter:
-    if source.protocol is SourceProtocol.OAIPMH:
-        return OAIPMHAdapter(source, client)
-    raise HarvestError(f"unsupported protocol {source.protocol}", source_id=source.id)  # pragma: no cover
 
 
 def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None, tagger: SourceTagger) -> Record:
@@ -268,7 +262,7 @@ class Harvester:
             batch: list[PageItem] = []
             for rec_id, raw in self.store.iter_raw(source.id):
                 try:
-                    record = map_item(item_from_raw(raw.body, raw.format), source, run.id, tagger)
+                    record = map_item(item_from_raw(raw.body, raw.format, source), source, run.id, tagger)
                 except RECORD_ERRORS as exc:
                     run.count(Outcome.ERRORED)
                     run.add_error(RecordError(rec_id, f"{type(exc).__name__}: {exc}"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from fedcat.api.catalog import Catalog
 from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.corpus import demo_centers, generate_records
 from fedcat.harvester.demo.oai_server import OAIRepository, OAIServer
+from fedcat.harvester.demo.rest_server import JsonApi, RestServer
 
 #: The minimal config of the Foundation issue, exactly as users are told it works.
 ACCEPTANCE_YAML = """\
@@ -72,3 +73,18 @@ def catalog_factory(tmp_path: Path) -> Iterator[Any]:
     yield factory
     for cat in opened:
         cat.close()
+
+
+@pytest.fixture
+def rest_serve() -> Iterator[Callable[[JsonApi], RestServer]]:
+    """Start RestServers on 127.0.0.1:0; all stopped at teardown."""
+    servers: list[RestServer] = []
+
+    def start(api: JsonApi) -> RestServer:
+        server = RestServer(api, host="127.0.0.1", port=0).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -16,7 +16,7 @@ def test_packages_are_mypy_clean(tmp_path: Path) -> None:
     # The folders are installed as fedcat.harvester, fedcat.index and fedcat.api; mirror that layout.
     pkg = tmp_path / "fedcat"
     pkg.mkdir()
-    for name in ("harvester", "index", "api"):
+    for name in ("harvester", "index", "api", "profiles"):
         (pkg / name).symlink_to(ROOT / name, target_is_directory=True)
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),

@@ -8,7 +8,7 @@ from ..adapters.base import HarvestedItem
 from ..config import SourceConfig
 from ..errors import CrosswalkError
 from ..model import Record
-from . import datacite, oai_dc
+from . import datacite, json_profile, oai_dc
 
 Crosswalk = Callable[[HarvestedItem, SourceConfig, "int | None"], Record]
 
@@ -20,6 +20,9 @@ CROSSWALKS: dict[str, Crosswalk] = {
 
 
 def crosswalk_for(fmt: str, source_id: str) -> Crosswalk:
+    """The crosswalk for a payload format; ``json:<profile>`` payloads are mapped by their source's profile."""
+    if fmt.startswith("json:"):
+        return json_profile.crosswalk
     try:
         return CROSSWALKS[fmt]
     except KeyError:

@@ -1,9 +1,13 @@
-"""A demo federation: one OAI-PMH server per mock national data center.
+"""A demo federation: one OAI-PMH server per mock national data center, plus JSON API centers.
 
 Usage::
 
     with DemoFederation() as fed:          # ephemeral ports on 127.0.0.1
         sources = fed.source_configs()     # fedcat source config dicts
+
+``DemoFederation(rest=True)`` (what ``fedcat demo`` runs) adds centers that
+have no OAI-PMH, only a JSON API: a ScienceDB-shaped and a NODA-shaped one
+(:data:`DEMO_REST_APIS`), harvested with the shipped profiles of those names.
 
 Run ``python -m fedcat.harvester.demo.federation --base-port 8101`` to serve
 the federation until interrupted.
@@ -21,10 +25,15 @@ from types import TracebackType
 
 from .corpus import DemoCenter, DemoRecord, demo_centers, generate_records
 from .oai_server import DeletedRecordPolicy, OAIRepository, OAIServer
+from .rest_apis import demo_api, rest_centers
+from .rest_server import RestServer
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DemoFederation", "main"]
+__all__ = ["DEMO_REST_APIS", "DemoFederation", "main"]
+
+#: JSON API centers of the demo federation (``rest=True``), by shipped profile name.
+DEMO_REST_APIS = ("sciencedb", "noda")
 
 
 class DemoFederation:
@@ -43,6 +52,7 @@ class DemoFederation:
         seed: int = 0,
         centers: Sequence[DemoCenter] | None = None,
         deleted_record: DeletedRecordPolicy = "persistent",
+        rest: bool = False,
     ) -> None:
         self.centers: list[DemoCenter] = list(centers) if centers is not None else demo_centers()
         self.seed = seed
@@ -54,11 +64,22 @@ class DemoFederation:
             self.repositories[center.id] = repo
             port = base_port + i if base_port is not None else 0
             self.servers[center.id] = OAIServer(repo, port=port)
+        #: JSON API centers, keyed by profile name (empty unless ``rest``)
+        self.rest_servers: dict[str, RestServer] = {}
+        for j, name in enumerate(DEMO_REST_APIS if rest else ()):
+            port = base_port + len(self.centers) + j if base_port is not None else 0
+            self.rest_servers[name] = RestServer(demo_api(name), port=port)
+
+    @property
+    def server_count(self) -> int:
+        return len(self.servers) + len(self.rest_servers)
 
     def start(self) -> DemoFederation:
         try:
             for server in self.servers.values():
                 server.start()
+            for rest_server in self.rest_servers.values():
+                rest_server.start()
         except BaseException:
             self.stop()
             raise
@@ -67,6 +88,8 @@ class DemoFederation:
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()
+        for rest_server in self.rest_servers.values():
+            rest_server.stop()
 
     def __enter__(self) -> DemoFederation:
         return self.start()
@@ -98,6 +121,10 @@ class DemoFederation:
                     "metadata_prefix": "oai_datacite" if "oai_datacite" in center.metadata_formats else "oai_dc",
                 }
             )
+        for name, rest_server in self.rest_servers.items():
+            rc = rest_centers()[name]
+            configs.append({"id": rc.id, "name": rc.name_zh, "name_en": rc.name_en, "protocol": "rest",
+                            "profile": name, "url": rest_server.url})
         return configs
 
 
@@ -111,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     federation = DemoFederation(
-        base_port=args.base_port or None, seed=args.seed, deleted_record=args.deleted_record
+        base_port=args.base_port or None, seed=args.seed, deleted_record=args.deleted_record, rest=True
     )
     with federation:
         for cfg in federation.source_configs():

@@ -165,6 +165,7 @@ class SourceTagger:
         for rule in self._rules_for(record):
             for m in matches(rule, record):
                 _propose_rule(proposals, m)
+        _propose_mapped(proposals, record)
         self._propose_policies(proposals, record)
         for o in self.overrides.get(record.id, ()):
             proposals.add(o.tag, o.value, Tier.OVERRIDE, Evidence(
@@ -207,6 +208,18 @@ def _propose_rule(proposals: _Proposals, m: Match) -> None:
         proposals.after_embargo = _most_restrictive_openness(proposals.after_embargo, cfg.after_embargo)
         if m.embargo_until and (proposals.embargo_until is None or m.embargo_until > proposals.embargo_until):
             proposals.embargo_until = m.embargo_until
+
+
+def _propose_mapped(proposals: _Proposals, record: Record) -> None:
+    """Statements a source profile's value map already translated are explicit signals."""
+    for st in record.statements:
+        if not st.maps_to:
+            continue
+        tag, _, value = st.maps_to.partition(":")
+        if tag in TAGS and value in _ORDERS[tag]:
+            proposals.add(tag, value, Tier.EXPLICIT, Evidence(
+                tag=tag, value=value, rule="profile-value-map", field=st.field, source_value=st.value,
+                tier=Tier.EXPLICIT.label))
 
 
 def _propose_policy(proposals: _Proposals, policy: Policy, where: str, *, only_if_unset: bool = False) -> None:

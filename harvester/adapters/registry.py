@@ -1,0 +1,29 @@
+"""Which adapter harvests a source, and how a stored raw payload becomes an item again."""
+
+from __future__ import annotations
+
+from ..config import Protocol, SourceConfig
+from ..http import HttpClient
+from ..rest.profile import profile_for
+from .base import Adapter, HarvestedItem
+from .oaipmh import OAIPMHAdapter
+from .oaipmh import item_from_raw as oai_item_from_raw
+from .rest import RestAdapter, item_from_json
+
+
+def build_adapter(source: SourceConfig, client: HttpClient) -> Adapter:
+    """OAI-PMH sources get the OAI-PMH adapter; JSON APIs (rest, ckan, dataverse, datacite) the REST adapter."""
+    if source.protocol is Protocol.OAIPMH:
+        return OAIPMHAdapter(source, client)
+    return RestAdapter(source, client, profile_for(source.id, source.profile))
+
+
+def is_json_format(fmt: str) -> bool:
+    return fmt == "json" or fmt.startswith("json:")
+
+
+def item_from_raw(raw: bytes, fmt: str, source: SourceConfig) -> HarvestedItem:
+    """Rebuild a harvested item from its stored raw payload, by the payload's format."""
+    if is_json_format(fmt):
+        return item_from_json(raw, profile_for(source.id, source.profile))
+    return oai_item_from_raw(raw, fmt)

@@ -1,0 +1,1 @@
+"""REST profiles shipped with fedcat, one YAML file per API (see docs/profiles.md)."""

@@ -1,0 +1,66 @@
+"""``fedcat demo`` with its JSON API centers: harvested with the shipped profiles, searchable, raw JSON served."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from fedcat.api.app import create_app
+from fedcat.api.catalog import Catalog
+from fedcat.api.demo import run_demo
+from fedcat.harvester.config import Config, load_config
+from fedcat.harvester.demo.federation import DEMO_REST_APIS, DemoFederation
+from fedcat.harvester.store import RunReport, RunStatus
+from fedcat.index.base import SearchQuery
+
+from .test_api import Api
+
+
+def test_demo_federation_with_rest_centers_lists_them_as_rest_sources() -> None:
+    with DemoFederation(rest=True) as fed:
+        configs = fed.source_configs()
+        assert fed.server_count == len(fed.centers) + len(DEMO_REST_APIS)
+    rest = [c for c in configs if c["protocol"] == "rest"]
+    assert [c["profile"] for c in rest] == list(DEMO_REST_APIS)
+    assert [c["id"] for c in configs[:len(fed.centers)]] == [c.id for c in fed.centers]
+
+
+def test_fedcat_demo_harvests_the_json_centers_too(tmp_path: Path) -> None:
+    reports: list[RunReport] = []
+    out = io.StringIO()
+
+    def harvest(catalog: Catalog, sources: Sequence[str] | None, full: bool) -> list[RunReport]:
+        reports.extend(catalog.harvester.harvest(sources, full=full))
+        return reports
+
+    def no_serve(config: Config, host: str, port: int) -> None:
+        raise AssertionError("not served with serve=False")
+
+    code = run_demo(data_dir=tmp_path / "demo", host="127.0.0.1", port=8000, serve=False,
+                    console=Console(file=out, width=200), harvest=harvest, serve_fn=no_serve)
+    assert code == 0
+    assert {r.source_id: r.status for r in reports if r.source_id in DEMO_REST_APIS} == \
+        {name: RunStatus.SUCCEEDED for name in DEMO_REST_APIS}
+    assert all(r.status is RunStatus.SUCCEEDED for r in reports), [(r.source_id, r.message) for r in reports]
+    assert "with a JSON API only" in out.getvalue() and "sciencedb" in out.getvalue()
+    config = load_config(tmp_path / "demo" / "demo.yaml")
+    assert {s.id: s.protocol.value for s in config.sources}["noda"] == "rest"
+    catalog = Catalog.open(config)
+    try:
+        for name in DEMO_REST_APIS:
+            hits = catalog.index.search(SearchQuery(text="", filters={"source": [name]}, size=5, facets=()))
+            assert hits.total > 0, name
+        noda_hit = catalog.index.search(SearchQuery(text="", filters={"source": ["noda"]}, size=1, facets=())).hits[0]
+        api = Api(create_app(catalog))
+        body = api.ok(f"/api/v1/records/{noda_hit.id}")
+        assert any(s["field"] == "copyRight.redistributeArea" for s in body["statements"])
+        raw = api.get(f"/api/v1/records/{noda_hit.id}/raw")
+        assert raw.status_code == 200 and raw.headers["content-type"].startswith("application/json")
+        payload: dict[str, Any] = raw.json()
+        assert payload["copyRight"]["redistributeArea"] in ("国内国外均可分发", "仅限国内分发")
+    finally:
+        catalog.close()
