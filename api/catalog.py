@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedcat.harvester.config import Backend, Config
+from fedcat.harvester.config import Backend, Config, IndexConfig
 from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.pipeline import Harvester
 from fedcat.harvester.store import RecordStore
 from fedcat.index.base import SearchIndex
+from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.embedded import EmbeddedIndex
+from fedcat.index.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)
+
+#: Secrets may come from the environment (a Kubernetes Secret, a compose .env) instead of the config file.
+PASSWORD_ENV = "FEDCAT_ES_PASSWORD"
+API_KEY_ENV = "FEDCAT_ES_API_KEY"
+
+
+def elastic_settings(index: IndexConfig) -> ElasticSettings:
+    if not index.url:
+        raise ConfigError("required when backend is elasticsearch", key="index.url")
+    return ElasticSettings(
+        url=index.url, api_key=index.api_key or os.environ.get(API_KEY_ENV) or None,
+        username=index.username, password=index.password or os.environ.get(PASSWORD_ENV) or None,
+        ca_certs=index.ca_certs, index_prefix=index.index_prefix, timeout=index.timeout,
+        max_retries=index.max_retries, shards=index.shards, replicas=index.replicas,
+    )
 
 
 def open_index(config: Config) -> SearchIndex:
     if config.index.backend is Backend.EMBEDDED:
         return EmbeddedIndex(config.data_path / "index")
-    raise ConfigError("the elasticsearch backend is not available in this version", key="index.backend")
+    index = ElasticsearchIndex(elastic_settings(config.index))
+    try:
+        return index.open()
+    except IndexUnavailable as exc:
+        index.close()
+        raise IndexUnavailable(f"cannot use the Elasticsearch index at index.url = {config.index.url}: {exc}") from exc
 
 
 @dataclass
@@ -33,8 +56,8 @@ class Catalog:
     def open(cls, config: Config) -> Catalog:
         data = Path(config.data_path)
         data.mkdir(parents=True, exist_ok=True)
-        store = RecordStore(data / "records.sqlite3")
         index = open_index(config)
+        store = RecordStore(data / "records.sqlite3")
         return cls(config=config, store=store, index=index, harvester=Harvester(config, store, index))
 
     def close(self) -> None:

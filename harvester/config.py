@@ -89,6 +89,10 @@ class IndexConfig:
     password: str | None = None
     ca_certs: str | None = None
     index_prefix: str = "fedcat"
+    timeout: float = 30.0
+    max_retries: int = 3
+    shards: int = 1
+    replicas: int = 1
 
 
 @dataclass
@@ -187,8 +191,24 @@ def _check(cfg: Config) -> None:
             _check_cron(src.schedule, f"sources[{i}].schedule")
     if cfg.index.backend is Backend.ELASTICSEARCH and not cfg.index.url:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
+    _check_index(cfg.index)
     if cfg.workers < 1:
         raise ConfigError("must be at least 1", key="workers")
+
+
+def _check_index(index: IndexConfig) -> None:
+    if index.url is not None and not re.match(r"^https?://", index.url):
+        raise ConfigError(f"{index.url!r} is not an http(s) URL", key="index.url")
+    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,63}$", index.index_prefix):
+        raise ConfigError(f"{index.index_prefix!r} is not a valid index prefix "
+                          "(lower-case letters, digits, '-' and '_')", key="index.index_prefix")
+    if index.timeout <= 0:
+        raise ConfigError("must be greater than 0", key="index.timeout")
+    for name in ("max_retries", "replicas"):
+        if getattr(index, name) < 0:
+            raise ConfigError("must be 0 or more", key=f"index.{name}")
+    if index.shards < 1:
+        raise ConfigError("must be at least 1", key="index.shards")
 
 
 def _check_cron(expr: str, key: str) -> None:
