@@ -75,6 +75,8 @@ class ElasticSettings:
     shards: int = 1
     replicas: int = 1
     bulk_chunk: int = 500
+    #: First wait before re-sending documents rejected with 429 (doubles each retry, at most 30 s).
+    bulk_backoff: float = 1.0
     pit_keep_alive: str = "5m"
 
 
@@ -120,6 +122,9 @@ class ElasticsearchIndex(SearchIndex):
         except UnsupportedProductError as exc:
             raise IndexUnavailable(f"{where}: the server is not Elasticsearch: {exc.message}") from exc
         except ApiError as exc:
+            if exc.error == "index_not_found_exception":
+                self._ready = False  # deleted behind our back: the next call creates it again
+                raise IndexUnavailable(f"{where}: {action} failed: the index does not exist") from exc
             if exc.status_code in RETRY_ON_STATUS or exc.status_code >= 500:
                 raise IndexUnavailable(f"{where}: {action} failed (HTTP {exc.status_code}): {exc.message}") from exc
             raise IndexBackendError(f"{where}: {action} failed (HTTP {exc.status_code}): {exc.message}") from exc
@@ -136,8 +141,7 @@ class ElasticsearchIndex(SearchIndex):
         numbered = [(int(n[len(prefix):]), n) for n in found if n[len(prefix):].isdigit()]
         return [n for _, n in sorted(numbered)]
 
-    def _next_version(self) -> str:
-        names = self._versions()
+    def _next_version(self, names: list[str]) -> str:
         last = int(names[-1].rsplit("-v", 1)[1]) if names else 0
         return self._version_name(last + 1)
 
@@ -193,7 +197,7 @@ class ElasticsearchIndex(SearchIndex):
         with self._translate("bulk request"):
             for ok, item in helpers.streaming_bulk(
                 self.client, actions, chunk_size=self.settings.bulk_chunk, raise_on_error=False,
-                raise_on_exception=True, max_retries=self.settings.max_retries, initial_backoff=1.0,
+                raise_on_exception=True, max_retries=self.settings.max_retries, initial_backoff=self.settings.bulk_backoff,
                 max_backoff=30.0,
             ):
                 _count_item(result, ok, item)
@@ -228,7 +232,7 @@ class ElasticsearchIndex(SearchIndex):
         """
         with self._translate("creating a new index version"):
             old = self._versions()
-            new = self._next_version()
+            new = self._next_version(old)
             self._create(new, with_alias=False, replicas=0)
         try:
             indexed, errors = self._fill(new, records, batch)
