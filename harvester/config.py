@@ -197,8 +197,10 @@ def _check(cfg: Config) -> None:
 
 
 def _check_index(index: IndexConfig) -> None:
-    if index.url is not None and not re.match(r"^https?://", index.url):
-        raise ConfigError(f"{index.url!r} is not an http(s) URL", key="index.url")
+    for url in (index.url or "").split(","):
+        if index.url is not None and not re.match(r"^https?://", url.strip()):
+            raise ConfigError(f"{url.strip()!r} is not an http(s) URL (several are separated by commas)",
+                              key="index.url")
     if not re.match(r"^[a-z0-9][a-z0-9_-]{0,63}$", index.index_prefix):
         raise ConfigError(f"{index.index_prefix!r} is not a valid index prefix "
                           "(lower-case letters, digits, '-' and '_')", key="index.index_prefix")

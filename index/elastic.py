@@ -80,6 +80,11 @@ class ElasticSettings:
     pit_keep_alive: str = "5m"
 
 
+def hosts(url: str) -> list[str]:
+    """``index.url`` names one node or several, separated by commas (requests go to any live one)."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
 def make_client(s: ElasticSettings) -> Elasticsearch:
     options: dict[str, Any] = {}
     if s.username:
@@ -89,7 +94,7 @@ def make_client(s: ElasticSettings) -> Elasticsearch:
     if s.ca_certs:
         options["ca_certs"] = s.ca_certs
     return Elasticsearch(
-        s.url, request_timeout=s.timeout, max_retries=s.max_retries, retry_on_status=RETRY_ON_STATUS,
+        hosts(s.url), request_timeout=s.timeout, max_retries=s.max_retries, retry_on_status=RETRY_ON_STATUS,
         retry_on_timeout=True, **options,
     )
 

@@ -183,11 +183,27 @@ def test_startup_without_a_cluster_names_index_url(tmp_path: Path) -> None:
 def test_config_validation_of_the_index_keys(tmp_path: Path) -> None:
     for index, key in (({"backend": "elasticsearch"}, "index.url"),
                        ({"backend": "elasticsearch", "url": "localhost:9200"}, "index.url"),
+                       ({"backend": "elasticsearch", "url": "https://es01:9200,es02:9200"}, "index.url"),
                        ({"index_prefix": "Fedcat!"}, "index.index_prefix"),
                        ({"timeout": 0}, "index.timeout"), ({"shards": 0}, "index.shards")):
         with pytest.raises(ConfigError) as exc:
             make_config(tmp_path, [], index=index)
         assert exc.value.key == key
+
+
+def test_several_nodes_may_be_named(script: Script) -> None:
+    servers = [WireServer(script).start(), WireServer(script).start()]
+    try:
+        config = make_config(Path("/nonexistent"), [], index={
+            "backend": "elasticsearch", "url": " , ".join(s.url for s in servers), "max_retries": 0})
+        idx = open_index(config)
+        assert isinstance(idx, ElasticsearchIndex)
+        nodes = {n.base_url for n in idx.client.transport.node_pool.all()}
+        assert nodes == {s.url for s in servers}
+        idx.close()
+    finally:
+        for srv in servers:
+            srv.stop()
 
 
 def test_secrets_may_come_from_the_environment(tmp_path: Path, script: Script, server: WireServer,
