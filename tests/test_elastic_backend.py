@@ -8,6 +8,7 @@ job against a live cluster (FEDCAT_ES_URL).
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from fedcat.index.errors import BadQuery, BulkError, IndexUnavailable
 
 from .conftest import make_config, source_for
 from .es_wire import Request, Script, WireServer
-from .test_index_contract import CORPUS, make
+from fedcat.index.analysis import analyse
+
+from .test_index_contract import CORPUS, ES_URL, drop_es_indices, es_settings, make
 
 ALIAS = "fedcat-records"
 CURRENT = {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": 1}}}}
@@ -384,3 +387,38 @@ def test_records_the_cluster_rejects_stay_pending_and_the_rest_is_marked(
         assert [i for i, _ in catalog.store.pending()] == [bad[0]]
     finally:
         catalog.close()
+
+
+# -- against a live cluster (FEDCAT_ES_URL) ---------------------------------------------------------
+
+needs_cluster = pytest.mark.skipif(
+    not ES_URL, reason="FEDCAT_ES_URL not set: Elasticsearch contract tests need a live cluster")
+
+
+@pytest.fixture
+def live_index() -> Iterator[ElasticsearchIndex]:
+    idx = ElasticsearchIndex(es_settings(f"fedcat-test-{uuid.uuid4().hex[:12]}")).open()
+    try:
+        yield idx
+    finally:
+        drop_es_indices(idx)
+        idx.close()
+
+
+@pytest.mark.elasticsearch
+@needs_cluster
+@pytest.mark.parametrize("text", ["青藏高原冰川物质平衡", "冰 和 川", "Précis of ARCTIC sea-ice", "2020年 CTD 温盐剖面",
+                                  "ＡＢＣ全角", "ヒマラヤ 氷河"])
+def test_live_analyzer_gives_the_embedded_tokens(live_index: ElasticsearchIndex, text: str) -> None:
+    found = live_index.client.indices.analyze(index=live_index.alias, analyzer="fedcat_text", text=text)
+    assert [t["token"] for t in found["tokens"]] == analyse(text)
+
+
+@pytest.mark.elasticsearch
+@needs_cluster
+def test_live_rebuild_moves_the_alias_and_drops_the_old_version(live_index: ElasticsearchIndex) -> None:
+    live_index.upsert(CORPUS)
+    assert live_index.rebuild(CORPUS[:2]) == 2
+    assert list(live_index.client.indices.get_alias(name=live_index.alias)) == [f"{live_index.alias}-v2"]
+    assert not live_index.client.indices.exists(index=f"{live_index.alias}-v1")
+    assert live_index.count() == 2
