@@ -34,15 +34,21 @@ def elastic_settings(index: IndexConfig) -> ElasticSettings:
     )
 
 
-def open_index(config: Config) -> SearchIndex:
+def open_index(config: Config, *, required: bool = True) -> SearchIndex:
+    """The configured index. An unreachable cluster is an error unless ``required`` is False
+    (harvesting): then records stay pending and are indexed once the cluster is back."""
     if config.index.backend is Backend.EMBEDDED:
         return EmbeddedIndex(config.data_path / "index")
     index = ElasticsearchIndex(elastic_settings(config.index))
     try:
         return index.open()
     except IndexUnavailable as exc:
+        message = f"cannot use the Elasticsearch index at index.url = {config.index.url}: {exc}"
+        if not required:
+            log.warning("%s; harvested records stay pending until it is reachable", message)
+            return index
         index.close()
-        raise IndexUnavailable(f"cannot use the Elasticsearch index at index.url = {config.index.url}: {exc}") from exc
+        raise IndexUnavailable(message) from exc
 
 
 @dataclass
@@ -53,10 +59,11 @@ class Catalog:
     harvester: Harvester
 
     @classmethod
-    def open(cls, config: Config) -> Catalog:
+    def open(cls, config: Config, *, index_required: bool = True) -> Catalog:
+        """Open the store and the index; ``index_required=False`` lets a harvest run while the cluster is down."""
         data = Path(config.data_path)
         data.mkdir(parents=True, exist_ok=True)
-        index = open_index(config)
+        index = open_index(config, required=index_required)
         store = RecordStore(data / "records.sqlite3")
         return cls(config=config, store=store, index=index, harvester=Harvester(config, store, index))
 

@@ -183,6 +183,20 @@ def test_startup_without_a_cluster_names_index_url(tmp_path: Path) -> None:
     assert "opening the index" in str(exc.value)
 
 
+def test_a_harvest_started_while_the_cluster_is_down_keeps_every_record_pending(
+        tmp_path: Path, oai_server: Any) -> None:
+    config = make_config(tmp_path, [source_for(oai_server)], index={
+        "backend": "elasticsearch", "url": f"http://127.0.0.1:{free_port()}", "max_retries": 0, "timeout": 2})
+    catalog = Catalog.open(config, index_required=False)
+    try:
+        (report,) = catalog.harvester.harvest()
+        assert report.status.value == "succeeded"
+        assert catalog.store.counts()["records"] > 100
+        assert len(catalog.store.pending(batch=10_000)) >= catalog.store.counts()["records"]
+    finally:
+        catalog.close()
+
+
 def test_config_validation_of_the_index_keys(tmp_path: Path) -> None:
     for index, key in (({"backend": "elasticsearch"}, "index.url"),
                        ({"backend": "elasticsearch", "url": "localhost:9200"}, "index.url"),
