@@ -5,7 +5,7 @@ behind one alias (``<prefix>-records``) that every read and write uses. A
 rebuild fills a new version and then moves the alias in one atomic
 ``_aliases`` call, so searches never see an empty or half-built index. Bulk
 requests are chunked; the transport retries 429/502/503/504 and timeouts, the
-bulk helper retries documents rejected with 429, and documents still refused
+client's streaming_bulk retries documents rejected with 429, and documents still refused
 are reported one by one in :attr:`BulkResult.errors`. Pages after the first are
 fetched with ``search_after`` inside a point in time whose id travels in the
 opaque cursor. The request bodies are built by :mod:`.elastic_dsl`.
