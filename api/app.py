@@ -26,6 +26,8 @@ from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
 log = logging.getLogger(__name__)
 
 SEARCH_PARAMS = frozenset({"q", "size", "cursor", "sort", "facets", *FACETS})
+#: Elasticsearch cursors carry a point-in-time id, which grows with the number of shards.
+MAX_CURSOR_LENGTH = 4096
 
 
 def create_app(catalog: Catalog) -> FastAPI:
@@ -64,7 +66,7 @@ def create_app(catalog: Catalog) -> FastAPI:
         filters: Annotated[dict[str, list[str]], Depends(search_filters)],
         q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH, description="Words in Chinese or English")] = "",
         size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-        cursor: Annotated[str | None, Query(max_length=400)] = None,
+        cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
         sort: Sort = Sort.RELEVANCE,
         facets: Annotated[str | None, Query(description="Comma-separated facet names, or 'none'")] = None,
     ) -> dict[str, Any]:

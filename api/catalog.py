@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedcat.harvester.config import Backend, Config
+from fedcat.harvester.config import Backend, Config, IndexConfig
 from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.pipeline import Harvester
 from fedcat.harvester.store import RecordStore
 from fedcat.index.base import SearchIndex
+from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.embedded import EmbeddedIndex
+from fedcat.index.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
+#: Secrets may come from the environment (a Kubernetes Secret, a compose .env) instead of the config file.
+PASSWORD_ENV = "FEDCAT_ES_PASSWORD"
+API_KEY_ENV = "FEDCAT_ES_API_KEY"
 
-def open_index(config: Config) -> SearchIndex:
+
+def elastic_settings(index: IndexConfig) -> ElasticSettings:
+    if not index.url:
+        raise ConfigError("required when backend is elasticsearch", key="index.url")
+    return ElasticSettings(
+        url=index.url, api_key=index.api_key or os.environ.get(API_KEY_ENV) or None,
+        username=index.username, password=index.password or os.environ.get(PASSWORD_ENV) or None,
+        ca_certs=index.ca_certs, index_prefix=index.index_prefix, timeout=index.timeout,
+        max_retries=index.max_retries, shards=index.shards, replicas=index.replicas,
+    )
+
+
+def open_index(config: Config, *, required: bool = True) -> SearchIndex:
+    """The configured index. An unreachable cluster is an error unless ``required`` is False
+    (harvesting): then records stay pending and are indexed once the cluster is back."""
     if config.index.backend is Backend.EMBEDDED:
         return EmbeddedIndex(config.data_path / "index")
-    raise ConfigError("the elasticsearch backend is not available in this version", key="index.backend")
+    index = ElasticsearchIndex(elastic_settings(config.index))
+    try:
+        return index.open()
+    except IndexUnavailable as exc:
+        message = f"cannot use the Elasticsearch index at index.url = {config.index.url}: {exc}"
+        if not required:
+            log.warning("%s; harvested records stay pending until it is reachable", message)
+            return index
+        index.close()
+        raise IndexUnavailable(message) from exc
 
 
 @dataclass
@@ -30,11 +59,12 @@ class Catalog:
     harvester: Harvester
 
     @classmethod
-    def open(cls, config: Config) -> Catalog:
+    def open(cls, config: Config, *, index_required: bool = True) -> Catalog:
+        """Open the store and the index; ``index_required=False`` lets a harvest run while the cluster is down."""
         data = Path(config.data_path)
         data.mkdir(parents=True, exist_ok=True)
+        index = open_index(config, required=index_required)
         store = RecordStore(data / "records.sqlite3")
-        index = open_index(config)
         return cls(config=config, store=store, index=index, harvester=Harvester(config, store, index))
 
     def close(self) -> None:

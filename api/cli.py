@@ -115,7 +115,7 @@ def _parse_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
 
 
 def cmd_harvest(args: argparse.Namespace) -> int:
-    catalog = Catalog.open(_config(args))
+    catalog = Catalog.open(_config(args), index_required=False)
     try:
         reports = _run_harvest(catalog, args.source, args.full)
     finally:
@@ -250,7 +250,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from .scheduler import run_foreground
 
     config = _config(args)
-    catalog = Catalog.open(config)
+    catalog = Catalog.open(config, index_required=False)
     try:
         run_foreground(catalog, console)
     finally:

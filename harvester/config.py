@@ -162,6 +162,10 @@ class IndexConfig:
     password: str | None = None
     ca_certs: str | None = None
     index_prefix: str = "fedcat"
+    timeout: float = 30.0
+    max_retries: int = 3
+    shards: int = 1
+    replicas: int = 1
 
 
 @dataclass
@@ -269,6 +273,7 @@ def _check(cfg: Config, path: str | None) -> None:
         raise ConfigError("must be general, sensitive or important", key="api.unknown_security")
     if cfg.index.backend is Backend.ELASTICSEARCH and not cfg.index.url:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
+    _check_index(cfg.index)
     if cfg.workers < 1:
         raise ConfigError("must be at least 1", key="workers")
 
@@ -283,6 +288,8 @@ def _check_rules(rules: list[RuleConfig], key: str) -> None:
     from .tagging.rules import compile_rules  # the tagging package imports this module
 
     compile_rules(rules, key)
+
+
 def _check_profile(src: SourceConfig, i: int, base_dir: Path | None) -> None:
     """A REST source needs a profile (built-in adapters have one); it is loaded now so mistakes show at once."""
     from .rest.profile import BUILTIN_PROFILES, load_profile, resolve_ref
@@ -299,6 +306,23 @@ def _check_profile(src: SourceConfig, i: int, base_dir: Path | None) -> None:
         src.profile = BUILTIN_PROFILES[src.protocol.value]
     src.profile = resolve_ref(src.profile, base_dir)
     load_profile(src.profile, key=key)
+
+
+def _check_index(index: IndexConfig) -> None:
+    for url in (index.url or "").split(","):
+        if index.url is not None and not re.match(r"^https?://", url.strip()):
+            raise ConfigError(f"{url.strip()!r} is not an http(s) URL (several are separated by commas)",
+                              key="index.url")
+    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,63}$", index.index_prefix):
+        raise ConfigError(f"{index.index_prefix!r} is not a valid index prefix "
+                          "(lower-case letters, digits, '-' and '_')", key="index.index_prefix")
+    if index.timeout <= 0:
+        raise ConfigError("must be greater than 0", key="index.timeout")
+    for name in ("max_retries", "replicas"):
+        if getattr(index, name) < 0:
+            raise ConfigError("must be 0 or more", key=f"index.{name}")
+    if index.shards < 1:
+        raise ConfigError("must be at least 1", key="index.shards")
 
 
 def _check_cron(expr: str, key: str) -> None:

@@ -200,16 +200,26 @@ class Harvester:
             return
         with self._index_lock:
             try:
-                if upserts:
-                    self.index.upsert(upserts, refresh=False)
-                if removals:
-                    self.index.delete(removals, refresh=False)
+                rejected = self._send(upserts, removals, refresh=False)
             except IndexBackendError as exc:
                 log.warning("index update failed, records stay pending: %s", exc)
                 return
-            self._staged += [r.id for r in upserts] + removals
+            self._staged += [i for i in [r.id for r in upserts] + removals if i not in rejected]
             if len(self._staged) >= FLUSH_EVERY_DOCS or time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
                 self._flush_locked()
+
+    def _send(self, upserts: list[Record], removals: list[str], *, refresh: bool) -> dict[str, str]:
+        """Upsert and remove; returns the documents the index rejected (they stay pending)."""
+        assert self.index is not None
+        rejected: dict[str, str] = {}
+        if upserts:
+            rejected.update(self.index.upsert(upserts, refresh=refresh).errors)
+        if removals:
+            rejected.update(self.index.delete(removals, refresh=refresh).errors)
+        if rejected:
+            some = ", ".join(f"{i} ({why})" for i, why in list(rejected.items())[:3])
+            log.warning("the index rejected %d records, they stay pending: %s", len(rejected), some)
+        return rejected
 
     def flush_index(self) -> None:
         with self._index_lock:
@@ -242,15 +252,15 @@ class Harvester:
                 live = [r for _, r in pending if r is not None]
                 gone = [i for i, r in pending if r is None]
                 try:
-                    if live:
-                        self.index.upsert(live)
-                    if gone:
-                        self.index.delete(gone)
+                    rejected = self._send(live, gone, refresh=True)
                 except IndexBackendError as exc:
                     log.warning("index catch-up failed, %d records stay pending: %s", len(pending), exc)
                     return done
-                self.store.mark_indexed([i for i, _ in pending])
-                done += len(pending)
+                indexed = [i for i, _ in pending if i not in rejected]
+                self.store.mark_indexed(indexed)
+                done += len(indexed)
+                if not indexed:
+                    return done  # only rejected records are left: the next catch-up tries them again
 
     def remap(self, source_id: str | None = None) -> RunReport:
         """Apply the current crosswalks and taggers to the stored raw payloads, without harvesting."""

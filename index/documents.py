@@ -24,6 +24,9 @@ class IndexDoc:
     published_key: int
     title_text: str
     body_text: str
+    #: The record's Chinese and English titles (``None`` when it has none in that language).
+    title_zh: str | None
+    title_en: str | None
     display: dict[str, Any]
 
 
@@ -85,6 +88,8 @@ def to_index_doc(record: Record) -> IndexDoc:
         published_key=_date_key(record.published),
         title_text=" ".join(titles),
         body_text=body,
+        title_zh=pick_lang(record.titles, "zh", fallback=False),
+        title_en=record.title_en,
         display=display,
     )
 
@@ -137,3 +142,17 @@ def highlight(text: str | None, query: str, *, fragment: int | None = None) -> s
 def _fold_aligned(text: str) -> str:
     """Fold character by character so offsets stay aligned with ``text``."""
     return "".join((fold(ch) or ch)[:1] if ch.isalpha() else ch for ch in text)
+
+
+def display_highlights(display: dict[str, Any], query: str) -> dict[str, list[str]]:
+    """Highlighted titles and description fragments of a hit's display fields (every backend's hits)."""
+    out: dict[str, list[str]] = {}
+    if not query.strip():
+        return out
+    for key, frag in (("title", None), ("title_en", None), ("description", 200), ("description_en", 200)):
+        if key.endswith("_en") and display.get(key) == display.get(key[:-3]):
+            continue  # the display field already fell back to the English text
+        marked = highlight(display.get(key), query, fragment=frag)
+        if marked:
+            out[key] = [marked]
+    return out

@@ -9,8 +9,6 @@ next page and a fingerprint of the query it belongs to.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import threading
@@ -35,7 +33,8 @@ from .base import (
     SearchResult,
     Sort,
 )
-from .documents import IndexDoc, highlight, indexable, to_index_doc
+from . import cursor
+from .documents import IndexDoc, display_highlights, indexable, to_index_doc
 from .errors import BadQuery, IndexUnavailable
 
 log = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ class EmbeddedIndex(SearchIndex):
     def search(self, query: SearchQuery) -> SearchResult:
         if not 1 <= query.size <= MAX_PAGE_SIZE:
             raise BadQuery(f"must be between 1 and {MAX_PAGE_SIZE}", param="size")
-        offset = _decode_cursor(query.cursor, _fingerprint(query))
+        offset = _decode_offset(query)
         groups = term_groups(query.text)
         tq = self._build_query(query, groups)
         self._index.reload()
@@ -189,21 +188,14 @@ class EmbeddedIndex(SearchIndex):
         total = int(getattr(found, "count", 0) or 0)
         next_offset = offset + len(hits)
         more = next_offset < total and hits and next_offset < MAX_RESULT_WINDOW
-        cursor = _encode_cursor(next_offset, _fingerprint(query)) if more else None
+        next_cursor = cursor.encode({"o": next_offset}, query) if more else None
         facets = self._facets(searcher, tq, query) if query.facets else {}
-        return SearchResult(total=total, hits=hits, facets=facets, next_cursor=cursor)
+        return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
 
     def _hit(self, searcher: tantivy.Searcher, score: Any, addr: tantivy.DocAddress, query: SearchQuery) -> Hit:
         stored = searcher.doc(addr).to_dict()
         display: dict[str, Any] = json.loads(stored["display"][0])
-        highlights: dict[str, list[str]] = {}
-        if query.highlight and query.text.strip():
-            for key, frag in (("title", None), ("title_en", None), ("description", 200), ("description_en", 200)):
-                if key.endswith("_en") and display.get(key) == display.get(key[:-3]):
-                    continue  # the display field already fell back to the English text
-                marked = highlight(display.get(key), query.text, fragment=frag)
-                if marked:
-                    highlights[key] = [marked]
+        highlights = display_highlights(display, query.text) if query.highlight else {}
         return Hit(id=display["id"], score=float(score) if isinstance(score, float) else 0.0,
                    doc=display, highlights=highlights)
 
@@ -273,32 +265,13 @@ def _tokens(text: str) -> str:
     return analysed_text(text)
 
 
-def _fingerprint(query: SearchQuery) -> str:
-    key = json.dumps(
-        [query.text, sorted((k, sorted(v)) for k, v in query.filters.items()), query.sort.value,
-         query.visibility.key(), query.size],
-        ensure_ascii=False,
-    )
-    return hashlib.sha1(key.encode()).hexdigest()[:12]
-
-
-def _encode_cursor(offset: int, fingerprint: str) -> str:
-    raw = json.dumps({"o": offset, "f": fingerprint}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None, fingerprint: str) -> int:
-    if not cursor:
+def _decode_offset(query: SearchQuery) -> int:
+    if not query.cursor:
         return 0
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        offset = int(data["o"])
-        fp = str(data["f"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadQuery("not a cursor returned by this index", param="cursor") from exc
-    if fp != fingerprint:
-        raise BadQuery("the cursor belongs to a different query", param="cursor")
+    data = cursor.decode(query.cursor, query)
+    offset = data.get("o")
+    if not isinstance(offset, int):
+        raise BadQuery("not a cursor returned by this index", param="cursor")
     if not 0 <= offset <= MAX_RESULT_WINDOW:
         raise BadQuery(f"cursors reach at most {MAX_RESULT_WINDOW} results; narrow the query", param="cursor")
     return offset

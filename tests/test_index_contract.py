@@ -1,7 +1,16 @@
-"""The index contract: every backend must pass these (Elasticsearch when FEDCAT_ES_URL is set)."""
+"""The index contract: every backend must pass these.
+
+The embedded backend always runs; the Elasticsearch backend runs when
+``FEDCAT_ES_URL`` names a live cluster (``FEDCAT_ES_URL=http://localhost:9200
+pytest tests/test_index_contract.py``), each test in its own index prefix,
+deleted afterwards. Optional: ``FEDCAT_ES_USERNAME``/``FEDCAT_ES_PASSWORD``,
+``FEDCAT_ES_API_KEY``, ``FEDCAT_ES_CA_CERTS``.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,10 +18,18 @@ import pytest
 
 from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Security
 from fedcat.index.base import EVERYTHING, SearchIndex, SearchQuery, Sort, Visibility
+from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import BadQuery
 
-BACKENDS = ["embedded"]
+ES_URL = os.environ.get("FEDCAT_ES_URL")
+BACKENDS = [
+    "embedded",
+    pytest.param("elasticsearch", marks=[
+        pytest.mark.elasticsearch,
+        pytest.mark.skipif(not ES_URL, reason="FEDCAT_ES_URL not set: Elasticsearch contract tests need a live cluster"),
+    ]),
+]
 
 
 def make(i: int, title: str, *, desc: str = "", subjects: tuple[str, ...] = (), year: int = 2020,
@@ -40,12 +57,47 @@ CORPUS = [
 ]
 
 
-@pytest.fixture(params=BACKENDS)
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
-    idx: SearchIndex = EmbeddedIndex(tmp_path / "index")
-    idx.upsert(CORPUS)
-    yield idx
-    idx.close()
+def es_settings(prefix: str) -> ElasticSettings:
+    assert ES_URL
+    return ElasticSettings(
+        url=ES_URL, username=os.environ.get("FEDCAT_ES_USERNAME"), password=os.environ.get("FEDCAT_ES_PASSWORD"),
+        api_key=os.environ.get("FEDCAT_ES_API_KEY"), ca_certs=os.environ.get("FEDCAT_ES_CA_CERTS"),
+        index_prefix=prefix, replicas=0, timeout=30.0,
+    )
+
+
+def drop_es_indices(idx: ElasticsearchIndex) -> None:
+    found = idx.client.indices.get(index=f"{idx.alias}-v*")
+    if found:
+        idx.client.indices.delete(index=",".join(found))
+
+
+@pytest.fixture
+def empty_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
+    """A fresh, empty index of the backend under test."""
+    if request.param == "embedded":
+        idx: SearchIndex = EmbeddedIndex(tmp_path / "index")
+        yield idx
+        idx.close()
+        return
+    es = ElasticsearchIndex(es_settings(f"fedcat-test-{uuid.uuid4().hex[:12]}")).open()
+    try:
+        yield es
+    finally:
+        drop_es_indices(es)
+        es.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "empty_index" in metafunc.fixturenames:
+        metafunc.parametrize("empty_index", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def index(empty_index: SearchIndex) -> SearchIndex:
+    result = empty_index.upsert(CORPUS)
+    assert (result.indexed, result.errors) == (len(CORPUS), {})
+    return empty_index
 
 
 def ids(index: SearchIndex, text: str = "", **kw: object) -> set[str]:
@@ -177,6 +229,94 @@ def test_bad_size_filter_and_facet_are_refused(index: SearchIndex) -> None:
 def test_rebuild_replaces_everything(index: SearchIndex) -> None:
     assert index.rebuild(CORPUS[:2]) == 2
     assert ids(index) == {"s1:1", "s2:2"}
+
+
+def test_staged_changes_are_visible_after_flush(index: SearchIndex) -> None:
+    index.upsert([make(7, "祁连山冻土观测", year=2023)], refresh=False)
+    index.delete(["s1:3"], refresh=False)
+    index.flush()
+    assert ids(index, "冻土") == {"s1:7"}
+    assert "s1:3" not in ids(index)
+    assert index.count() == len(CORPUS)
+
+
+def test_bulk_results_count_indexed_and_removed(empty_index: SearchIndex) -> None:
+    tomb = make(9, "x")
+    tomb.deleted = True
+    result = empty_index.upsert([*CORPUS[:3], tomb, make(8, "机密", security=Security.SECRET)])
+    assert (result.indexed, result.deleted, result.errors) == (3, 2, {})
+    result = empty_index.delete(["s1:1", "never-indexed"])
+    assert (result.deleted, result.errors) == (2, {})
+    assert empty_index.count() == 2
+
+
+def test_clear_empties_the_index(index: SearchIndex) -> None:
+    index.clear()
+    assert index.count() == 0
+    assert index.search(SearchQuery(size=10)).total == 0
+
+
+def test_english_and_chinese_titles_are_both_searchable(empty_index: SearchIndex) -> None:
+    rec = make(1, "", desc="")
+    rec.titles = [LangText("黑河流域生态水文数据", "zh"), LangText("Heihe River Basin ecohydrology data", "en")]
+    empty_index.upsert([rec, *CORPUS[1:3]])
+    assert ids(empty_index, "黑河") == {"s1:1"}
+    assert ids(empty_index, "ecohydrology") == {"s1:1"}
+    hit = empty_index.search(SearchQuery(text="heihe", size=1)).hits[0]
+    assert (hit.doc["title"], hit.doc["title_en"]) == ("黑河流域生态水文数据", "Heihe River Basin ecohydrology data")
+    assert hit.highlights["title_en"] == ["<mark>Heihe</mark> River Basin ecohydrology data"]
+
+
+def test_cursor_pages_a_relevance_query_under_filters_and_visibility(empty_index: SearchIndex) -> None:
+    survey = [make(100 + i, f"冰川调查 glacier survey {i}", year=2000 + i % 7,
+                   geo=GeoScope.DOMESTIC if i % 5 == 0 else GeoScope.INTERNATIONAL,
+                   security=Security.SENSITIVE if i % 4 == 0 else Security.GENERAL) for i in range(30)]
+    empty_index.upsert([*CORPUS, *survey])
+    public = Visibility(security=frozenset({Security.GENERAL}), hide_domestic=True)
+    expected = {r.id for r in survey if public.allows_record(r) and r.year != 2003}
+    query = SearchQuery(text="冰川 glacier", size=4, visibility=public,
+                        filters={"year": [str(y) for y in range(2000, 2007) if y != 2003]})
+    seen: list[str] = []
+    while True:
+        page = empty_index.search(query)
+        assert page.total == len(expected)
+        assert sum(b.count for b in page.facets["source"]) == len(expected)
+        seen += [h.id for h in page.hits]
+        if page.next_cursor is None:
+            break
+        query.cursor = page.next_cursor
+    assert len(seen) == len(set(seen))
+    assert set(seen) == expected
+
+
+def test_facet_size_and_no_facets(index: SearchIndex) -> None:
+    assert index.search(SearchQuery(facets=())).facets == {}
+    result = index.search(SearchQuery(facets=("year", "subject"), facet_size=2))
+    assert set(result.facets) == {"year", "subject"}
+    assert len(result.facets["year"]) == 2
+    assert len(result.facets["subject"]) == 2
+    assert result.facets["subject"][0].value == "基因组"  # the most frequent (two records)
+    assert result.facets["subject"][0].count == 2
+
+
+def test_hits_carry_the_display_document(index: SearchIndex) -> None:
+    hit = index.search(SearchQuery(text="水稻", highlight=False)).hits[0]
+    assert hit.id == "s2:2"
+    assert hit.highlights == {}
+    assert hit.doc["title"] == "水稻全基因组重测序数据"
+    assert (hit.doc["source_id"], hit.doc["year"], hit.doc["geo_scope"]) == ("s2", 2021, "domestic")
+    assert hit.doc["description"] == "Whole-genome resequencing of rice"
+
+
+def test_rebuild_leaves_gated_records_out_and_can_run_again(index: SearchIndex) -> None:
+    secret = make(20, "机密数据", security=Security.SECRET)
+    assert index.rebuild([*CORPUS, secret], batch=4) == len(CORPUS)
+    assert index.count() == len(CORPUS)
+    assert ids(index, "基因组") == {"s2:2", "s2:5"}
+    assert index.rebuild(CORPUS[3:]) == 3
+    assert ids(index) == {"s1:4", "s2:5", "s1:6"}
+    index.upsert([make(21, "重建后新增")])
+    assert ids(index, "新增") == {"s1:21"}
 
 
 def test_embedded_index_persists_on_disk(tmp_path: Path) -> None:

@@ -1,0 +1,261 @@
+"""The Elasticsearch requests of the cluster backend, built as plain data (no client, no I/O).
+
+Everything :class:`~fedcat.index.elastic.ElasticsearchIndex` sends is built
+here: the index settings and mapping, bulk actions, the search body and the
+cursor payload, so each can be checked against the expected query DSL without
+a cluster.
+
+Text analysis mirrors :mod:`.analysis`: the standard tokenizer splits CJK text
+into single ideographs, ``cjk_width`` folds full- and half-width forms (as the
+NFKC normalisation of the embedded backend does), ``lowercase`` and
+``asciifolding`` fold Latin (Précis → precis), and ``cjk_bigram`` joins
+adjacent CJK characters into overlapping bigrams (a lone character stays a
+unigram). English stop words are kept (the built-in ``cjk`` analyzer drops
+them, the embedded backend does not). Each query word must match as a phrase,
+in the title (boosted) or the body, exactly as in the embedded backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fedcat.harvester.model import Record
+
+from .analysis import TermGroup, term_groups
+from .base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
+from .documents import IndexDoc, indexable, to_index_doc
+from .errors import BadQuery
+
+#: Bumped when the mapping or analysis changes; an index with another version needs `fedcat reindex`.
+SCHEMA_VERSION = 1
+TEXT_ANALYZER = "fedcat_text"
+ENGLISH_ANALYZER = "fedcat_english"
+KEYWORD_FIELDS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "subject")
+TITLE_BOOST = 3.0
+#: Keyword values longer than this are kept in the document but not indexed (Lucene's term limit is 32 kB).
+IGNORE_ABOVE = 1024
+
+
+def index_settings(*, shards: int, replicas: int) -> dict[str, Any]:
+    return {
+        "number_of_shards": shards,
+        "number_of_replicas": replicas,
+        "analysis": {
+            "analyzer": {
+                TEXT_ANALYZER: {
+                    "type": "custom",
+                    "tokenizer": "standard",
+                    "filter": ["cjk_width", "lowercase", "asciifolding", "cjk_bigram"],
+                },
+                ENGLISH_ANALYZER: {
+                    "type": "custom",
+                    "tokenizer": "standard",
+                    "filter": ["lowercase", "asciifolding", "fedcat_english_stemmer"],
+                },
+            },
+            "filter": {"fedcat_english_stemmer": {"type": "stemmer", "language": "english"}},
+        },
+    }
+
+
+def _text(analyzer: str = TEXT_ANALYZER) -> dict[str, Any]:
+    return {"type": "text", "analyzer": analyzer}
+
+
+def mapping() -> dict[str, Any]:
+    """The strict mapping: unknown fields are refused instead of guessed."""
+    properties: dict[str, Any] = {
+        "id": {"type": "keyword"},
+        **{name: {"type": "keyword", "ignore_above": IGNORE_ABOVE} for name in KEYWORD_FIELDS},
+        "year": {"type": "integer"},
+        "published_key": {"type": "integer"},
+        "title": {
+            "properties": {
+                "all": _text(),
+                "zh": _text(),
+                "en": {**_text(), "fields": {"stemmed": _text(ENGLISH_ANALYZER)}},
+            }
+        },
+        "body": _text(),
+        "display": {"type": "object", "enabled": False},
+    }
+    return {"dynamic": "strict", "_meta": {"fedcat_schema": SCHEMA_VERSION}, "properties": properties}
+
+
+def create_index_body(alias: str | None, *, shards: int, replicas: int) -> dict[str, Any]:
+    """Settings and mappings for a new versioned index, with the alias when given."""
+    body: dict[str, Any] = {"settings": index_settings(shards=shards, replicas=replicas), "mappings": mapping()}
+    if alias:
+        body["aliases"] = {alias: {}}
+    return body
+
+
+# -- documents and bulk actions ---------------------------------------------------------
+
+
+def es_document(doc: IndexDoc) -> dict[str, Any]:
+    title: dict[str, str] = {"all": doc.title_text}
+    if doc.title_zh:
+        title["zh"] = doc.title_zh
+    if doc.title_en:
+        title["en"] = doc.title_en
+    out: dict[str, Any] = {"id": doc.id, "published_key": doc.published_key, "title": title,
+                           "body": doc.body_text, "display": doc.display}
+    if doc.year is not None:
+        out["year"] = doc.year
+    for name in KEYWORD_FIELDS:
+        if doc.keywords.get(name):
+            out[name] = doc.keywords[name]
+    return out
+
+
+def upsert_actions(records: Iterable[Record], index: str) -> Iterable[dict[str, Any]]:
+    """An ``index`` action per indexable record, a ``delete`` for deleted or gated ones."""
+    for record in records:
+        if indexable(record):
+            yield {"_op_type": "index", "_index": index, "_id": record.id,
+                   "_source": es_document(to_index_doc(record))}
+        else:
+            yield {"_op_type": "delete", "_index": index, "_id": record.id}
+
+
+def delete_actions(ids: Iterable[str], index: str) -> Iterable[dict[str, Any]]:
+    for doc_id in ids:
+        yield {"_op_type": "delete", "_index": index, "_id": doc_id}
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """Where a page starts: Elasticsearch sort values of the last hit, a point in time, hits seen."""
+
+    search_after: list[Any] | None = None
+    pit: str | None = None
+    seen: int = 0
+
+    def payload(self) -> dict[str, Any]:
+        return {"a": self.search_after, "p": self.pit, "n": self.seen}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Page:
+        after, pit, seen = data.get("a"), data.get("p"), data.get("n")
+        if (not isinstance(after, list) or not all(isinstance(v, (str, int, float)) for v in after)
+                or not (pit is None or isinstance(pit, str)) or not isinstance(seen, int) or seen < 0):
+            raise BadQuery("not a cursor returned by this index", param="cursor")
+        return cls(search_after=after, pit=pit, seen=seen)
+
+
+def validate(query: SearchQuery) -> None:
+    """The checks both backends make before running a query (same parameters named)."""
+    if not 1 <= query.size <= MAX_PAGE_SIZE:
+        raise BadQuery(f"must be between 1 and {MAX_PAGE_SIZE}", param="size")
+    for name in query.facets:
+        if name not in FACETS:
+            raise BadQuery(f"unknown facet {name!r} (known: {', '.join(FACETS)})", param="facets")
+
+
+def text_clause(group: TermGroup) -> dict[str, Any]:
+    """One query word in the title (boosted) or the body; a CJK run matches as a phrase of its bigrams."""
+    return {
+        "bool": {
+            "should": [
+                {"match_phrase": {"title.all": {"query": group.surface, "boost": TITLE_BOOST}}},
+                {"match_phrase": {"body": {"query": group.surface}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def filter_clause(name: str, values: list[str]) -> dict[str, Any]:
+    if name not in FACETS:
+        raise BadQuery(f"unknown filter {name!r} (known: {', '.join(FACETS)})", param=name)
+    if name != "year":
+        return {"terms": {name: list(values)}}
+    years: list[int] = []
+    for v in values:
+        try:
+            years.append(int(v))
+        except ValueError:
+            raise BadQuery(f"{v!r} is not a year", param="year") from None
+    return {"terms": {"year": years}}
+
+
+def visibility_clauses(vis: Visibility) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The filter (allowed security levels) and the must_not clauses of an audience."""
+    allowed = {"terms": {"security": sorted(s.value for s in vis.security)}}
+    hidden = [{"term": {"geo_scope": "domestic"}}] if vis.hide_domestic else []
+    return allowed, hidden
+
+
+def build_query(query: SearchQuery) -> dict[str, Any]:
+    groups = term_groups(query.text)
+    filters = []
+    for name, values in query.filters.items():
+        clause = filter_clause(name, values)  # an unknown name is refused even with no values
+        if values:
+            filters.append(clause)
+    allowed, hidden = visibility_clauses(query.visibility)
+    bool_query: dict[str, Any] = {
+        "must": [text_clause(g) for g in groups] or [{"match_all": {}}],
+        "filter": [*filters, allowed],
+    }
+    if hidden:
+        bool_query["must_not"] = hidden
+    if groups:
+        # Scoring only (the must clauses decide what matches): a title in the query's language ranks higher.
+        bool_query["should"] = [
+            {"match": {"title.zh": {"query": query.text}}},
+            {"match": {"title.en.stemmed": {"query": query.text}}},
+        ]
+    return {"bool": bool_query}
+
+
+def sort_clause(query: SearchQuery) -> list[dict[str, str]]:
+    """The sort, ending with the unique ``id`` so ``search_after`` never skips or repeats a hit."""
+    if query.sort is Sort.RELEVANCE and term_groups(query.text):
+        first = {"_score": "desc"}
+    elif query.sort is Sort.OLDEST:
+        first = {"published_key": "asc"}
+    else:
+        first = {"published_key": "desc"}
+    return [first, {"id": "asc"}]
+
+
+def aggregations(query: SearchQuery) -> dict[str, Any]:
+    return {name: {"terms": {"field": name, "size": query.facet_size}} for name in query.facets}
+
+
+def search_body(query: SearchQuery, page: Page, *, keep_alive: str) -> dict[str, Any]:
+    """The ``_search`` body for one page (the index is named only when there is no point in time)."""
+    validate(query)
+    body: dict[str, Any] = {
+        "query": build_query(query),
+        "sort": sort_clause(query),
+        "size": query.size,
+        "track_total_hits": True,
+        "_source": ["display"],
+    }
+    if query.facets:
+        body["aggs"] = aggregations(query)
+    if page.search_after is not None:
+        body["search_after"] = page.search_after
+    if page.pit is not None:
+        body["pit"] = {"id": page.pit, "keep_alive": keep_alive}
+    return body
+
+
+def facet_buckets(aggs: dict[str, Any], query: SearchQuery) -> dict[str, list[tuple[str, int]]]:
+    """``aggregations`` of a response as (value, count) pairs; years newest first, as in the embedded backend."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for name in query.facets:
+        buckets = aggs.get(name, {}).get("buckets", [])
+        pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets]
+        if name == "year":
+            pairs.sort(key=lambda p: p[0], reverse=True)
+        out[name] = pairs
+    return out

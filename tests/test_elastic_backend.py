@@ -1,0 +1,438 @@
+"""The Elasticsearch backend on the wire: the requests it sends and how it handles the answers.
+
+A scripted responder on loopback (tests/es_wire.py) stands in for the cluster's
+HTTP interface; what the index does with the documents is the contract suite's
+job against a live cluster (FEDCAT_ES_URL).
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedcat.api.catalog import Catalog, open_index
+from fedcat.harvester.errors import ConfigError
+from fedcat.harvester.model import Security
+from fedcat.index import cursor
+from fedcat.index.base import SearchQuery, Sort
+from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
+from fedcat.index.elastic_dsl import Page, create_index_body, search_body
+from fedcat.index.errors import BadQuery, BulkError, IndexUnavailable
+
+from .conftest import make_config, source_for
+from .es_wire import Request, Script, WireServer
+from fedcat.index.analysis import analyse
+
+from .test_index_contract import CORPUS, ES_URL, drop_es_indices, es_settings, make
+
+ALIAS = "fedcat-records"
+CURRENT = {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": 1}}}}
+
+
+def ready_script() -> Script:
+    """A cluster where the alias exists on version 1 with the current schema."""
+    s = Script()
+    s.on("HEAD", f"/_alias/{ALIAS}", (200, None))
+    s.on("GET", f"/{ALIAS}/_mapping", (200, CURRENT))
+    s.on("POST", f"/{ALIAS}/_refresh", (200, {}))
+    s.on("PUT", "/_bulk", bulk_ok)
+    return s
+
+
+def bulk_ok(req: Request) -> tuple[int, Any]:
+    items = []
+    for line in req.body:
+        if len(line) == 1 and next(iter(line)) in ("index", "delete"):
+            op, meta = next(iter(line.items()))
+            items.append({op: {"_id": meta["_id"], "status": 201 if op == "index" else 200}})
+    return 200, {"errors": False, "items": items}
+
+
+@pytest.fixture
+def script() -> Script:
+    return ready_script()
+
+
+@pytest.fixture
+def server(script: Script) -> Iterator[WireServer]:
+    srv = WireServer(script).start()
+    yield srv
+    srv.stop()
+
+
+def es(server: WireServer, **kw: Any) -> ElasticsearchIndex:
+    return ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=kw.pop("max_retries", 0), timeout=5,
+                                              **kw))
+
+
+def test_first_open_creates_version_1_behind_the_alias(script: Script, server: WireServer) -> None:
+    script.on("HEAD", f"/_alias/{ALIAS}", (404, None))
+    script.on("PUT", f"/{ALIAS}-v1", (200, {"acknowledged": True}))
+    es(server, shards=2, replicas=1).open()
+    (create,) = script.sent("PUT", f"/{ALIAS}-v1")
+    assert create.body == create_index_body(ALIAS, shards=2, replicas=1)
+
+
+def test_open_tolerates_another_process_creating_the_index_first(script: Script, server: WireServer) -> None:
+    script.on("HEAD", f"/_alias/{ALIAS}", (404, None))
+    script.on("PUT", f"/{ALIAS}-v1", (400, {"error": {"type": "resource_already_exists_exception",
+                                                      "reason": "index already exists"}, "status": 400}))
+    es(server).open()
+    assert len(script.sent("GET", f"/{ALIAS}/_mapping")) == 1
+
+
+def test_an_index_of_another_schema_version_asks_for_a_reindex(script: Script, server: WireServer) -> None:
+    script.on("GET", f"/{ALIAS}/_mapping", (200, {"fedcat-records-v3": {"mappings": {"_meta": {"fedcat_schema": 0}}}}))
+    idx = es(server).open()
+    with pytest.raises(IndexUnavailable, match="fedcat reindex"):
+        idx.search(SearchQuery(text="冰川"))
+    with pytest.raises(IndexUnavailable, match="schema version 0"):
+        idx.upsert(CORPUS)
+
+
+def test_bulk_sends_documents_and_reports_each_rejected_one(script: Script, server: WireServer) -> None:
+    def partly(req: Request) -> tuple[int, Any]:
+        _, body = bulk_ok(req)
+        if len(body["items"]) < 2:
+            return 200, body
+        body["errors"] = True
+        body["items"][1] = {"index": {"_id": "s2:2", "status": 400, "error": {
+            "type": "mapper_parsing_exception", "reason": "failed to parse field [year]"}}}
+        return 200, body
+
+    script.on("PUT", "/_bulk", partly)
+    result = es(server).upsert(CORPUS[:3])
+    assert (result.indexed, result.errors) == (2, {"s2:2": "HTTP 400 mapper_parsing_exception: failed to parse field [year]"})
+    (bulk,) = script.sent("PUT", "/_bulk")
+    assert bulk.body[0] == {"index": {"_index": ALIAS, "_id": "s1:1"}}
+    assert bulk.body[1]["title"]["all"] == "青藏高原冰川物质平衡数据集"
+    assert len(script.sent("POST", f"/{ALIAS}/_refresh")) == 1
+    es(server).upsert(CORPUS[:1], refresh=False)
+    assert len(script.sent("POST", f"/{ALIAS}/_refresh")) == 1
+
+
+def test_bulk_is_chunked_and_deleting_an_unknown_id_is_not_an_error(script: Script, server: WireServer) -> None:
+    def missing(req: Request) -> tuple[int, Any]:
+        return 200, {"errors": False, "items": [
+            {"delete": {"_id": line["delete"]["_id"], "status": 404, "result": "not_found"}} for line in req.body]}
+
+    idx = es(server, bulk_chunk=2)
+    idx.upsert(CORPUS)
+    assert [len(r.body) for r in script.sent("PUT", "/_bulk")] == [4, 4, 4]
+    script.on("PUT", "/_bulk", missing)
+    result = idx.delete(["a", "b", "c"])
+    assert (result.deleted, result.errors) == (3, {})
+
+
+def test_documents_rejected_with_429_are_retried(script: Script, server: WireServer) -> None:
+    calls: list[int] = []
+
+    def busy_once(req: Request) -> tuple[int, Any]:
+        calls.append(len(req.body))
+        if len(calls) > 1:
+            return bulk_ok(req)
+        _, body = bulk_ok(req)
+        body["errors"] = True
+        body["items"][0] = {"index": {"_id": "s1:1", "status": 429, "error": {
+            "type": "es_rejected_execution_exception", "reason": "queue full"}}}
+        return 200, body
+
+    script.on("PUT", "/_bulk", busy_once)
+    idx = ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=2, timeout=5, bulk_backoff=0.01))
+    result = idx.upsert(CORPUS[:2], refresh=False)
+    assert (result.indexed, result.errors) == (2, {})
+    assert calls == [4, 2]  # only the rejected document was sent again
+
+
+def test_a_failing_cluster_raises_index_unavailable_after_the_retries(script: Script, server: WireServer) -> None:
+    script.default = (503, {"error": {"type": "cluster_block_exception", "reason": "no master"}, "status": 503})
+    script.routes.clear()
+    idx = es(server, max_retries=2)
+    with pytest.raises(IndexUnavailable, match="HTTP 503"):
+        idx.open()
+    assert len(script.sent("HEAD")) == 3
+
+
+def test_bad_credentials_are_reported_as_such(script: Script, server: WireServer) -> None:
+    script.on("HEAD", f"/_alias/{ALIAS}", (401, None))
+    with pytest.raises(IndexUnavailable, match="credentials"):
+        es(server, username="fedcat", password="wrong").open()
+    (head,) = script.sent("HEAD")
+    assert head.method == "HEAD"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_startup_without_a_cluster_names_index_url(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    config = make_config(tmp_path, [], index={"backend": "elasticsearch", "url": url, "max_retries": 0,
+                                              "timeout": 2})
+    with pytest.raises(IndexUnavailable) as exc:
+        open_index(config)
+    assert f"index.url = {url}" in str(exc.value)
+    assert "opening the index" in str(exc.value)
+
+
+def test_a_harvest_started_while_the_cluster_is_down_keeps_every_record_pending(
+        tmp_path: Path, oai_server: Any) -> None:
+    config = make_config(tmp_path, [source_for(oai_server)], index={
+        "backend": "elasticsearch", "url": f"http://127.0.0.1:{free_port()}", "max_retries": 0, "timeout": 2})
+    catalog = Catalog.open(config, index_required=False)
+    try:
+        (report,) = catalog.harvester.harvest()
+        assert report.status.value == "succeeded"
+        assert catalog.store.counts()["records"] > 100
+        assert len(catalog.store.pending(batch=10_000)) >= catalog.store.counts()["records"]
+    finally:
+        catalog.close()
+
+
+def test_config_validation_of_the_index_keys(tmp_path: Path) -> None:
+    for index, key in (({"backend": "elasticsearch"}, "index.url"),
+                       ({"backend": "elasticsearch", "url": "localhost:9200"}, "index.url"),
+                       ({"backend": "elasticsearch", "url": "https://es01:9200,es02:9200"}, "index.url"),
+                       ({"index_prefix": "Fedcat!"}, "index.index_prefix"),
+                       ({"timeout": 0}, "index.timeout"), ({"shards": 0}, "index.shards")):
+        with pytest.raises(ConfigError) as exc:
+            make_config(tmp_path, [], index=index)
+        assert exc.value.key == key
+
+
+def test_several_nodes_may_be_named(script: Script) -> None:
+    servers = [WireServer(script).start(), WireServer(script).start()]
+    try:
+        config = make_config(Path("/nonexistent"), [], index={
+            "backend": "elasticsearch", "url": " , ".join(s.url for s in servers), "max_retries": 0})
+        idx = open_index(config)
+        assert isinstance(idx, ElasticsearchIndex)
+        nodes = {n.base_url for n in idx.client.transport.node_pool.all()}
+        assert nodes == {s.url for s in servers}
+        idx.close()
+    finally:
+        for srv in servers:
+            srv.stop()
+
+
+def test_secrets_may_come_from_the_environment(tmp_path: Path, script: Script, server: WireServer,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEDCAT_ES_PASSWORD", "from-env")
+    config = make_config(tmp_path, [], index={"backend": "elasticsearch", "url": server.url,
+                                              "username": "fedcat"})
+    idx = open_index(config)
+    assert isinstance(idx, ElasticsearchIndex)
+    assert idx.settings.password == "from-env"
+    idx.close()
+
+
+def hit(i: int, score: float) -> dict[str, Any]:
+    rec = CORPUS[i]
+    return {"_id": rec.id, "_score": score, "_source": {"display": {"id": rec.id, "title": rec.title}},
+            "sort": [score, rec.id]}
+
+
+def test_paging_opens_a_point_in_time_and_closes_it_at_the_end(script: Script, server: WireServer) -> None:
+    aggs = {"source": {"buckets": [{"key": "s1", "doc_count": 3}]}}
+    script.on("POST", f"/{ALIAS}/_search", (200, {"hits": {"total": {"value": 3, "relation": "eq"},
+                                                           "hits": [hit(0, 2.5), hit(2, 1.5)]}, "aggregations": aggs}))
+    script.on("POST", f"/{ALIAS}/_pit", (200, {"id": "pit-1"}))
+    script.on("POST", "/_search", (200, {"pit_id": "pit-2", "hits": {"total": {"value": 3, "relation": "eq"},
+                                                                      "hits": [hit(3, 0.5)]}, "aggregations": aggs}))
+    script.on("DELETE", "/_pit", (200, {"succeeded": True}))
+    idx = es(server)
+    query = SearchQuery(text="冰川", size=2, facets=("source",))
+    first = idx.search(query)
+    (sent,) = script.sent("POST", f"/{ALIAS}/_search")
+    assert sent.body == search_body(query, Page(), keep_alive="5m")
+    assert [h.id for h in first.hits] == ["s1:1", "s1:3"]
+    assert first.hits[0].highlights["title"] == ["青藏高原<mark>冰川</mark>物质平衡数据集"]
+    assert (first.total, first.facets["source"][0].value, first.facets["source"][0].count) == (3, "s1", 3)
+    assert script.sent("POST", f"/{ALIAS}/_pit")[0].query == {"keep_alive": ["5m"]}
+    assert first.next_cursor
+    assert cursor.decode(first.next_cursor, query) == {"a": [1.5, "s1:3"], "p": "pit-1", "n": 2}
+
+    query.cursor = first.next_cursor
+    second = idx.search(query)
+    (sent,) = script.sent("POST", "/_search")
+    assert sent.body["pit"] == {"id": "pit-1", "keep_alive": "5m"}
+    assert sent.body["search_after"] == [1.5, "s1:3"]
+    assert [h.id for h in second.hits] == ["s1:4"]
+    assert second.next_cursor is None
+    assert script.sent("DELETE", "/_pit")[0].body == {"id": "pit-2"}
+
+
+def test_an_expired_point_in_time_is_replaced(script: Script, server: WireServer) -> None:
+    answers = iter([(404, {"error": {"type": "search_context_missing_exception", "reason": "gone"}, "status": 404}),
+                    (200, {"pit_id": "pit-9", "hits": {"total": {"value": 9, "relation": "eq"}, "hits": [hit(1, 0)]}})])
+    script.on("POST", "/_search", lambda req: next(answers))
+    script.on("POST", f"/{ALIAS}/_pit", (200, {"id": "pit-new"}))
+    query = SearchQuery(size=1, sort=Sort.NEWEST, facets=())
+    query.cursor = cursor.encode(Page([20210601, "s1:1"], "pit-old", 1).payload(), query)
+    result = es(server).search(query)
+    assert [h.id for h in result.hits] == ["s2:2"]
+    assert [r.body["pit"]["id"] for r in script.sent("POST", "/_search")] == ["pit-old", "pit-new"]
+    assert cursor.decode(result.next_cursor or "", query)["p"] == "pit-9"
+
+
+def test_a_cursor_the_cluster_cannot_read_is_a_bad_cursor(script: Script, server: WireServer) -> None:
+    script.on("POST", "/_search", (400, {"error": {"type": "illegal_argument_exception",
+                                                   "reason": "invalid id"}, "status": 400}))
+    query = SearchQuery(size=1, facets=())
+    query.cursor = cursor.encode(Page([1, "x"], "forged", 1).payload(), query)
+    with pytest.raises(BadQuery) as exc:
+        es(server).search(query)
+    assert exc.value.param == "cursor"
+
+
+def test_rebuild_fills_a_new_version_then_swaps_the_alias(script: Script, server: WireServer) -> None:
+    script.on("GET", f"/{ALIAS}-v*", (200, {f"{ALIAS}-v1": {}, f"{ALIAS}-v2": {}, f"{ALIAS}-vX": {}}))
+    for method, path in (("PUT", f"/{ALIAS}-v3"), ("PUT", f"/{ALIAS}-v3/_settings"),
+                         ("POST", f"/{ALIAS}-v3/_refresh"), ("POST", "/_aliases"),
+                         ("DELETE", f"/{ALIAS}-v1,{ALIAS}-v2")):
+        script.on(method, path, (200, {"acknowledged": True}))
+    script.on("GET", f"/_cluster/health/{ALIAS}-v3", (200, {"status": "green"}))
+    script.on("GET", f"/_alias/{ALIAS}", (200, {f"{ALIAS}-v2": {"aliases": {ALIAS: {}}}}))
+    secret = make(30, "机密", security=Security.SECRET)
+    assert es(server, replicas=2).rebuild([*CORPUS, secret], batch=4) == len(CORPUS)
+    steps = [(r.method, r.path) for r in script.requests]
+    assert steps == [
+        ("GET", f"/{ALIAS}-v*"), ("PUT", f"/{ALIAS}-v3"), ("PUT", f"/{ALIAS}-v3/_settings"),
+        ("PUT", "/_bulk"), ("PUT", "/_bulk"),
+        ("PUT", f"/{ALIAS}-v3/_settings"), ("POST", f"/{ALIAS}-v3/_refresh"),
+        ("GET", f"/_cluster/health/{ALIAS}-v3"), ("HEAD", f"/_alias/{ALIAS}"), ("GET", f"/_alias/{ALIAS}"),
+        ("POST", "/_aliases"), ("DELETE", f"/{ALIAS}-v1,{ALIAS}-v2"),
+    ]
+    create = script.sent("PUT", f"/{ALIAS}-v3")[0].body
+    assert "aliases" not in create and create["settings"]["number_of_replicas"] == 0
+    assert all(line.get("index", line.get("delete", {})).get("_index", f"{ALIAS}-v3") == f"{ALIAS}-v3"
+               for r in script.sent("PUT", "/_bulk") for line in r.body if len(line) == 1)
+    assert script.sent("PUT", f"/{ALIAS}-v3/_settings")[1].body == {"refresh_interval": None,
+                                                                     "number_of_replicas": 2}
+    assert script.sent("POST", "/_aliases")[0].body == {"actions": [
+        {"remove": {"index": f"{ALIAS}-v2", "alias": ALIAS}}, {"add": {"index": f"{ALIAS}-v3", "alias": ALIAS}}]}
+
+
+def test_a_failed_rebuild_keeps_the_old_version_serving(script: Script, server: WireServer) -> None:
+    script.on("GET", f"/{ALIAS}-v*", (200, {f"{ALIAS}-v1": {}}))
+    script.on("PUT", f"/{ALIAS}-v2", (200, {"acknowledged": True}))
+    script.on("PUT", f"/{ALIAS}-v2/_settings", (200, {"acknowledged": True}))
+    script.on("PUT", "/_bulk", (503, {"error": {"type": "unavailable", "reason": "down"}, "status": 503}))
+    script.on("DELETE", f"/{ALIAS}-v2", (200, {"acknowledged": True}))
+    with pytest.raises(IndexUnavailable):
+        es(server).rebuild(CORPUS)
+    assert script.sent("POST", "/_aliases") == []
+    assert len(script.sent("DELETE", f"/{ALIAS}-v2")) == 1
+
+
+def test_a_rebuild_with_rejected_documents_says_so(script: Script, server: WireServer) -> None:
+    script.on("GET", f"/{ALIAS}-v*", (200, {}))
+    for method, path in (("PUT", f"/{ALIAS}-v1"), ("PUT", f"/{ALIAS}-v1/_settings"),
+                         ("POST", f"/{ALIAS}-v1/_refresh"), ("POST", "/_aliases")):
+        script.on(method, path, (200, {"acknowledged": True}))
+    script.on("GET", f"/_cluster/health/{ALIAS}-v1", (200, {"status": "green"}))
+    script.on("HEAD", f"/_alias/{ALIAS}", (404, None))
+
+    def reject_first(req: Request) -> tuple[int, Any]:
+        _, body = bulk_ok(req)
+        body["items"][0] = {"index": {"_id": "s1:1", "status": 400, "error": {"type": "x", "reason": "bad"}}}
+        return 200, body
+
+    script.on("PUT", "/_bulk", reject_first)
+    with pytest.raises(BulkError) as exc:
+        es(server).rebuild(CORPUS)
+    assert exc.value.errors == {"s1:1": "HTTP 400 x: bad"}
+    assert script.sent("POST", "/_aliases")[0].body == {"actions": [{"add": {"index": f"{ALIAS}-v1", "alias": ALIAS}}]}
+
+
+def test_harvest_keeps_records_pending_while_the_cluster_fails_then_catches_up(
+        tmp_path: Path, script: Script, server: WireServer, oai_server: Any) -> None:
+    config = make_config(tmp_path, [source_for(oai_server)],
+                         index={"backend": "elasticsearch", "url": server.url, "max_retries": 0, "timeout": 5})
+    catalog = Catalog.open(config)
+    try:
+        script.on("PUT", "/_bulk", (503, {"error": {"type": "unavailable", "reason": "down"}, "status": 503}))
+        (report,) = catalog.harvester.harvest()
+        live = catalog.store.counts()
+        pending = len(catalog.store.pending(batch=10_000))
+        assert report.status.value == "succeeded"
+        assert live["records"] <= pending <= live["records"] + live["deleted"]
+        assert live["records"] > 100
+        script.on("PUT", "/_bulk", bulk_ok)
+        assert catalog.harvester.catch_up_index() == pending
+        assert catalog.store.pending() == []
+        sent = {line["index"]["_id"] for r in script.sent("PUT", "/_bulk") if r.body
+                for line in r.body if "index" in line and len(line) == 1}
+        assert len(sent) == live["records"]
+    finally:
+        catalog.close()
+
+
+def test_records_the_cluster_rejects_stay_pending_and_the_rest_is_marked(
+        tmp_path: Path, script: Script, server: WireServer, oai_server: Any) -> None:
+    bad: list[str] = []
+
+    def reject_one(req: Request) -> tuple[int, Any]:
+        _, body = bulk_ok(req)
+        first = next(iter(body["items"][0].values()))
+        bad.append(bad[0] if bad else first["_id"])
+        for item in body["items"]:
+            info = next(iter(item.values()))
+            if info["_id"] == bad[0]:
+                info.update(status=400, error={"type": "mapper_parsing_exception", "reason": "bad"})
+        return 200, body
+
+    script.on("PUT", "/_bulk", reject_one)
+    config = make_config(tmp_path, [source_for(oai_server)],
+                         index={"backend": "elasticsearch", "url": server.url, "max_retries": 0, "timeout": 5})
+    catalog = Catalog.open(config)
+    try:
+        catalog.harvester.harvest()
+        assert [i for i, _ in catalog.store.pending()] == [bad[0]]
+        assert catalog.harvester.catch_up_index() == 0  # tried again, still refused, still pending
+        assert [i for i, _ in catalog.store.pending()] == [bad[0]]
+    finally:
+        catalog.close()
+
+
+# -- against a live cluster (FEDCAT_ES_URL) ---------------------------------------------------------
+
+needs_cluster = pytest.mark.skipif(
+    not ES_URL, reason="FEDCAT_ES_URL not set: Elasticsearch contract tests need a live cluster")
+
+
+@pytest.fixture
+def live_index() -> Iterator[ElasticsearchIndex]:
+    idx = ElasticsearchIndex(es_settings(f"fedcat-test-{uuid.uuid4().hex[:12]}")).open()
+    try:
+        yield idx
+    finally:
+        drop_es_indices(idx)
+        idx.close()
+
+
+@pytest.mark.elasticsearch
+@needs_cluster
+@pytest.mark.parametrize("text", ["青藏高原冰川物质平衡", "冰 和 川", "Précis of ARCTIC sea-ice", "2020年 CTD 温盐剖面",
+                                  "ＡＢＣ全角", "ヒマラヤ 氷河"])
+def test_live_analyzer_gives_the_embedded_tokens(live_index: ElasticsearchIndex, text: str) -> None:
+    found = live_index.client.indices.analyze(index=live_index.alias, analyzer="fedcat_text", text=text)
+    assert [t["token"] for t in found["tokens"]] == analyse(text)
+
+
+@pytest.mark.elasticsearch
+@needs_cluster
+def test_live_rebuild_moves_the_alias_and_drops_the_old_version(live_index: ElasticsearchIndex) -> None:
+    live_index.upsert(CORPUS)
+    assert live_index.rebuild(CORPUS[:2]) == 2
+    assert list(live_index.client.indices.get_alias(name=live_index.alias)) == [f"{live_index.alias}-v2"]
+    assert not live_index.client.indices.exists(index=f"{live_index.alias}-v1")
+    assert live_index.count() == 2
