@@ -69,8 +69,12 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _summary(reports: Sequence[RunReport]) -> Table:
-    table = Table(title="Harvest summary", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    table = Table(title="Harvest summary", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+                  collapse_padding=True)
     columns = ["source", "status", "added", "updated", "unchanged", "deleted", "errored", "time"]
+    show_gated = any(r.counts.get("gated") for r in reports)
+    if show_gated:
+        columns.insert(-2, "gated")
     show_retries = any(r.retries for r in reports)
     if show_retries:
         columns.insert(-1, "retries")
@@ -80,7 +84,10 @@ def _summary(reports: Sequence[RunReport]) -> Table:
     for r in reports:
         d = r.to_dict()
         row = [r.source_id, f"[{styles.get(r.status, 'white')}]{r.status.value}[/]",
-               *(str(d[k]) for k in ("added", "updated", "unchanged", "deleted", "errored"))]
+               *(str(d[k]) for k in ("added", "updated", "unchanged", "deleted"))]
+        if show_gated:
+            row.append(str(d["gated"]))
+        row.append(str(d["errored"]))
         if show_retries:
             row.append(str(sum(r.retries.values())))
         row.append(f"{d['duration_s'] or 0:.0f}s")
