@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 def _job(catalog: Catalog, source: SourceConfig) -> None:
     report = catalog.harvester.harvest_source(source)
     catalog.harvester.catch_up_index()
+    catalog.harvester.lift_embargoes()
     log.warning("[%s] scheduled harvest %s: %s", source.id, report.status.value, report.to_dict())
 
 

@@ -13,6 +13,7 @@ unigrams and dictionary segmentation (bench/cjk_analysis.py measures it).
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _CJK_RE = re.compile(rf"[{_CJK}]")
+_SPLIT_RE = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)", re.UNICODE)
+_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -69,18 +72,19 @@ def term_groups(text: str) -> list[TermGroup]:
 
 def analyse(text: str) -> list[str]:
     """The flat token stream indexed for ``text`` (the same tokens as :func:`term_groups`, faster)."""
+    if text.isascii():
+        return _ASCII_WORD_RE.findall(text.lower())
     out: list[str] = []
-    for word in _TOKEN_RE.findall(unicodedata.normalize("NFKC", text)):
-        first = word[0]
-        if _CJK_RE.match(first):
-            if len(word) == 1:
-                out.append(word)
+    for cjk, other in _SPLIT_RE.findall(unicodedata.normalize("NFKC", text)):
+        if cjk:
+            if len(cjk) == 1:
+                out.append(cjk)
             else:
-                out.extend(word[i : i + 2] for i in range(len(word) - 1))
-        elif word.isascii():
-            out.append(word.lower())
+                out.extend(map(operator.add, cjk, cjk[1:]))
+        elif other.isascii():
+            out.append(other.lower())
         else:
-            folded = fold(word)
+            folded = fold(other)
             if folded:
                 out.append(folded)
     return out
@@ -88,4 +92,8 @@ def analyse(text: str) -> list[str]:
 
 def analysed_text(*parts: str | None) -> str:
     """Tokens joined by spaces, for a field whose index tokenizer splits on whitespace."""
-    return " ".join(tok for part in parts if part for tok in analyse(part))
+    tokens: list[str] = []
+    for part in parts:
+        if part:
+            tokens += analyse(part)
+    return " ".join(tokens)

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from fedcat.harvester.config import Audience
 from fedcat.harvester.demo.oai_server import OAIServer
 from fedcat.index.base import EVERYTHING, SearchQuery
 
-from .conftest import source_for
+from .conftest import make_config, source_for
 
 EMBARGO_END = "2026-06-01"
 #: The ncdc demo records given these statements before the harvest (by position among live records).
@@ -267,7 +268,7 @@ def test_an_override_to_core_takes_the_record_out_of_every_output(cat: Catalog, 
 
 
 def test_an_ended_embargo_flips_on_the_daily_job_and_on_the_next_harvest(
-        cat: Catalog, prepared: OAIServer, catalog_factory: Any) -> None:
+        cat: Catalog, prepared: OAIServer, tmp_path: Path) -> None:
     rec_id = ids_of(prepared)["embargoed"]
     stored = cat.store.get(rec_id)
     assert stored is not None and stored.access.openness.value == "embargoed"
@@ -287,11 +288,14 @@ def test_an_ended_embargo_flips_on_the_daily_job_and_on_the_next_harvest(
     assert rec_id not in Client(cat).all_ids(openness="embargoed")
 
     # a fresh catalog harvesting after the end date tags it open at once
-    later: Catalog = catalog_factory([source_for(prepared, source_id="again")])
-    later.harvester.clock = lambda: date(2027, 1, 1)
-    later.harvester.harvest()
-    again = later.store.get(rec_id.replace("ncdc:", "again:"))
-    assert again is not None and again.access.openness.value == "open"
+    later = Catalog.open(make_config(tmp_path / "later", [source_for(prepared)]))
+    try:
+        later.harvester.clock = lambda: date(2027, 1, 1)
+        later.harvester.harvest()
+        again = later.store.get(rec_id)
+        assert again is not None and again.access.openness.value == "open"
+    finally:
+        later.close()
 
 
 # -- CLI ----------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +12,7 @@ from fedcat.api.catalog import Catalog
 from fedcat.harvester.adapters.oaipmh import item_from_raw
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIServer
 from fedcat.harvester.model import Security
+from fedcat.harvester import pipeline
 from fedcat.harvester.pipeline import map_item
 from fedcat.harvester.store import RunStatus
 from fedcat.index.base import SearchQuery
@@ -190,3 +193,31 @@ def test_reindex_rebuilds_the_index_from_the_store(oai_server: OAIServer, catalo
     assert search_ids(cat) == set()
     assert cat.harvester.reindex() == len(expected)
     assert search_ids(cat) == expected
+
+
+def test_unchanged_payloads_are_not_mapped_again_until_the_rules_change(
+        oai_server: OAIServer, catalog_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    mapped: list[str] = []
+    real = pipeline.map_item
+
+    def spy(item: Any, *args: Any) -> Any:  # the real function, counted
+        mapped.append(item.local_id)
+        return real(item, *args)
+
+    monkeypatch.setattr(pipeline, "map_item", spy)
+    victim = live(oai_server)[3]
+    oai_server.repository.upsert(dataclasses.replace(victim, title_zh="祁连山冰川编目（修订）"))
+    (run,) = cat.harvester.harvest(full=True)
+    deleted = {r.local_id for r in oai_server.repository.records() if r.deleted}
+    assert [m for m in mapped if m not in deleted] == [victim.local_id]  # only the changed payload
+    assert run.counts["updated"] == 1
+    assert run.counts["unchanged"] == len(oai_server.repository.records()) - 1  # tombstones too
+    assert cat.store.live_ids_not_seen("ncdc", run.id) == []  # skipped records still count as seen
+
+    mapped.clear()
+    cat.config.sources[0].policy.security = Security.SENSITIVE  # new rules: every record is mapped again
+    (run,) = cat.harvester.harvest(full=True)
+    assert len([m for m in mapped if m not in deleted]) == len(live(oai_server))
+    assert run.counts["updated"] == len(live(oai_server))

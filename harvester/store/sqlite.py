@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS records (
     first_seen_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     last_seen_run INTEGER,
-    index_pending INTEGER NOT NULL DEFAULT 1
+    index_pending INTEGER NOT NULL DEFAULT 1,
+    input_key TEXT
 );
 CREATE INDEX IF NOT EXISTS records_source ON records(source_id);
 CREATE INDEX IF NOT EXISTS records_pending ON records(index_pending) WHERE index_pending = 1;
@@ -113,6 +114,8 @@ class PageItem:
 
     record: Record
     raw: RawPayload | None
+    #: What the record was mapped from (raw payload + mapping fingerprint), see :meth:`RecordStore.unchanged`.
+    input_key: str | None = None
 
 
 class RecordStore:
@@ -146,10 +149,11 @@ class RecordStore:
             raise StoreError(f"cannot read the record store: {exc}") from exc
 
     def _migrate(self) -> None:
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(harvest_runs)")}
-        for name, kind in (("pid", "INTEGER"), ("host", "TEXT")):
+        for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
+                                  ("records", "input_key", "TEXT")):
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if name not in columns:
-                self._db.execute(f"ALTER TABLE harvest_runs ADD COLUMN {name} {kind}")
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -176,8 +180,13 @@ class RecordStore:
         *,
         checkpoint: dict[str, Any] | None,
         errors: Sequence[tuple[RecordError, bytes | None]] = (),
+        seen: Sequence[str] = (),
     ) -> list[tuple[Record, Outcome]]:
-        """Write one page and its checkpoint in one transaction; returns each record's outcome."""
+        """Write one page and its checkpoint in one transaction; returns each record's outcome.
+
+        ``seen`` are ids of records the page listed unchanged (not re-mapped): only their last
+        run is noted.
+        """
         assert run.id is not None
         outcomes: list[tuple[Record, Outcome]] = []
         ts = now_iso()
@@ -186,6 +195,7 @@ class RecordStore:
                 for item in items:
                     outcome = self._upsert(db, item, run.id, ts)
                     outcomes.append((item.record, outcome))
+                db.executemany("UPDATE records SET last_seen_run=? WHERE id=?", [(run.id, i) for i in seen])
                 for err, raw in errors:
                     db.execute(
                         "INSERT INTO record_errors(run_id, source_id, local_id, message, url, raw, at)"
@@ -232,19 +242,21 @@ class RecordStore:
         access_json = json.dumps(data["access"], sort_keys=True, ensure_ascii=False)
         if row is not None and not row["deleted"] and row["content_hash"] == rec.content_hash \
                 and row["access_json"] == access_json:
-            db.execute("UPDATE records SET last_seen_run=? WHERE id=?", (run_id, rec.id))
+            db.execute("UPDATE records SET last_seen_run=?, input_key=COALESCE(?, input_key) WHERE id=?",
+                       (run_id, item.input_key, rec.id))
             return Outcome.UNCHANGED
         record_json = json.dumps(data, ensure_ascii=False)
         db.execute("DELETE FROM gated WHERE id = ?", (rec.id,))
         db.execute(
             "INSERT INTO records(id, source_id, local_id, content_hash, access_json, datestamp, deleted,"
-            " record_json, first_seen_at, updated_at, last_seen_run, index_pending)"
-            " VALUES (?,?,?,?,?,?,0,?,?,?,?,1)"
+            " record_json, first_seen_at, updated_at, last_seen_run, index_pending, input_key)"
+            " VALUES (?,?,?,?,?,?,0,?,?,?,?,1,?)"
             " ON CONFLICT(id) DO UPDATE SET content_hash=excluded.content_hash, access_json=excluded.access_json,"
             " datestamp=excluded.datestamp, deleted=0, record_json=excluded.record_json,"
-            " updated_at=excluded.updated_at, last_seen_run=excluded.last_seen_run, index_pending=1",
+            " updated_at=excluded.updated_at, last_seen_run=excluded.last_seen_run, index_pending=1,"
+            " input_key=COALESCE(excluded.input_key, records.input_key)",
             (rec.id, rec.source_id, rec.local_id, rec.content_hash, access_json, rec.datestamp,
-             record_json, ts, ts, run_id),
+             record_json, ts, ts, run_id, item.input_key),
         )
         if item.raw is not None:
             db.execute(
@@ -286,6 +298,20 @@ class RecordStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot store new tags: {exc}") from exc
         return out
+
+    def unchanged(self, keys: dict[str, str]) -> set[str]:
+        """Of ``{record id: input key}``, the live records last mapped from exactly that input."""
+        if not keys:
+            return set()
+        ids = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self.read(
+                f"SELECT id, input_key FROM records WHERE deleted = 0 AND id IN ({','.join('?' * len(chunk))})",
+                tuple(chunk))
+            found.update(r["id"] for r in rows if r["input_key"] is not None and r["input_key"] == keys[r["id"]])
+        return found
 
     def embargo_due(self, day: str) -> list[Record]:
         """Live records still tagged embargoed whose embargo ended on or before ``day``."""

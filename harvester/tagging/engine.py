@@ -19,6 +19,7 @@ post-embargo level, with its own evidence.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,7 +38,7 @@ from ..model import (
     Record,
     Security,
 )
-from .rules import CompiledRule, Match, compile_rules, load_rules_file, matches
+from .rules import CompiledRule, Match, compile_rules, load_rules_file, matches, statement_match
 
 TAGS = ("openness", "geo_scope", "security")
 Clock = Callable[[], date]
@@ -124,6 +125,17 @@ class RuleBook:
         return SourceTagger(self, source, clock=clock, overrides=overrides)
 
 
+@dataclass(frozen=True)
+class _RuleSet:
+    """The rules for records of some sets: those reading only statements, and the others."""
+
+    by_statement: tuple[CompiledRule, ...]
+    other: tuple[CompiledRule, ...]
+
+
+_MAX_REMEMBERED = 50_000
+
+
 def _merge(base: Sequence[CompiledRule], extra: Sequence[CompiledRule]) -> list[CompiledRule]:
     """Rules of ``extra`` replace rules of ``base`` with the same id, the others are added."""
     replaced = {r.id for r in extra}
@@ -151,18 +163,21 @@ class SourceTagger:
         self.overrides: dict[str, list[Override]] = {}
         for o in overrides:
             self.overrides.setdefault(o.record_id, []).append(o)
-
-    def set_overrides(self, overrides: Iterable[Override]) -> None:
-        self.overrides = {}
-        for o in overrides:
-            self.overrides.setdefault(o.record_id, []).append(o)
+        self.fingerprint = hashlib.sha256(repr(
+            ([r.config for r in self.rules], source.policy, tagging)).encode("utf-8")).hexdigest()
+        self._rulesets: dict[tuple[str, ...], _RuleSet] = {}
+        self._stated: dict[tuple[int, str, str], tuple[Match, ...]] = {}
 
     def tag(self, record: Record) -> Record:
         """Fill ``record.access`` (live records only; tombstones carry no tags)."""
         if record.deleted:
             return record
         proposals = _Proposals()
-        for rule in self._rules_for(record):
+        ruleset = self._ruleset_for(record)
+        for st in record.statements:
+            for m in self._statement_matches(ruleset, st.field, st.value):
+                _propose_rule(proposals, m)
+        for rule in ruleset.other:
             for m in matches(rule, record):
                 _propose_rule(proposals, m)
         _propose_mapped(proposals, record)
@@ -174,14 +189,29 @@ class SourceTagger:
         record.access = _decide(proposals, self.clock())
         return record
 
-    def _rules_for(self, record: Record) -> list[CompiledRule]:
-        rules = self.rules
-        for s in record.sets:
-            if s in self.set_disabled:
+    def _ruleset_for(self, record: Record) -> _RuleSet:
+        key = tuple(s for s in record.sets if s in self.set_rules)
+        ruleset = self._rulesets.get(key)
+        if ruleset is None:
+            rules = self.rules
+            for s in key:
                 rules = [r for r in rules if r.id not in self.set_disabled[s]]
-        for s in record.sets:
-            rules = _merge(rules, self.set_rules.get(s, ()))
-        return rules
+            for s in key:
+                rules = _merge(rules, self.set_rules[s])
+            ruleset = self._rulesets[key] = _RuleSet(
+                tuple(r for r in rules if r.statement_only), tuple(r for r in rules if not r.statement_only))
+        return ruleset
+
+    def _statement_matches(self, ruleset: _RuleSet, field: str, value: str) -> tuple[Match, ...]:
+        """Statement-only rules matching one statement; remembered, as sources repeat their statements."""
+        key = (id(ruleset), field, value)  # rulesets live as long as this tagger: ids stay unique
+        found = self._stated.get(key)
+        if found is None:
+            if len(self._stated) >= _MAX_REMEMBERED:
+                self._stated.clear()
+            found = self._stated[key] = tuple(
+                m for r in ruleset.by_statement if (m := statement_match(r, field, value)) is not None)
+        return found
 
     def _propose_policies(self, proposals: _Proposals, record: Record) -> None:
         """Set policies replace the source policy for the tags they set (several sets: all count)."""

@@ -32,10 +32,19 @@ class CompiledRule:
     statement: re.Pattern[str] | None
     licence: re.Pattern[str] | None
     content: re.Pattern[str] | None
+    #: ``when.fields`` as one compiled pattern (None: every field).
+    fields: re.Pattern[str] | None = None
 
     @property
     def id(self) -> str:
         return self.config.id
+
+    @property
+    def statement_only(self) -> bool:
+        return self.statement is not None and self.licence is None and self.content is None
+
+    def reads_field(self, name: str) -> bool:
+        return self.fields is None or self.fields.match(name) is not None
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ def compile_rules(rules: Sequence[RuleConfig], key: str) -> list[CompiledRule]:
             statement=_pattern(when.statement, f"{rkey}.when.statement"),
             licence=_pattern(when.licence, f"{rkey}.when.licence"),
             content=_pattern(when.content, f"{rkey}.when.content"),
+            fields=re.compile("|".join(fnmatch.translate(f) for f in when.fields)) if when.fields else None,
         ))
     return out
 
@@ -130,20 +140,22 @@ def matches(rule: CompiledRule, record: Record) -> Iterator[Match]:
     if rule.statement is None:
         yield others[0]
         return
-    yield from _statement_matches(rule, record)
-
-
-def _statement_matches(rule: CompiledRule, record: Record) -> Iterator[Match]:
-    assert rule.statement is not None
-    fields = rule.config.when.fields
     for st in record.statements:
-        if fields and not any(fnmatch.fnmatchcase(st.field, f) for f in fields):
-            continue
-        m = rule.statement.search(st.value)
-        if m is None:
-            continue
-        until = _iso(m.group("date")) if "date" in m.re.groupindex and m.group("date") else None
-        yield Match(rule, st.field, _clip(st.value), until)
+        m = statement_match(rule, st.field, st.value)
+        if m is not None:
+            yield m
+
+
+def statement_match(rule: CompiledRule, field: str, value: str) -> Match | None:
+    """How ``rule``'s statement clause matches one statement, or None."""
+    assert rule.statement is not None
+    if not rule.reads_field(field):
+        return None
+    m = rule.statement.search(value)
+    if m is None:
+        return None
+    until = _iso(m.group("date")) if "date" in m.re.groupindex and m.group("date") else None
+    return Match(rule, field, _clip(value), until)
 
 
 def _content_match(pattern: re.Pattern[str], record: Record) -> tuple[str, str] | None:
