@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.adapters.oaipmh import item_from_raw
