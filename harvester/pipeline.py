@@ -29,7 +29,7 @@ from .config import Config, SourceConfig
 from .crosswalks import crosswalk_for
 from .errors import CrosswalkError, HarvestError, StoreError
 from .http import HttpClient
-from .model import Record
+from .model import GATED_SECURITY, Record
 from .store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
 from .tagging import Clock, RuleBook, SourceTagger, today
 
@@ -74,6 +74,8 @@ def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None, tagg
     """Crosswalk, tag and complete one harvested item (also used to re-map stored raw payloads)."""
     record = crosswalk_for(item.format, source.id)(item, source, run_id)
     tagger.tag(record)
+    if record.access.security in GATED_SECURITY:
+        return record  # gated whatever else is wrong with it: its metadata is never kept
     if not record.deleted:
         if not record.titles:
             raise CrosswalkError("record has no title", source_id=source.id, local_id=item.local_id)

@@ -43,6 +43,8 @@ def ids_of(server: OAIServer) -> dict[str, str]:
 @pytest.fixture
 def prepared(oai_server: OAIServer) -> OAIServer:
     live = [r for r in oai_server.repository.records() if not r.deleted]
+    # a secret record that would also fail mapping (no title): gated, its payload not kept as an error
+    oai_server.repository.upsert(dataclasses.replace(live[5], extra_rights=("密级：绝密",), title_zh="", title_en=""))
     for name, (pos, extra, title) in SPECIAL.items():
         rec = live[pos]
         changes: dict[str, Any] = {"extra_rights": extra}
@@ -123,10 +125,12 @@ def test_core_records_never_reach_the_index_and_keep_only_id_source_level_time(
     columns = [r[1] for r in db.execute("PRAGMA table_info(gated)")]
     assert columns == ["id", "source_id", "level", "seen_at"]
     assert db.execute("SELECT COUNT(*) FROM record_errors").fetchone() == (0,)
+    secret = f"ncdc:{[r for r in prepared.repository.records() if not r.deleted][5].local_id}"
+    assert cat.store.gated_level(secret) == ("ncdc", "secret")
     for client in audience_clients(cat).values():
         error_of(client.get(f"/api/v1/records/{core}"), 404, "not_found")
         assert core not in client.all_ids()
-    assert cat.store.runs("ncdc")[0].counts["gated"] == 1
+    assert cat.store.runs("ncdc")[0].counts["gated"] == 2
 
 
 def test_a_record_that_becomes_core_is_removed_with_its_metadata_and_payload(
