@@ -52,19 +52,21 @@ def groups_of(records: Iterable[Record]) -> list[DatasetGroup]:
     return list(by_key.values())
 
 
-def send_changes(store: RecordStore, index: SearchIndex, record_ids: Sequence[str], *,
+def send_changes(store: RecordStore, index: SearchIndex, upserts: Sequence[Record], removals: Sequence[str], *,
                  refresh: bool) -> dict[str, str]:
-    """Rebuild in the index every group the changed records belong to, or belonged to when last indexed.
+    """Rebuild in the index every group the changed (``upserts``, just stored) and removed records
+    belong to, or belonged to when last indexed.
 
     Returns the records whose group the index rejected (they stay pending), with the reason.
     """
+    record_ids = [r.id for r in upserts] + list(removals)
     if not record_ids:
         return {}
     touched = store.group_keys_of(record_ids)
     keys = sorted({k for ks in touched.values() for k in ks})
     if not keys:
         return {}
-    result = index.upsert_groups(store.groups(keys), refresh=refresh)
+    result = index.upsert_groups(store.groups(keys, known={r.id: r for r in upserts}), refresh=refresh)
     rejected: dict[str, str] = {}
     for rec_id, ks in touched.items():
         for k in ks:

@@ -213,7 +213,7 @@ class Harvester:
         """Rebuild the groups of changed and removed records (see :mod:`.grouping`); returns the
         records whose group the index rejected (they stay pending)."""
         assert self.index is not None
-        rejected = send_changes(self.store, self.index, [r.id for r in upserts] + list(removals), refresh=refresh)
+        rejected = send_changes(self.store, self.index, upserts, removals, refresh=refresh)
         if rejected:
             some = ", ".join(f"{i} ({why})" for i, why in list(rejected.items())[:3])
             log.warning("the index rejected %d records, they stay pending: %s", len(rejected), some)

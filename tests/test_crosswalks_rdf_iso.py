@@ -270,20 +270,27 @@ def test_iso19139_over_oai_pmh_end_to_end(static_oai: Callable[[StaticOAI], Stat
 def test_a_rest_profile_can_name_the_dcat_crosswalk(rest_serve: Callable[[Any], RestServer], tmp_path: Path,
                                                     catalog_factory: Any) -> None:
     dataset = json.loads(DCAT_JSONLD_REMOTE_CONTEXT.format(context_url="https://w3id.org/dcat/context.jsonld"))
+    second = dict(dataset, **{"@id": "https://doi.org/10.12345/scsio.ctd.2020", "dct:identifier": None,
+                              "dct:title": {"@value": "南海北部温盐深剖面数据（2020）", "@language": "zh"}})
 
     class Api:
         def respond(self, request: RestRequest, base_url: str) -> RestReply:
-            return RestReply(200, {"total": 1, "items": [dict(dataset, uid="ctd-2019")]})
+            page = int(request.params.get("page", "1"))
+            return RestReply(200, {"@graph": [[dataset], [second], []][min(page, 3) - 1]})
 
     server = rest_serve(Api())
-    profile = write_profile(tmp_path, {"name": "dcatjson", "request": {"path": "/datasets"},
-                                       "pagination": {"style": "none"},
-                                       "records": {"path": "items", "id": "uid"}, "crosswalk": "dcat"})
+    # the profile shown in docs/profiles.md
+    profile = write_profile(tmp_path, {"name": "dcatcenter", "request": {"path": "/api/datasets.jsonld",
+                                                                         "params": {"page": "{page}"}},
+                                       "pagination": {"style": "page", "size": 50},
+                                       "records": {"path": "@graph", "id": "@id"}, "crosswalk": "dcat"})
     cat = catalog_factory([{"id": "ocean", "name": "海洋中心", "protocol": "rest", "profile": profile,
                             "url": server.url}], http=dict(FAST_HTTP))
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED, run.errors
-    rec = cat.store.get("ocean:ctd-2019")
+    assert run.counts["added"] == 2
+    rec = cat.store.get("ocean:https://data.example.cn/dataset/ocean-ctd-2019")
     assert rec is not None and rec.identifiers.doi == "10.12345/scsio.ctd.2019"
     assert rec.access.openness is Openness.CONDITIONAL  # eu-access-right-restricted
-    assert index_ids(cat, "温盐深") == {"ocean:ctd-2019"}
+    assert index_ids(cat, "温盐深") == {"ocean:https://data.example.cn/dataset/ocean-ctd-2019",
+                                        "ocean:https://doi.org/10.12345/scsio.ctd.2020"}

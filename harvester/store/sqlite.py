@@ -16,7 +16,7 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -410,16 +410,32 @@ class RecordStore:
                 out[row["id"]] = {k for k in (row["group_key"], row["indexed_group"]) if k}
         return out
 
-    def groups(self, keys: Sequence[str]) -> list[DatasetGroup]:
-        """The groups of these keys with their live members (a group nobody is left in has none)."""
+    def groups(self, keys: Sequence[str], known: Mapping[str, Record] | None = None) -> list[DatasetGroup]:
+        """The groups of these keys with their live members (a group nobody is left in has none).
+
+        Members found in ``known`` (records just written, by id) are not read back from the store.
+        """
+        known = known or {}
         found: dict[str, DatasetGroup] = {k: DatasetGroup(k) for k in keys}
         for chunk in _chunks(list(keys), 500):
             marks = ",".join("?" * len(chunk))
-            rows = self.read(f"SELECT group_key, record_json FROM records WHERE group_key IN ({marks})"
+            rows = self.read(f"SELECT id, group_key FROM records WHERE group_key IN ({marks})"
                              " AND deleted = 0 AND record_json IS NOT NULL ORDER BY id", tuple(chunk))
+            missing = [r["id"] for r in rows if r["id"] not in known]
+            loaded = {rec.id: rec for rec in self._records(missing)}
             for row in rows:
-                found[row["group_key"]].members.append(Record.from_dict(json.loads(row["record_json"])))
+                member = known.get(row["id"]) or loaded.get(row["id"])
+                if member is not None:
+                    found[row["group_key"]].members.append(member)
         return list(found.values())
+
+    def _records(self, ids: Sequence[str]) -> list[Record]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.read(f"SELECT record_json FROM records WHERE id IN ({marks}) AND deleted = 0"
+                         " AND record_json IS NOT NULL", tuple(ids))
+        return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
 
     def iter_groups(self, batch: int = 500) -> Iterator[DatasetGroup]:
         """Every group with live members, streamed in key order (bounded memory)."""
