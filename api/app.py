@@ -128,7 +128,8 @@ def audit_hits(catalog: Catalog, caller: Caller, action: str, hits: Iterable[Hit
     """An officer's view of ``important`` records goes to the audit log."""
     if not caller.is_officer:
         return
-    ids = [h.id for h in hits if h.doc.get("security") == Security.IMPORTANT.value]
+    ids = [s["id"] for h in hits for s in h.doc.get("sources") or [h.doc]
+           if s.get("security") == Security.IMPORTANT.value]
     if ids:
         catalog.store.audit.add(caller.actor, caller.audience, action, ids)
 

@@ -65,7 +65,14 @@ class Caller:
         return self.level(security) in _LINKS[self.audience]
 
     def shape_hit(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """A search hit as this caller may see it (access links dropped where not allowed)."""
+        """A search hit as this caller may see it (access links dropped where not allowed), and so
+        each source providing the dataset in its ``sources`` list."""
+        out = self._links(doc)
+        if "sources" in out:
+            out = dict(out, sources=[self._links(s) for s in out["sources"]])
+        return out
+
+    def _links(self, doc: dict[str, Any]) -> dict[str, Any]:
         if self.sees_links(Security(doc.get("security") or "unknown")):
             return doc
         return {k: v for k, v in doc.items() if k not in LINK_FIELDS}

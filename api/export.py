@@ -67,7 +67,8 @@ def _docs(catalog: Catalog, caller: Caller, query: SearchQuery, limit: int) -> I
     sent = 0
     while sent < limit:
         result = catalog.index.search(query)
-        important = [h.id for h in result.hits if h.doc.get("security") == Security.IMPORTANT.value]
+        important = [s["id"] for h in result.hits for s in h.doc.get("sources") or [h.doc]
+                     if s.get("security") == Security.IMPORTANT.value]
         if caller.is_officer and important:
             catalog.store.audit.add(caller.actor, caller.audience, "export", important)
         for hit in result.hits[: limit - sent]:

@@ -89,6 +89,13 @@ def delete_override(request: Request, record_id: str, tag: str) -> dict[str, Any
     return {"removed": {"record_id": record_id, "tag": tag}}
 
 
+def same_dataset(request: Request, rec: Record, caller: Caller) -> list[dict[str, Any]]:
+    """The other sources' records of this dataset (same DOI or CSTR) that the caller may see."""
+    return [{"id": other.id, "source_id": other.source_id, "center": other.center_zh, "center_en": other.center_en,
+             "record": f"/api/v1/records/{other.id}"}
+            for other in catalog_of(request).store.same_dataset(rec.id) if caller.visibility.allows_record(other)]
+
+
 def _source_of(request: Request, record_id: str) -> str:
     store = catalog_of(request).store
     rec = store.get(record_id)
@@ -107,6 +114,7 @@ def record(request: Request, record_id: str) -> dict[str, Any]:
     body["title"] = rec.title
     body["access"]["labels"] = access_labels(rec)
     body["raw_url"] = f"/api/v1/records/{rec.id}/raw"
+    body["same_dataset"] = same_dataset(request, rec, caller)
     if caller.is_officer:
         body["overrides"] = [o.__dict__ for o in catalog_of(request).store.overrides.for_record(rec.id)]
     return caller.shape_record(body, rec)

@@ -8,6 +8,7 @@ Every exception raised on purpose by ``fedcat.harvester`` derives from
     ├── ConfigError                  a config file or key is wrong (names the key)
     ├── StoreError                   the record store cannot be opened or written
     ├── CrosswalkError               one record cannot be mapped (isolated, never fatal)
+    ├── UnreadablePayload            a payload is not readable as its format (RDF, JSON-LD)
     ├── OverrideError                an officer override names an unknown tag or value
     └── HarvestError                 a source could not be harvested (source_id, url)
         ├── TransportError           no usable HTTP answer
@@ -68,6 +69,10 @@ class CrosswalkError(FedcatError):
         self.source_id = source_id
         self.local_id = local_id
         super().__init__(f"[{source_id}:{local_id or '?'}] {message}")
+
+
+class UnreadablePayload(FedcatError):
+    """A payload cannot be read as the serialisation it claims (the crosswalk names the record)."""
 
 
 class HarvestError(FedcatError):

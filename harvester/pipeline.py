@@ -28,6 +28,7 @@ from .citation import gbt7714
 from .config import Config, SourceConfig
 from .crosswalks import crosswalk_for
 from .errors import CrosswalkError, HarvestError, StoreError
+from .grouping import send_changes
 from .http import HttpClient
 from .model import GATED_SECURITY, Record
 from .store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
@@ -245,13 +246,10 @@ class Harvester:
                 self._flush_locked()
 
     def _send(self, upserts: list[Record], removals: list[str], *, refresh: bool) -> dict[str, str]:
-        """Upsert and remove; returns the documents the index rejected (they stay pending)."""
+        """Rebuild the groups of changed and removed records (see :mod:`.grouping`); returns the
+        records whose group the index rejected (they stay pending)."""
         assert self.index is not None
-        rejected: dict[str, str] = {}
-        if upserts:
-            rejected.update(self.index.upsert(upserts, refresh=refresh).errors)
-        if removals:
-            rejected.update(self.index.delete(removals, refresh=refresh).errors)
+        rejected = send_changes(self.store, self.index, upserts, removals, refresh=refresh)
         if rejected:
             some = ", ".join(f"{i} ({why})" for i, why in list(rejected.items())[:3])
             log.warning("the index rejected %d records, they stay pending: %s", len(rejected), some)
@@ -365,6 +363,6 @@ class Harvester:
         if self.index is None:
             return 0
         with self._index_lock:
-            count = self.index.rebuild(self.store.iter_records())
+            count = self.index.rebuild_groups(self.store.iter_groups())
             self.store.mark_all_indexed()
         return count

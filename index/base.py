@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fedcat.harvester.model import GeoScope, Record, Security
+from fedcat.harvester.grouping import DatasetGroup, groups_of
+from fedcat.harvester.model import GATED_SECURITY, GeoScope, Record, Security
 
 #: Facets (and filters) every backend supports, in display order.
 FACETS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "year", "subject")
@@ -103,20 +104,44 @@ class BulkResult:
 
 
 class SearchIndex(abc.ABC):
-    """A search index derived from the record store; rebuildable at any time."""
+    """A search index derived from the record store; rebuildable at any time.
+
+    The index holds datasets, not records: records of one dataset from several sources (same DOI
+    or CSTR, see :mod:`fedcat.harvester.grouping`) are one group and one search hit listing every
+    source (``display["sources"]``), each member visible only to callers that may see it (see
+    :mod:`fedcat.index.groups`). Hit ids are record ids (the group's member shown first).
+    """
 
     name: str = "index"
 
     @abc.abstractmethod
-    def upsert(self, records: Iterable[Record], *, refresh: bool = True) -> BulkResult:
-        """Index records (replacing any with the same id). Deleted or gated records are removed.
+    def upsert_groups(self, groups: Iterable[DatasetGroup], *, refresh: bool = True) -> BulkResult:
+        """Replace each group's entry by one built from its members (no indexable member: removed).
 
-        With ``refresh=False`` the change may stay staged until :meth:`flush`.
+        ``indexed`` counts the member records indexed, ``deleted`` the groups removed; ``errors``
+        is keyed by group key. With ``refresh=False`` the change may stay staged until :meth:`flush`.
         """
+
+    def upsert(self, records: Iterable[Record], *, refresh: bool = True) -> BulkResult:
+        """Index records, grouped by dataset; the records given are their groups' whole membership.
+
+        Deleted or gated records are left out of their group (``deleted`` counts them); ``errors``
+        is keyed by record id.
+        """
+        recs = list(records)
+        groups = groups_of(recs)
+        result = self.upsert_groups(groups, refresh=refresh)
+        members = {g.key: [r.id for r in g.members] for g in groups}
+        errors = {rid: why for key, why in result.errors.items() for rid in members.get(key, [key])}
+        gone = sum(1 for r in recs if r.deleted or r.access.security in GATED_SECURITY)
+        return BulkResult(indexed=result.indexed, deleted=gone, errors=errors)
 
     @abc.abstractmethod
     def delete(self, ids: Iterable[str], *, refresh: bool = True) -> BulkResult:
-        """Remove documents by id; unknown ids are ignored."""
+        """Remove the entries of the groups holding these record ids; unknown ids are ignored.
+
+        The pipeline never calls this: it rebuilds a group from its remaining members instead.
+        """
 
     @abc.abstractmethod
     def flush(self) -> None:
@@ -128,24 +153,29 @@ class SearchIndex(abc.ABC):
 
     @abc.abstractmethod
     def count(self) -> int:
-        """Number of documents in the index."""
+        """Number of datasets (groups) in the index."""
 
     @abc.abstractmethod
     def clear(self) -> None:
         """Remove every document (used by a rebuild)."""
 
     def rebuild(self, records: Iterable[Record], batch: int = 1000) -> int:
-        """Replace the whole content with ``records``; returns how many were indexed."""
+        """Replace the whole content with ``records`` (held in memory to group them); returns how many
+        were indexed. The pipeline streams groups from the store with :meth:`rebuild_groups`."""
+        return self.rebuild_groups(groups_of(records), batch)
+
+    def rebuild_groups(self, groups: Iterable[DatasetGroup], batch: int = 1000) -> int:
+        """Replace the whole content with ``groups``; returns how many member records were indexed."""
         self.clear()
         total = 0
-        chunk: list[Record] = []
-        for rec in records:
-            chunk.append(rec)
+        chunk: list[DatasetGroup] = []
+        for group in groups:
+            chunk.append(group)
             if len(chunk) >= batch:
-                total += self.upsert(chunk).indexed
+                total += self.upsert_groups(chunk).indexed
                 chunk = []
         if chunk:
-            total += self.upsert(chunk).indexed
+            total += self.upsert_groups(chunk).indexed
         return total
 
     def close(self) -> None:

@@ -36,19 +36,19 @@ from elasticsearch import (
     helpers,
 )
 
-from fedcat.harvester.model import Record
+from fedcat.harvester.grouping import DatasetGroup
 
 from . import cursor
 from .base import MAX_RESULT_WINDOW, BulkResult, FacetBucket, Hit, SearchIndex, SearchQuery, SearchResult
-from .documents import display_highlights
+from .documents import display_highlights, indexable
 from .elastic_dsl import (
     SCHEMA_VERSION,
     Page,
     create_index_body,
-    delete_actions,
+    delete_by_member,
     facet_buckets,
+    group_actions,
     search_body,
-    upsert_actions,
     validate,
 )
 from .errors import BadQuery, BulkError, IndexBackendError, IndexUnavailable
@@ -189,15 +189,22 @@ class ElasticsearchIndex(SearchIndex):
 
     # -- writing -------------------------------------------------------------------------------
 
-    def upsert(self, records: Iterable[Record], *, refresh: bool = True) -> BulkResult:
+    def upsert_groups(self, groups: Iterable[DatasetGroup], *, refresh: bool = True) -> BulkResult:
         self._require_ready()
-        return self._bulk(upsert_actions(records, self.alias), refresh=refresh, target=self.alias)
+        chunk = list(groups)
+        result = self._bulk(group_actions(chunk, self.alias), refresh=refresh, target=self.alias)
+        return _by_group(result, chunk)
 
     def delete(self, ids: Iterable[str], *, refresh: bool = True) -> BulkResult:
         self._require_ready()
-        return self._bulk(delete_actions(ids, self.alias), refresh=refresh, target=self.alias)
+        wanted = list(ids)
+        with self._translate("delete by query"):
+            self.client.delete_by_query(index=self.alias, query=delete_by_member(wanted), refresh=refresh,
+                                        conflicts="proceed")
+        return BulkResult(deleted=len(wanted))
 
     def _bulk(self, actions: Iterable[dict[str, Any]], *, refresh: bool, target: str) -> BulkResult:
+        """Send bulk actions; the result counts documents (per-document errors keyed by document id)."""
         result = BulkResult()
         with self._translate("bulk request"):
             for ok, item in helpers.streaming_bulk(
@@ -227,9 +234,9 @@ class ElasticsearchIndex(SearchIndex):
     def count(self) -> int:
         self._require_ready()
         with self._translate("count"):
-            return int(self.client.count(index=self.alias)["count"])
+            return int(self.client.count(index=self.alias, query={"term": {"view": "all"}})["count"])
 
-    def rebuild(self, records: Iterable[Record], batch: int = 1000) -> int:
+    def rebuild_groups(self, groups: Iterable[DatasetGroup], batch: int = 1000) -> int:
         """Fill a new versioned index, then move the alias to it atomically and drop older versions.
 
         Searches keep using the old version until the switch. Writes made by another
@@ -240,7 +247,7 @@ class ElasticsearchIndex(SearchIndex):
             new = self._next_version(old)
             self._create(new, with_alias=False, replicas=0)
         try:
-            indexed, errors = self._fill(new, records, batch)
+            indexed, errors = self._fill(new, groups, batch)
             with self._translate("switching the alias"):
                 self._activate(new)
         except IndexBackendError:
@@ -254,13 +261,13 @@ class ElasticsearchIndex(SearchIndex):
                             f"(e.g. {next(iter(errors.items()))})", errors=errors)
         return indexed
 
-    def _fill(self, index: str, records: Iterable[Record], batch: int) -> tuple[int, dict[str, str]]:
+    def _fill(self, index: str, groups: Iterable[DatasetGroup], batch: int) -> tuple[int, dict[str, str]]:
         with self._translate("bulk loading"):
             self.client.indices.put_settings(index=index, settings={"refresh_interval": "-1"})
         indexed, errors = 0, {}
-        it = iter(records)
+        it = iter(groups)
         while chunk := list(islice(it, batch)):
-            res = self._bulk(upsert_actions(chunk, index), refresh=False, target=index)
+            res = _by_group(self._bulk(group_actions(chunk, index, replace=False), refresh=False, target=index), chunk)
             indexed += res.indexed
             errors.update(res.errors)
         return indexed, errors
@@ -349,6 +356,24 @@ class ElasticsearchIndex(SearchIndex):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _by_group(docs: BulkResult, groups: list[DatasetGroup]) -> BulkResult:
+    """Document counts → group counts: members indexed, groups removed, errors keyed by group key."""
+    out = BulkResult()
+    failed = {doc_id.rsplit("|", 1)[0]: why for doc_id, why in docs.errors.items()}
+    keys = {g.key for g in groups}
+    out.errors.update({k: why for k, why in failed.items() if k not in keys})
+    for group in groups:
+        if group.key in failed:
+            out.errors[group.key] = failed[group.key]
+            continue
+        live = [m for m in group.members if indexable(m)]
+        if live:
+            out.indexed += len(live)
+        else:
+            out.deleted += 1
+    return out
 
 
 def _count_item(result: BulkResult, ok: bool, item: dict[str, Any]) -> None:

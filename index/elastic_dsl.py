@@ -21,18 +21,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from fedcat.harvester.model import Record
+from fedcat.harvester.grouping import DatasetGroup
 
 from .analysis import TermGroup, term_groups
 from .base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
-from .documents import IndexDoc, indexable, to_index_doc
 from .errors import BadQuery
+from .groups import ViewDoc, all_doc_ids, allowed_classes, views
 
 #: Bumped when the mapping or analysis changes; an index with another version needs `fedcat reindex`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TEXT_ANALYZER = "fedcat_text"
 ENGLISH_ANALYZER = "fedcat_english"
 KEYWORD_FIELDS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "subject")
+#: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
+GROUP_FIELDS: tuple[str, ...] = ("group", "member", "vis_in", "vis_out", "view")
 TITLE_BOOST = 3.0
 #: Keyword values longer than this are kept in the document but not indexed (Lucene's term limit is 32 kB).
 IGNORE_ABOVE = 1024
@@ -69,6 +71,7 @@ def mapping() -> dict[str, Any]:
     properties: dict[str, Any] = {
         "id": {"type": "keyword"},
         **{name: {"type": "keyword", "ignore_above": IGNORE_ABOVE} for name in KEYWORD_FIELDS},
+        **{name: {"type": "keyword"} for name in GROUP_FIELDS},
         "year": {"type": "integer"},
         "published_key": {"type": "integer"},
         "title": {
@@ -95,14 +98,19 @@ def create_index_body(alias: str | None, *, shards: int, replicas: int) -> dict[
 # -- documents and bulk actions ---------------------------------------------------------
 
 
-def es_document(doc: IndexDoc) -> dict[str, Any]:
+def es_document(view: ViewDoc) -> dict[str, Any]:
+    doc = view.doc
     title: dict[str, str] = {"all": doc.title_text}
     if doc.title_zh:
         title["zh"] = doc.title_zh
     if doc.title_en:
         title["en"] = doc.title_en
-    out: dict[str, Any] = {"id": doc.id, "published_key": doc.published_key, "title": title,
-                           "body": doc.body_text, "display": doc.display}
+    out: dict[str, Any] = {"id": view.doc_id, "published_key": doc.published_key, "title": title,
+                           "body": doc.body_text, "display": doc.display, "group": view.group,
+                           "member": [m.id for m in view.members], "vis_in": view.vis_in,
+                           "view": "all" if view.complete else "part"}
+    if view.vis_out:
+        out["vis_out"] = view.vis_out
     if doc.year is not None:
         out["year"] = doc.year
     for name in KEYWORD_FIELDS:
@@ -111,19 +119,23 @@ def es_document(doc: IndexDoc) -> dict[str, Any]:
     return out
 
 
-def upsert_actions(records: Iterable[Record], index: str) -> Iterable[dict[str, Any]]:
-    """An ``index`` action per indexable record, a ``delete`` for deleted or gated ones."""
-    for record in records:
-        if indexable(record):
-            yield {"_op_type": "index", "_index": index, "_id": record.id,
-                   "_source": es_document(to_index_doc(record))}
-        else:
-            yield {"_op_type": "delete", "_index": index, "_id": record.id}
+def group_actions(groups: Iterable[DatasetGroup], index: str, *, replace: bool = True) -> Iterable[dict[str, Any]]:
+    """An ``index`` action per view document of each group; with ``replace``, a ``delete`` for every
+    other id the group's documents may have had (bulk deletes are real-time, unlike a query)."""
+    for group in groups:
+        docs = views(group)
+        for view in docs:
+            yield {"_op_type": "index", "_index": index, "_id": view.doc_id, "_source": es_document(view)}
+        if replace:
+            used = {v.doc_id for v in docs}
+            for doc_id in all_doc_ids(group.key):
+                if doc_id not in used:
+                    yield {"_op_type": "delete", "_index": index, "_id": doc_id}
 
 
-def delete_actions(ids: Iterable[str], index: str) -> Iterable[dict[str, Any]]:
-    for doc_id in ids:
-        yield {"_op_type": "delete", "_index": index, "_id": doc_id}
+def delete_by_member(ids: Iterable[str]) -> dict[str, Any]:
+    """The query of the documents holding any of these records."""
+    return {"terms": {"member": list(ids)}}
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -186,10 +198,13 @@ def filter_clause(name: str, values: list[str]) -> dict[str, Any]:
 
 
 def visibility_clauses(vis: Visibility) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The filter (allowed security levels) and the must_not clauses of an audience."""
-    allowed = {"terms": {"security": sorted(s.value for s in vis.security)}}
-    hidden = [{"term": {"geo_scope": "domestic"}}] if vis.hide_domestic else []
-    return allowed, hidden
+    """The filter and the must_not clauses of an audience: the one document of each group holding
+    exactly the members it may see (see :mod:`.groups`)."""
+    allowed, denied = allowed_classes(vis)
+    hidden: list[dict[str, Any]] = [{"terms": {"vis_out": allowed}}]
+    if denied:
+        hidden.insert(0, {"terms": {"vis_in": denied}})
+    return {"terms": {"vis_in": allowed}}, hidden
 
 
 def build_query(query: SearchQuery) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import tantivy
 
-from fedcat.harvester.model import Record
+from fedcat.harvester.grouping import DatasetGroup
 
 from .analysis import TermGroup, analysed_text, term_groups
 from .base import (
@@ -34,13 +34,16 @@ from .base import (
     Sort,
 )
 from . import cursor
-from .documents import IndexDoc, display_highlights, indexable, to_index_doc
+from .documents import display_highlights
 from .errors import BadQuery, IndexUnavailable
+from .groups import FULL_VIEW, ViewDoc, allowed_classes, views
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")
+#: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
+_GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
 _WRITER_HEAP = 64_000_000
 _TITLE_BOOST = 3.0
 
@@ -50,6 +53,8 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
     for name in _KEYWORD_FIELDS:
         sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
+    for name in _GROUP_FIELDS:
+        sb.add_text_field(name, stored=False, tokenizer_name="raw")
     sb.add_integer_field("year", stored=False, indexed=True, fast=True)
     sb.add_integer_field("published_key", stored=False, indexed=True, fast=True)
     sb.add_text_field("title", stored=False, tokenizer_name="whitespace", index_option="position")
@@ -108,14 +113,21 @@ class EmbeddedIndex(SearchIndex):
         self._writer.commit()
         self._index.reload()
 
-    def _document(self, doc: IndexDoc) -> tantivy.Document:
+    def _document(self, view: ViewDoc) -> tantivy.Document:
+        doc = view.doc
         fields: dict[str, Any] = {
-            "id": doc.id,
+            "id": view.doc_id,
+            "group": view.group,
+            "member": [m.id for m in view.members],
+            "vis_in": view.vis_in,
+            "view": "all" if view.complete else "part",
             "title": _tokens(doc.title_text),
             "body": _tokens(doc.body_text),
             "published_key": doc.published_key,
             "display": json.dumps(doc.display, ensure_ascii=False),
         }
+        if view.vis_out:
+            fields["vis_out"] = view.vis_out
         if doc.year is not None:
             fields["year"] = doc.year
         for name in _KEYWORD_FIELDS:
@@ -123,17 +135,19 @@ class EmbeddedIndex(SearchIndex):
                 fields[name] = doc.keywords[name]
         return tantivy.Document(**fields)
 
-    def upsert(self, records: Iterable[Record], *, refresh: bool = True) -> BulkResult:
+    def upsert_groups(self, groups: Iterable[DatasetGroup], *, refresh: bool = True) -> BulkResult:
         result = BulkResult()
         with self._lock:
             writer = self._get_writer()
-            for record in records:
-                writer.delete_documents_by_term("id", record.id)
-                if not indexable(record):
+            for group in groups:
+                writer.delete_documents_by_term("group", group.key)
+                docs = views(group)
+                for view in docs:
+                    writer.add_document(self._document(view))
+                if docs:
+                    result.indexed += len(docs[FULL_VIEW].members)
+                else:
                     result.deleted += 1
-                    continue
-                writer.add_document(self._document(to_index_doc(record)))
-                result.indexed += 1
             if refresh:
                 self._commit()
         return result
@@ -142,8 +156,8 @@ class EmbeddedIndex(SearchIndex):
         result = BulkResult()
         with self._lock:
             writer = self._get_writer()
-            for doc_id in ids:
-                writer.delete_documents_by_term("id", doc_id)
+            for record_id in ids:
+                writer.delete_documents_by_term("member", record_id)
                 result.deleted += 1
             if refresh:
                 self._commit()
@@ -161,7 +175,9 @@ class EmbeddedIndex(SearchIndex):
 
     def count(self) -> int:
         self._index.reload()
-        return int(self._index.searcher().num_docs)
+        complete = tantivy.Query.term_query(self._schema, "view", "all")
+        found = self._index.searcher().search(complete, limit=1, count=True)
+        return int(getattr(found, "count", 0) or 0)
 
     def close(self) -> None:
         with self._lock:
@@ -225,10 +241,11 @@ class EmbeddedIndex(SearchIndex):
             if not values:
                 continue
             clauses.append((tantivy.Occur.Must, self._any_of(name, values)))
-        vis = query.visibility
-        clauses.append((tantivy.Occur.Must, self._any_of("security", sorted(s.value for s in vis.security))))
-        if vis.hide_domestic:
-            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "geo_scope", "domestic")))
+        allowed, denied = allowed_classes(query.visibility)
+        clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "vis_in", allowed)))
+        if denied:
+            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_in", denied)))
+        clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_out", allowed)))
         if not groups:
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(clauses)

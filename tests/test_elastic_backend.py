@@ -31,7 +31,7 @@ from fedcat.index.analysis import analyse
 from .test_index_contract import CORPUS, ES_URL, drop_es_indices, es_settings, make
 
 ALIAS = "fedcat-records"
-CURRENT = {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": 1}}}}
+CURRENT = {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": 2}}}}
 
 
 def ready_script() -> Script:
@@ -98,19 +98,22 @@ def test_an_index_of_another_schema_version_asks_for_a_reindex(script: Script, s
 def test_bulk_sends_documents_and_reports_each_rejected_one(script: Script, server: WireServer) -> None:
     def partly(req: Request) -> tuple[int, Any]:
         _, body = bulk_ok(req)
-        if len(body["items"]) < 2:
-            return 200, body
-        body["errors"] = True
-        body["items"][1] = {"index": {"_id": "s2:2", "status": 400, "error": {
-            "type": "mapper_parsing_exception", "reason": "failed to parse field [year]"}}}
+        for item in body["items"]:
+            if item.get("index", {}).get("_id") == "id:s2:2|0":
+                body["errors"] = True
+                item["index"] = {"_id": "id:s2:2|0", "status": 400, "error": {
+                    "type": "mapper_parsing_exception", "reason": "failed to parse field [year]"}}
         return 200, body
 
     script.on("PUT", "/_bulk", partly)
     result = es(server).upsert(CORPUS[:3])
     assert (result.indexed, result.errors) == (2, {"s2:2": "HTTP 400 mapper_parsing_exception: failed to parse field [year]"})
     (bulk,) = script.sent("PUT", "/_bulk")
-    assert bulk.body[0] == {"index": {"_index": ALIAS, "_id": "s1:1"}}
+    assert bulk.body[0] == {"index": {"_index": ALIAS, "_id": "id:s1:1|0"}}
     assert bulk.body[1]["title"]["all"] == "青藏高原冰川物质平衡数据集"
+    assert bulk.body[1]["member"] == ["s1:1"]
+    # every other id the group's documents could have had is deleted in the same request
+    assert [line["delete"]["_id"] for line in bulk.body[2:31]] == [f"id:s1:1|{n}" for n in range(1, 30)]
     assert len(script.sent("POST", f"/{ALIAS}/_refresh")) == 1
     es(server).upsert(CORPUS[:1], refresh=False)
     assert len(script.sent("POST", f"/{ALIAS}/_refresh")) == 1
@@ -119,14 +122,20 @@ def test_bulk_sends_documents_and_reports_each_rejected_one(script: Script, serv
 def test_bulk_is_chunked_and_deleting_an_unknown_id_is_not_an_error(script: Script, server: WireServer) -> None:
     def missing(req: Request) -> tuple[int, Any]:
         return 200, {"errors": False, "items": [
-            {"delete": {"_id": line["delete"]["_id"], "status": 404, "result": "not_found"}} for line in req.body]}
+            {"delete": {"_id": line["delete"]["_id"], "status": 404, "result": "not_found"}}
+            if "delete" in line else {"index": {"_id": line["index"]["_id"], "status": 201}}
+            for line in req.body if len(line) == 1 and ("delete" in line or "index" in line)]}
 
-    idx = es(server, bulk_chunk=2)
-    idx.upsert(CORPUS)
-    assert [len(r.body) for r in script.sent("PUT", "/_bulk")] == [4, 4, 4]
     script.on("PUT", "/_bulk", missing)
+    idx = es(server, bulk_chunk=30)
+    result = idx.upsert(CORPUS)
+    assert [len(r.body) for r in script.sent("PUT", "/_bulk")] == [31] * len(CORPUS)
+    assert (result.indexed, result.errors) == (len(CORPUS), {})
+    script.on("POST", f"/{ALIAS}/_delete_by_query", (200, {"deleted": 1}))
     result = idx.delete(["a", "b", "c"])
     assert (result.deleted, result.errors) == (3, {})
+    (dbq,) = script.sent("POST", f"/{ALIAS}/_delete_by_query")
+    assert dbq.body == {"query": {"terms": {"member": ["a", "b", "c"]}}}
 
 
 def test_documents_rejected_with_429_are_retried(script: Script, server: WireServer) -> None:
@@ -146,7 +155,7 @@ def test_documents_rejected_with_429_are_retried(script: Script, server: WireSer
     idx = ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=2, timeout=5, bulk_backoff=0.01))
     result = idx.upsert(CORPUS[:2], refresh=False)
     assert (result.indexed, result.errors) == (2, {})
-    assert calls == [4, 2]  # only the rejected document was sent again
+    assert calls == [62, 2]  # only the rejected document was sent again (2 groups: 2 index + 58 delete actions)
 
 
 def test_a_failing_cluster_raises_index_unavailable_after_the_retries(script: Script, server: WireServer) -> None:
@@ -343,13 +352,13 @@ def test_a_rebuild_with_rejected_documents_says_so(script: Script, server: WireS
 
     def reject_first(req: Request) -> tuple[int, Any]:
         _, body = bulk_ok(req)
-        body["items"][0] = {"index": {"_id": "s1:1", "status": 400, "error": {"type": "x", "reason": "bad"}}}
+        body["items"][0] = {"index": {"_id": "id:s1:1|0", "status": 400, "error": {"type": "x", "reason": "bad"}}}
         return 200, body
 
     script.on("PUT", "/_bulk", reject_first)
     with pytest.raises(BulkError) as exc:
         es(server).rebuild(CORPUS)
-    assert exc.value.errors == {"s1:1": "HTTP 400 x: bad"}
+    assert exc.value.errors == {"id:s1:1": "HTTP 400 x: bad"}
     assert script.sent("POST", "/_aliases")[0].body == {"actions": [{"add": {"index": f"{ALIAS}-v1", "alias": ALIAS}}]}
 
 
@@ -396,9 +405,12 @@ def test_records_the_cluster_rejects_stay_pending_and_the_rest_is_marked(
     catalog = Catalog.open(config)
     try:
         catalog.harvester.harvest()
-        assert [i for i, _ in catalog.store.pending()] == [bad[0]]
+        (group,) = catalog.store.groups([bad[0].rsplit("|", 1)[0]])
+        refused = [m.id for m in group.members]
+        assert len(refused) == 1
+        assert [i for i, _ in catalog.store.pending()] == refused
         assert catalog.harvester.catch_up_index() == 0  # tried again, still refused, still pending
-        assert [i for i, _ in catalog.store.pending()] == [bad[0]]
+        assert [i for i, _ in catalog.store.pending()] == refused
     finally:
         catalog.close()
 

@@ -8,19 +8,20 @@ import pytest
 
 from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Security
 from fedcat.index import cursor
-from fedcat.index.base import FACETS, SearchQuery, Sort, Visibility
+from fedcat.index.base import EVERYTHING, FACETS, SearchQuery, Sort, Visibility
+from fedcat.harvester.grouping import DatasetGroup
 from fedcat.index.elastic_dsl import (
     Page,
     create_index_body,
-    delete_actions,
+    delete_by_member,
     es_document,
     facet_buckets,
+    group_actions,
     mapping,
     search_body,
-    upsert_actions,
 )
-from fedcat.index.documents import to_index_doc
 from fedcat.index.errors import BadQuery
+from fedcat.index.groups import ViewDoc, all_doc_ids, allowed_classes, views
 
 PUBLIC = Visibility(security=frozenset({Security.GENERAL, Security.UNKNOWN}), hide_domestic=True)
 TEXT = {"type": "text", "analyzer": "fedcat_text"}
@@ -37,6 +38,11 @@ def record(**kw: Any) -> Record:
     for k, v in kw.items():
         setattr(rec, k, v)
     return rec
+
+
+def only_view(rec: Record) -> ViewDoc:
+    (view,) = views(DatasetGroup(f"id:{rec.id}", [rec]))
+    return view
 
 
 def test_index_body_is_a_strict_mapping_with_cjk_bigram_analysis() -> None:
@@ -57,11 +63,13 @@ def test_index_body_is_a_strict_mapping_with_cjk_bigram_analysis() -> None:
         },
         "mappings": {
             "dynamic": "strict",
-            "_meta": {"fedcat_schema": 1},
+            "_meta": {"fedcat_schema": 2},
             "properties": {
                 "id": {"type": "keyword"},
                 "source": keyword, "openness": keyword, "geo_scope": keyword, "security": keyword,
                 "licence": keyword, "subject": keyword,
+                "group": {"type": "keyword"}, "member": {"type": "keyword"}, "vis_in": {"type": "keyword"},
+                "vis_out": {"type": "keyword"}, "view": {"type": "keyword"},
                 "year": {"type": "integer"},
                 "published_key": {"type": "integer"},
                 "title": {"properties": {
@@ -84,9 +92,10 @@ def test_every_facet_is_a_mapped_field() -> None:
 
 
 def test_document_fills_exactly_the_mapped_fields() -> None:
-    doc = es_document(to_index_doc(record()))
+    doc = es_document(only_view(record()))
     assert {k: v for k, v in doc.items() if k not in ("display", "body")} == {
-        "id": "s1:7", "source": ["s1"], "openness": ["open"], "geo_scope": ["international"],
+        "id": "id:s1:7|0", "group": "id:s1:7", "member": ["s1:7"], "vis_in": ["general.n"], "view": "all",
+        "source": ["s1"], "openness": ["open"], "geo_scope": ["international"],
         "security": ["general"], "licence": ["CC-BY-4.0"], "subject": ["Glacier", "冰川"],
         "year": 2019, "published_key": 20190603,
         "title": {"all": "青藏高原冰川数据 Tibetan Plateau glacier data", "zh": "青藏高原冰川数据",
@@ -98,23 +107,24 @@ def test_document_fills_exactly_the_mapped_fields() -> None:
 
 
 def test_document_without_year_or_english_title_omits_them() -> None:
-    doc = es_document(to_index_doc(record(year=None, titles=[LangText("冰川", None)])))
+    doc = es_document(only_view(record(year=None, titles=[LangText("冰川", None)])))
     assert "year" not in doc
     assert doc["title"] == {"all": "冰川", "zh": "冰川"}
 
 
-def test_bulk_actions_index_live_records_and_delete_gated_ones() -> None:
+def test_bulk_actions_write_each_view_and_delete_every_other_id_of_the_group() -> None:
     live, tomb, secret = record(), record(id="s1:8", deleted=True), record(id="s1:9")
     secret.access.security = Security.SECRET
-    actions = list(upsert_actions([live, tomb, secret], "fedcat-records"))
-    assert [(a["_op_type"], a["_index"], a["_id"]) for a in actions] == [
-        ("index", "fedcat-records", "s1:7"), ("delete", "fedcat-records", "s1:8"),
-        ("delete", "fedcat-records", "s1:9")]
-    assert actions[0]["_source"] == es_document(to_index_doc(live))
-    assert "_source" not in actions[1]
-    assert list(delete_actions(["a", "b"], "x-records-v2")) == [
-        {"_op_type": "delete", "_index": "x-records-v2", "_id": "a"},
-        {"_op_type": "delete", "_index": "x-records-v2", "_id": "b"}]
+    actions = list(group_actions([DatasetGroup("doi:10.1/x", [live, tomb, secret])], "fedcat-records"))
+    assert [(a["_op_type"], a["_id"]) for a in actions if a["_op_type"] == "index"] == [("index", "doi:10.1/x|0")]
+    assert actions[0]["_source"]["member"] == ["s1:7"]
+    assert [a["_id"] for a in actions if a["_op_type"] == "delete"] == all_doc_ids("doi:10.1/x")[1:]
+    assert {a["_index"] for a in actions} == {"fedcat-records"}
+    gone = list(group_actions([DatasetGroup("doi:10.1/y", [tomb])], "x-records-v2"))
+    assert [(a["_op_type"], a["_id"]) for a in gone] == [("delete", i) for i in all_doc_ids("doi:10.1/y")]
+    fresh = list(group_actions([DatasetGroup("doi:10.1/x", [live])], "x-records-v2", replace=False))
+    assert [a["_op_type"] for a in fresh] == ["index"]
+    assert delete_by_member(["a", "b"]) == {"terms": {"member": ["a", "b"]}}
 
 
 def phrase(surface: str) -> dict[str, Any]:
@@ -130,8 +140,9 @@ def test_text_filters_visibility_facets_and_sort() -> None:
         "query": {"bool": {
             "must": [phrase("青藏高原"), phrase("Précis")],
             "filter": [{"terms": {"source": ["s1", "s2"]}}, {"terms": {"year": [2019, 2021]}},
-                       {"terms": {"security": ["general", "unknown"]}}],
-            "must_not": [{"term": {"geo_scope": "domestic"}}],
+                       {"terms": {"vis_in": ["general.n", "unknown.n"]}}],
+            "must_not": [{"terms": {"vis_in": [c for c in allowed_classes(PUBLIC)[1]]}},
+                         {"terms": {"vis_out": ["general.n", "unknown.n"]}}],
             "should": [{"match": {"title.zh": {"query": "青藏高原 Précis"}}},
                        {"match": {"title.en.stemmed": {"query": "青藏高原 Précis"}}}],
         }},
@@ -147,9 +158,13 @@ def test_text_filters_visibility_facets_and_sort() -> None:
 def test_empty_text_matches_everything_newest_first_and_without_should() -> None:
     officer = Visibility(security=frozenset({Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT}))
     body = search_body(SearchQuery(text="  ", facets=(), visibility=officer, size=3), Page(), keep_alive="1m")
+    seen = ["general.d", "general.n", "sensitive.d", "sensitive.n", "important.d", "important.n"]
+    assert allowed_classes(officer)[0] == seen
     assert body == {
         "query": {"bool": {"must": [{"match_all": {}}],
-                           "filter": [{"terms": {"security": ["general", "important", "sensitive"]}}]}},
+                           "filter": [{"terms": {"vis_in": seen}}],
+                           "must_not": [{"terms": {"vis_in": allowed_classes(officer)[1]}},
+                                        {"terms": {"vis_out": seen}}]}},
         "sort": [{"published_key": "desc"}, {"id": "asc"}],
         "size": 3, "track_total_hits": True, "_source": ["display"],
     }
@@ -213,8 +228,7 @@ def test_bad_queries_name_the_parameter(query: SearchQuery, param: str) -> None:
 
 def test_empty_filter_lists_add_no_clause() -> None:
     body = search_body(SearchQuery(filters={"source": []}, facets=()), Page(), keep_alive="1m")
-    assert body["query"]["bool"]["filter"] == [
-        {"terms": {"security": ["general", "important", "sensitive", "unknown"]}}]
+    assert body["query"]["bool"]["filter"] == [{"terms": {"vis_in": allowed_classes(EVERYTHING)[0]}}]
 
 
 def test_facet_buckets_keep_counts_and_sort_years_newest_first() -> None:

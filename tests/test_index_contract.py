@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from fedcat.harvester.grouping import DatasetGroup, groups_of
 from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Security
-from fedcat.index.base import EVERYTHING, SearchIndex, SearchQuery, Sort, Visibility
+from fedcat.index.base import EVERYTHING, FacetBucket, SearchIndex, SearchQuery, Sort, Visibility
 from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import BadQuery
@@ -333,3 +334,117 @@ def test_fast_analysis_equals_query_analysis() -> None:
 
     for text in ("青藏高原冰川 Glacier Précis ＡＢＣ 2020年 J/ψ", "ǅemo İstanbul Ærø", "冰", "", "a_b-c"):
         assert analyse(text) == [t for g in term_groups(text) for t in g.tokens], text
+
+
+# -- duplicates: one dataset from several sources ---------------------------------------------------
+
+PUBLIC = Visibility(security=frozenset({Security.GENERAL}), hide_domestic=True)
+REGISTERED = Visibility(security=frozenset({Security.GENERAL, Security.SENSITIVE}))
+
+
+def twin(rec: Record, doi: str) -> Record:
+    rec.identifiers.doi = doi
+    return rec
+
+
+def dataset_corpus() -> list[Record]:
+    """A DOI provided by three sources with different tags, one by two alike, and a lone record."""
+    return [
+        twin(make(1, "祁连山冰川物质平衡数据", desc="glacier mass balance", source="center", year=2020), "10.1/qilian"),
+        twin(make(2, "祁连山冰川物质平衡", desc="Qilian glacier mirror", source="sciencedb", year=2021,
+                  security=Security.SENSITIVE, openness=Openness.CONDITIONAL, subjects=("秘密关键词",)), "10.1/qilian"),
+        twin(make(3, "祁连山冰川 domestic copy", source="datacite", year=2020, geo=GeoScope.DOMESTIC,
+                  licence="CC0-1.0"), "10.1/qilian"),
+        twin(make(4, "黑河流域水文数据", source="center", year=2019), "10.1/heihe"),
+        twin(make(5, "黑河流域水文数据", source="datacite", year=2019), "10.1/heihe"),
+        make(6, "独立的海洋数据", source="marine", year=2022),
+    ]
+
+
+def test_one_hit_per_dataset_listing_every_source(empty_index: SearchIndex) -> None:
+    result = empty_index.upsert(dataset_corpus())
+    assert (result.indexed, result.errors) == (6, {})
+    assert empty_index.count() == 3
+    found = empty_index.search(SearchQuery(size=10, visibility=EVERYTHING))
+    assert found.total == len(found.hits) == 3
+    by_group = {h.doc["group"]: h for h in found.hits}
+    qilian = by_group["doi:10.1/qilian"]
+    assert qilian.id == "center:1"  # the least restricted member is shown
+    assert [s["id"] for s in qilian.doc["sources"]] == ["center:1", "datacite:3", "sciencedb:2"]
+    assert {s["security"] for s in qilian.doc["sources"]} == {"general", "sensitive"}
+    assert [s["source_id"] for s in by_group["doi:10.1/heihe"].doc["sources"]] == ["center", "datacite"]
+    facets = {name: {b.value: b.count for b in buckets} for name, buckets in found.facets.items()}
+    assert facets["source"] == {"center": 2, "datacite": 2, "sciencedb": 1, "marine": 1}  # datasets, not records
+    assert facets["licence"] == {"CC-BY-4.0": 3, "CC0-1.0": 1}
+    assert ids(empty_index, "祁连山", visibility=EVERYTHING) == {"center:1"}
+    assert ids(empty_index, "mirror glacier", visibility=EVERYTHING) == {"center:1"}  # words of two members
+
+
+def test_a_grouped_hit_shows_only_the_members_the_caller_may_see(empty_index: SearchIndex) -> None:
+    empty_index.upsert(dataset_corpus())
+    public = empty_index.search(SearchQuery(text="祁连山", size=10, visibility=PUBLIC))
+    (hit,) = public.hits
+    assert [s["id"] for s in hit.doc["sources"]] == ["center:1"]
+    assert public.facets["source"] == [FacetBucket("center", 1)]
+    assert {b.value for b in public.facets["security"]} == {"general"}
+    assert {b.value for b in public.facets["geo_scope"]} == {"international"}
+    assert "秘密关键词" not in {b.value for b in public.facets["subject"]}
+    # nothing of a hidden member matches: not its text, its source, its tags or its words
+    for text, filters in (("mirror", {}), ("秘密关键词", {}), ("", {"source": ["sciencedb"]}),
+                          ("", {"source": ["datacite"], "licence": ["CC0-1.0"]}), ("", {"security": ["sensitive"]}),
+                          ("domestic", {})):
+        assert ids(empty_index, text, filters=filters, visibility=PUBLIC) == set(), (text, filters)
+    registered = empty_index.search(SearchQuery(text="祁连山", size=10, visibility=REGISTERED))
+    (hit,) = registered.hits
+    assert [s["id"] for s in hit.doc["sources"]] == ["center:1", "datacite:3", "sciencedb:2"]
+    assert ids(empty_index, "mirror", visibility=REGISTERED) == {"center:1"}
+    sensitive_only = Visibility(security=frozenset({Security.SENSITIVE}))
+    (hit,) = empty_index.search(SearchQuery(text="祁连山", visibility=sensitive_only)).hits
+    assert (hit.id, [s["id"] for s in hit.doc["sources"]]) == ("sciencedb:2", ["sciencedb:2"])
+    nobody = Visibility(security=frozenset())
+    assert empty_index.search(SearchQuery(visibility=nobody)).total == 0
+
+
+def test_totals_and_facets_count_datasets_under_every_visibility(empty_index: SearchIndex) -> None:
+    empty_index.upsert(dataset_corpus())
+    for vis in (EVERYTHING, PUBLIC, REGISTERED):
+        result = empty_index.search(SearchQuery(size=100, visibility=vis))
+        assert result.total == len(result.hits) == len({h.doc["group"] for h in result.hits})
+        for name, buckets in result.facets.items():
+            for bucket in buckets:
+                assert bucket.count == len(ids(empty_index, filters={name: [bucket.value]}, visibility=vis))
+
+
+def test_rewriting_a_group_replaces_its_views(empty_index: SearchIndex) -> None:
+    recs = dataset_corpus()
+    empty_index.upsert(recs)
+    # the sensitive copy is withdrawn and the domestic one reclassified: the group is rewritten without them
+    general = recs[0]
+    domestic = recs[2]
+    domestic.access.geo_scope = GeoScope.INTERNATIONAL
+    result = empty_index.upsert_groups([DatasetGroup("doi:10.1/qilian", [general, domestic])])
+    assert (result.indexed, result.deleted) == (2, 0)
+    (hit,) = empty_index.search(SearchQuery(text="祁连山", visibility=PUBLIC)).hits
+    assert [s["id"] for s in hit.doc["sources"]] == ["center:1", "datacite:3"]
+    assert ids(empty_index, "mirror", visibility=EVERYTHING) == set()
+    assert empty_index.upsert_groups([DatasetGroup("doi:10.1/qilian", [])]).deleted == 1
+    assert ids(empty_index, "祁连山", visibility=EVERYTHING) == set()
+    assert empty_index.count() == 2
+    empty_index.delete(["datacite:5"])
+    assert empty_index.count() == 1
+    assert ids(empty_index, visibility=EVERYTHING) == {"marine:6"}
+
+
+def test_rebuild_groups_and_cursor_over_datasets(empty_index: SearchIndex) -> None:
+    recs = dataset_corpus() + [make(10 + i, f"冰川 survey {i}", source=f"s{i % 3}", year=2000 + i) for i in range(7)]
+    assert empty_index.rebuild_groups(groups_of(recs), batch=2) == len(recs)
+    seen: list[str] = []
+    query = SearchQuery(size=3, facets=(), visibility=REGISTERED, sort=Sort.OLDEST)
+    while True:
+        page = empty_index.search(query)
+        assert page.total == 10
+        seen += [h.doc["group"] for h in page.hits]
+        if page.next_cursor is None:
+            break
+        query.cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 10

@@ -2,7 +2,8 @@
 
 Hits, totals and facet counts of a search equal exactly what a plain Python
 oracle computes from the records the audience may see — so nothing invisible
-is counted, and nothing visible is lost.
+is counted, and nothing visible is lost. With duplicates (records sharing a
+DOI), each dataset is one hit listing exactly its members the audience may see.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from fedcat.api.audience import Caller
 from fedcat.harvester.config import Audience
+from fedcat.harvester.grouping import group_key
 from fedcat.harvester.model import Access, GeoScope, LangText, Openness, Record, Security
 from fedcat.index.base import SearchQuery
 from fedcat.index.embedded import EmbeddedIndex
@@ -118,3 +120,75 @@ def test_no_leak_in_hits_totals_or_facets(index: EmbeddedIndex, recs: list[Recor
     for facet in FACETS:
         counts = {b.value: b.count for b in first.facets[facet]}
         assert counts == dict(Counter(keyword(r, facet) for r in expected)), facet
+
+
+# -- duplicates: several sources' records of one dataset are one hit --------------------------------
+
+DOIS = ("10.1/a", "10.1/b", "10.1/c", None)
+
+
+@st.composite
+def records_with_duplicates(draw: st.DrawFn) -> list[Record]:
+    """Records of which many share a DOI (a dataset harvested from several sources), with any tags."""
+    out = draw(records())
+    for rec in out:
+        rec.identifiers.doi = draw(st.sampled_from(DOIS))
+    return out
+
+
+def oracle_groups(recs: list[Record], caller: Caller, text: str,
+                  filters: dict[str, list[str]]) -> dict[str, list[Record]]:
+    """Per dataset, the members the caller may see, for the datasets the query matches.
+
+    A dataset matches when its visible members together hold every query word and, for each
+    filter, some visible member has one of the filter's values.
+    """
+    groups: dict[str, list[Record]] = {}
+    for rec in recs:
+        if rec.access.security in (Security.CORE, Security.SECRET) or not caller.visibility.allows_record(rec):
+            continue
+        groups.setdefault(group_key(rec), []).append(rec)
+    out = {}
+    for key, members in groups.items():
+        words = {w for m in members for w in m.titles[0].value.split()}
+        if any(w not in words for w in text.split()):
+            continue
+        if any(not any(keyword(m, f) in values for m in members) for f, values in filters.items()):
+            continue
+        out[key] = sorted(members, key=lambda m: m.id)
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=records_with_duplicates(), query=queries(), audience=st.sampled_from(list(Audience)),
+       unknown_as=st.sampled_from([Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT]))
+def test_grouped_hits_never_reveal_a_member_the_caller_may_not_see(
+        index: EmbeddedIndex, recs: list[Record], query: tuple[str, dict[str, list[str]]], audience: Audience,
+        unknown_as: Security) -> None:
+    index.clear()
+    index.upsert(recs)
+    caller = Caller(audience, unknown_as=unknown_as)
+    text, filters = query
+    expected = oracle_groups(recs, caller, text, filters)
+    facets = ("source", "openness", "geo_scope", "security")
+
+    q = SearchQuery(text=text, filters=filters, facets=facets, size=5, visibility=caller.visibility)
+    first = result = index.search(q)
+    seen: dict[str, list[str]] = {}
+    while True:
+        assert result.total == len(expected)
+        for hit in result.hits:
+            members = [s["id"] for s in hit.doc["sources"]]
+            assert hit.doc["group"] not in seen
+            seen[hit.doc["group"]] = members
+            assert hit.id in members
+        if not result.next_cursor:
+            break
+        q.cursor = result.next_cursor
+        result = index.search(q)
+    assert seen == {k: [m.id for m in ms] for k, ms in expected.items()}
+
+    for facet in facets:
+        counts = {b.value: b.count for b in first.facets[facet]}
+        want = Counter(v for ms in expected.values() for v in {keyword(m, facet) for m in ms})
+        assert counts == dict(want), facet

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 NS = {"oai": OAI_NS}
-PREFERRED_PREFIXES = ("oai_datacite", "datacite", "oai_dc")
+PREFERRED_PREFIXES = ("oai_datacite", "datacite", "iso19139", "dcat", "oai_dc")
 #: OAI errors may come with these statuses; their body is still an OAI answer.
 OAI_ERROR_STATUSES = frozenset({400, 404, 422})
 OVERLAP = timedelta(days=1)

@@ -8,7 +8,7 @@ from ..adapters.base import HarvestedItem
 from ..config import SourceConfig
 from ..errors import CrosswalkError
 from ..model import Record
-from . import datacite, json_profile, oai_dc
+from . import datacite, dcat, iso19139, json_profile, oai_dc
 
 Crosswalk = Callable[[HarvestedItem, SourceConfig, "int | None"], Record]
 
@@ -16,6 +16,10 @@ CROSSWALKS: dict[str, Crosswalk] = {
     "oai_dc": oai_dc.crosswalk,
     "oai_datacite": datacite.crosswalk,
     "datacite": datacite.crosswalk,
+    "dcat": dcat.crosswalk,
+    "rdf": dcat.crosswalk,
+    "iso19139": iso19139.crosswalk,
+    "gmd": iso19139.crosswalk,
 }
 
 

@@ -54,6 +54,24 @@ def lang(el: etree._Element) -> str | None:
     return value.lower() if value else None
 
 
+#: ISO 639-2 codes (as ISO 19139 and EU vocabularies write them) → the BCP 47 tags records use.
+LANGUAGES = {"chi": "zh", "zho": "zh", "eng": "en", "fre": "fr", "fra": "fr", "ger": "de", "deu": "de",
+             "rus": "ru", "jpn": "ja", "kor": "ko", "mon": "mn", "tib": "bo", "bod": "bo", "uig": "ug"}
+
+
+def language_tag(code: str | None) -> str | None:
+    """``chi`` / ``ZHO`` / ``zh-CN`` / ``#locale-eng`` / a vocabulary IRI → ``zh`` / ``en``; None when unknown."""
+    if not code:
+        return None
+    value = code.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("#").lower()
+    for part in [value, *re.split(r"[-_]", value)]:
+        if part in LANGUAGES:
+            return LANGUAGES[part]
+        if len(part) == 2 and part.isalpha():
+            return part
+    return None
+
+
 def classify_identifier(value: str, ids: Identifiers) -> None:
     """Sort one identifier string into DOI, CSTR, URL or other."""
     v = value.strip()

@@ -1,7 +1,7 @@
 """Crosswalk: a JSON record → :class:`Record`, driven by its source's profile.
 
 The profile's ``mapping`` says which source fields fill which record fields
-(or ``crosswalk`` names a built-in one: CKAN, Dataverse, DataCite JSON); its
+(or ``crosswalk`` names a built-in one: CKAN, Dataverse, DataCite JSON, DCAT JSON-LD); its
 ``statements`` are kept verbatim in ``record.statements``, with the value a
 profile value map gives them (``maps_to``: ``<vocabulary>:<value>``). Access
 tags themselves are left to the taggers.
@@ -22,7 +22,7 @@ from ..errors import CrosswalkError
 from ..model import LangText, Record, Statement, normalise_cstr, normalise_doi
 from ..rest import dates, paths
 from ..rest.profile import FieldSpec, Profile, profile_for
-from . import ckan, datacite_json, dataverse
+from . import ckan, datacite_json, dataverse, dcat
 from .common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ BUILTIN: dict[str, JsonCrosswalk] = {
     "ckan": ckan.crosswalk,
     "dataverse_json": dataverse.crosswalk,
     "datacite_json": datacite_json.crosswalk,
+    "dcat": dcat.crosswalk_json,
 }
 _TAG = re.compile(r"<[^>]+>")
 

@@ -27,7 +27,7 @@ from .paths import PathSyntaxError, parse_path
 BUILTIN_PROFILES = {"ckan": "ckan", "dataverse": "dataverse", "datacite": "datacite"}
 PROFILE_PACKAGE = "fedcat.profiles"
 #: Code crosswalks a profile may name instead of a field mapping.
-BUILTIN_CROSSWALKS = ("ckan", "dataverse_json", "datacite_json")
+BUILTIN_CROSSWALKS = ("ckan", "dataverse_json", "datacite_json", "dcat")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 

@@ -16,7 +16,7 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from ..grouping import DatasetGroup, group_key
 from ..model import GATED_SECURITY, Record, content_hash
 from . import officer
 from .runs import Outcome, RecordError, RunReport, RunStatus
@@ -154,6 +155,25 @@ class RecordStore:
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if name not in columns:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+        if "group_key" not in columns:
+            self._add_group_columns()
+        self._db.execute("CREATE INDEX IF NOT EXISTS records_group ON records(group_key)")
+
+    def _add_group_columns(self) -> None:
+        """Stores from before duplicate grouping: compute every live record's group key once.
+
+        ``group_key`` is the dataset a record belongs to now, ``indexed_group`` the one its index
+        entry was built under (both NULL for deleted and gated records once indexed).
+        """
+        self._db.execute("ALTER TABLE records ADD COLUMN group_key TEXT")
+        self._db.execute("ALTER TABLE records ADD COLUMN indexed_group TEXT")
+        rows = self._db.execute("SELECT id, record_json FROM records WHERE deleted = 0 AND record_json IS NOT NULL")
+        keys = [(group_key(Record.from_dict(json.loads(r["record_json"]))), r["id"]) for r in rows]
+        self._db.execute("BEGIN")
+        self._db.executemany("UPDATE records SET group_key = ?, indexed_group = ? WHERE id = ?",
+                             [(k, f"id:{i}", i) for k, i in keys])
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -231,7 +251,7 @@ class RecordStore:
                 )
                 return Outcome.DELETED
             db.execute(
-                "UPDATE records SET deleted=1, datestamp=?, updated_at=?, last_seen_run=?,"
+                "UPDATE records SET deleted=1, datestamp=?, updated_at=?, last_seen_run=?, group_key=NULL,"
                 " index_pending=CASE WHEN deleted=1 THEN index_pending ELSE 1 END WHERE id=?",
                 (rec.datestamp, ts, run_id, rec.id),
             )
@@ -249,14 +269,14 @@ class RecordStore:
         db.execute("DELETE FROM gated WHERE id = ?", (rec.id,))
         db.execute(
             "INSERT INTO records(id, source_id, local_id, content_hash, access_json, datestamp, deleted,"
-            " record_json, first_seen_at, updated_at, last_seen_run, index_pending, input_key)"
-            " VALUES (?,?,?,?,?,?,0,?,?,?,?,1,?)"
+            " record_json, first_seen_at, updated_at, last_seen_run, index_pending, input_key, group_key)"
+            " VALUES (?,?,?,?,?,?,0,?,?,?,?,1,?,?)"
             " ON CONFLICT(id) DO UPDATE SET content_hash=excluded.content_hash, access_json=excluded.access_json,"
             " datestamp=excluded.datestamp, deleted=0, record_json=excluded.record_json,"
             " updated_at=excluded.updated_at, last_seen_run=excluded.last_seen_run, index_pending=1,"
-            " input_key=COALESCE(excluded.input_key, records.input_key)",
+            " input_key=COALESCE(excluded.input_key, records.input_key), group_key=excluded.group_key",
             (rec.id, rec.source_id, rec.local_id, rec.content_hash, access_json, rec.datestamp,
-             record_json, ts, ts, run_id, item.input_key),
+             record_json, ts, ts, run_id, item.input_key, group_key(rec)),
         )
         if item.raw is not None:
             db.execute(
@@ -279,7 +299,7 @@ class RecordStore:
         if existed:
             db.execute(
                 "UPDATE records SET deleted=1, record_json=NULL, content_hash=NULL, access_json=NULL,"
-                " index_pending=1 WHERE id=?",
+                " group_key=NULL, index_pending=1 WHERE id=?",
                 (rec.id,),
             )
             db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec.id,))
@@ -392,13 +412,83 @@ class RecordStore:
         return out
 
     def mark_indexed(self, ids: Sequence[str]) -> None:
+        """The records' index entries are current: built under their present group."""
         with self.transaction() as db:
-            db.executemany("UPDATE records SET index_pending = 0 WHERE id = ?", [(i,) for i in ids])
+            db.executemany("UPDATE records SET index_pending = 0, indexed_group = group_key WHERE id = ?",
+                           [(i,) for i in ids])
 
     def mark_all_indexed(self) -> None:
         """After a rebuild from the store, every record's index copy is current."""
         with self.transaction() as db:
-            db.execute("UPDATE records SET index_pending = 0 WHERE index_pending = 1")
+            db.execute("UPDATE records SET index_pending = 0, indexed_group = group_key"
+                       " WHERE index_pending = 1 OR indexed_group IS NOT group_key")
+
+    # -- duplicate groups --------------------------------------------------------------
+
+    def group_keys_of(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        """Per record: the group it belongs to and the group its index entry was built under."""
+        out: dict[str, set[str]] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.read(f"SELECT id, group_key, indexed_group FROM records WHERE id IN ({marks})",
+                                 tuple(chunk)):
+                out[row["id"]] = {k for k in (row["group_key"], row["indexed_group"]) if k}
+        return out
+
+    def groups(self, keys: Sequence[str], known: Mapping[str, Record] | None = None) -> list[DatasetGroup]:
+        """The groups of these keys with their live members (a group nobody is left in has none).
+
+        Members found in ``known`` (records just written, by id) are not read back from the store.
+        """
+        known = known or {}
+        found: dict[str, DatasetGroup] = {k: DatasetGroup(k) for k in keys}
+        for chunk in _chunks(list(keys), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.read(f"SELECT id, group_key FROM records WHERE group_key IN ({marks})"
+                             " AND deleted = 0 AND record_json IS NOT NULL ORDER BY id", tuple(chunk))
+            missing = [r["id"] for r in rows if r["id"] not in known]
+            loaded = {rec.id: rec for rec in self._records(missing)}
+            for row in rows:
+                member = known.get(row["id"]) or loaded.get(row["id"])
+                if member is not None:
+                    found[row["group_key"]].members.append(member)
+        return list(found.values())
+
+    def _records(self, ids: Sequence[str]) -> list[Record]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.read(f"SELECT record_json FROM records WHERE id IN ({marks}) AND deleted = 0"
+                         " AND record_json IS NOT NULL", tuple(ids))
+        return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
+
+    def iter_groups(self, batch: int = 500) -> Iterator[DatasetGroup]:
+        """Every group with live members, streamed in key order (bounded memory)."""
+        last_key, last_id = "", ""
+        current: DatasetGroup | None = None
+        while True:
+            rows = self.read(
+                "SELECT id, group_key, record_json FROM records WHERE deleted = 0 AND group_key IS NOT NULL"
+                " AND record_json IS NOT NULL AND (group_key > ? OR (group_key = ? AND id > ?))"
+                " ORDER BY group_key, id LIMIT ?", (last_key, last_key, last_id, batch))
+            if not rows:
+                break
+            for row in rows:
+                if current is None or current.key != row["group_key"]:
+                    if current is not None:
+                        yield current
+                    current = DatasetGroup(row["group_key"])
+                current.members.append(Record.from_dict(json.loads(row["record_json"])))
+            last_key, last_id = rows[-1]["group_key"], rows[-1]["id"]
+        if current is not None:
+            yield current
+
+    def same_dataset(self, record_id: str) -> list[Record]:
+        """The other live records of the dataset ``record_id`` describes (other sources' copies)."""
+        rows = self.read(
+            "SELECT record_json FROM records WHERE deleted = 0 AND record_json IS NOT NULL AND id != ?"
+            " AND group_key = (SELECT group_key FROM records WHERE id = ?) ORDER BY id", (record_id, record_id))
+        return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
 
     def counts(self, source_id: str | None = None) -> dict[str, int]:
         sql = "SELECT SUM(deleted = 0), SUM(deleted = 1) FROM records"
@@ -415,7 +505,8 @@ class RecordStore:
         ts = now_iso()
         with self.transaction() as db:
             for rec_id in ids:
-                db.execute("UPDATE records SET deleted=1, updated_at=?, index_pending=1 WHERE id=?", (ts, rec_id))
+                db.execute("UPDATE records SET deleted=1, updated_at=?, index_pending=1, group_key=NULL WHERE id=?",
+                           (ts, rec_id))
                 db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec_id,))
 
     def live_ids_not_seen(self, source_id: str, run_id: int) -> list[str]:
@@ -519,6 +610,11 @@ class RecordStore:
             ).fetchall()
         return {r["source_id"]: {"records": r["live"] or 0, "deleted": r["deleted"] or 0,
                                  "newest_datestamp": r["newest"]} for r in rows}
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,142 @@
+"""Cross-source duplicates end to end: three loopback OAI-PMH sources, one dataset (same DOI), the API.
+
+The same DOI reached through a center, an aggregator and a DOI registry is one search hit listing each
+source the caller may see; every source's record stays stored and is served on its own; the group
+follows its members as they change, disappear or are gated, and a rebuild from the store agrees.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from fedcat.api.catalog import Catalog
+from fedcat.harvester.config import Audience
+from fedcat.harvester.store import RecordStore
+from fedcat.index.base import EVERYTHING, SearchQuery
+
+from .metadata_samples import dcat_rdfxml
+from .oai_static import StaticOAI, StaticOAIServer, StaticRecord
+from .test_access import Client
+
+DOI = "10.11888/Cryos.tpdc.271456"
+
+
+@pytest.fixture
+def servers() -> Iterator[dict[str, StaticOAIServer]]:
+    repos = {
+        "tpdc": [StaticRecord("oai:tpdc:glacier", "2024-01-02", {"dcat": dcat_rdfxml("glacier", doi=DOI)})],
+        "sdb": [StaticRecord("oai:sdb:00071", "2024-01-05", {"dcat": dcat_rdfxml(
+                    "sdb-00071", doi=f"https://doi.org/{DOI}", title_zh="青藏高原冰川编目数据集 V2",
+                    title_en="Tibetan Plateau glacier inventory, ScienceDB copy")}),
+                StaticRecord("oai:sdb:00072", "2024-01-05", {"dcat": dcat_rdfxml(
+                    "sdb-00072", doi="10.11922/sciencedb.00072", title_zh="柴达木盆地风沙观测",
+                    title_en="Aeolian observations in the Qaidam Basin")})],
+        "dc": [StaticRecord("oai:dc:1", "2024-01-03", {"dcat": dcat_rdfxml(
+                   "dc-1", doi=f"doi:{DOI.upper()}", title_zh="冰川编目（DOI 登记）", rights="仅限国内分发")})],
+    }
+    started = {sid: StaticOAIServer(StaticOAI(recs, page_size=5)).start() for sid, recs in repos.items()}
+    yield started
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture
+def cat(servers: dict[str, StaticOAIServer], catalog_factory: Callable[..., Catalog]) -> Catalog:
+    names = {"tpdc": "国家青藏高原科学数据中心", "sdb": "科学数据银行", "dc": "DataCite"}
+    catalog = catalog_factory([{"id": sid, "name": names[sid], "url": s.url, "metadata_prefix": "dcat"}
+                               for sid, s in servers.items()])
+    reports = catalog.harvester.harvest()
+    assert all(r.status.value == "succeeded" for r in reports), [r.errors for r in reports]
+    return catalog
+
+
+def clients(cat: Catalog) -> tuple[Client, Client]:
+    _, registered = cat.store.keys.create("lab", Audience.REGISTERED)
+    return Client(cat), Client(cat, registered)
+
+
+def sources_of(body: dict[str, Any]) -> list[list[str]]:
+    return [[s["id"] for s in hit["sources"]] for hit in body["hits"]]
+
+
+def test_one_hit_lists_every_providing_source_and_each_record_stays(cat: Catalog) -> None:
+    anonymous, registered = clients(cat)
+    assert cat.store.counts() == {"records": 4, "deleted": 0}
+    body = anonymous.ok("/api/v1/search", {"q": "冰川编目"})
+    # public_international: the DOI registry's copy is domestic, so it is neither listed nor counted
+    assert body["total"] == 1
+    assert sources_of(body) == [["sdb:00071", "tpdc:glacier"]]
+    assert {b["value"]: b["count"] for b in body["facets"]["source"]} == {"sdb": 1, "tpdc": 1}
+    assert {b["value"] for b in body["facets"]["geo_scope"]} == {"international"}
+    hit = body["hits"][0]
+    assert hit["group"] == f"doi:{DOI.lower()}"
+    assert hit["sources"][0]["center"] == "科学数据银行"
+    assert anonymous.ok("/api/v1/search", {"q": "冰川编目", "source": "dc"})["total"] == 0
+    body = registered.ok("/api/v1/search", {"q": "冰川编目"})
+    assert sources_of(body) == [["dc:1", "sdb:00071", "tpdc:glacier"]]
+    assert {b["value"]: b["count"] for b in body["facets"]["source"]} == {"dc": 1, "sdb": 1, "tpdc": 1}
+    assert registered.ok("/api/v1/search")["total"] == 2  # two datasets from four records
+
+    record = anonymous.ok("/api/v1/records/tpdc:glacier")
+    assert [o["id"] for o in record["same_dataset"]] == ["sdb:00071"]
+    assert record["same_dataset"][0]["record"] == "/api/v1/records/sdb:00071"
+    assert [o["id"] for o in anonymous.ok("/api/v1/records/sdb:00071")["same_dataset"]] == ["tpdc:glacier"]
+    assert anonymous.get("/api/v1/records/dc:1").status_code == 404
+    assert [o["id"] for o in registered.ok("/api/v1/records/tpdc:glacier")["same_dataset"]] == ["dc:1", "sdb:00071"]
+    assert registered.ok("/api/v1/records/dc:1")["title"] == "冰川编目（DOI 登记）"
+    assert registered.ok("/api/v1/records/sdb:00072")["same_dataset"] == []
+
+
+def test_the_group_follows_its_members(cat: Catalog, servers: dict[str, StaticOAIServer]) -> None:
+    _, registered = clients(cat)
+
+    def groups(q: str = "") -> list[list[str]]:
+        return sorted(sources_of(registered.ok("/api/v1/search", {"q": q})))
+
+    # the aggregator corrects its DOI: its record leaves the group and becomes a dataset of its own
+    servers["sdb"].repo.records[0].metadata["dcat"] = dcat_rdfxml(
+        "sdb-00071", doi="10.11922/sciencedb.00071", title_zh="青藏高原冰川编目数据集 V2")
+    (run,) = cat.harvester.harvest(["sdb"], full=True)
+    assert run.counts["updated"] == 1
+    assert groups("冰川编目") == [["dc:1", "tpdc:glacier"], ["sdb:00071"]]
+    assert [o["id"] for o in registered.ok("/api/v1/records/tpdc:glacier")["same_dataset"]] == ["dc:1"]
+    # the registry deletes its record: the group is rebuilt from the member left
+    servers["dc"].repo.records[0] = StaticRecord("oai:dc:1", "2024-02-01", {}, deleted=True)
+    cat.harvester.harvest(["dc"], full=True)
+    assert groups("冰川编目") == [["sdb:00071"], ["tpdc:glacier"]]
+    # the aggregator takes the DOI again, and the center's record is classified secret (gated)
+    servers["sdb"].repo.records[0].metadata["dcat"] = dcat_rdfxml("sdb-00071", doi=DOI)
+    servers["tpdc"].repo.records[0].metadata["dcat"] = dcat_rdfxml("glacier", doi=DOI, level="绝密")
+    cat.harvester.harvest(["sdb"], full=True)
+    assert groups("冰川编目") == [["sdb:00071", "tpdc:glacier"]]
+    (run,) = cat.harvester.harvest(["tpdc"], full=True)
+    assert run.counts["gated"] == 1
+    assert groups("冰川编目") == [["sdb:00071"]]
+    assert registered.ok("/api/v1/records/sdb:00071")["same_dataset"] == []
+    assert cat.store.pending() == []
+
+    before = cat.index.search(SearchQuery(size=50, visibility=EVERYTHING))
+    assert cat.harvester.reindex() == 2
+    after = cat.index.search(SearchQuery(size=50, visibility=EVERYTHING))
+    assert sorted((h.doc["group"], h.id) for h in after.hits) == sorted((h.doc["group"], h.id) for h in before.hits)
+    assert cat.index.count() == 2
+
+
+def test_a_store_from_before_grouping_gets_its_group_keys(cat: Catalog) -> None:
+    path = cat.store.path
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX records_group")
+        db.execute("ALTER TABLE records DROP COLUMN group_key")
+        db.execute("ALTER TABLE records DROP COLUMN indexed_group")
+    store = RecordStore(path)
+    try:
+        (group,) = store.groups([f"doi:{DOI.lower()}"])
+        assert [m.id for m in group.members] == ["dc:1", "sdb:00071", "tpdc:glacier"]
+        assert [r.id for r in store.same_dataset("sdb:00072")] == []
+        assert sum(len(g.members) for g in store.iter_groups(batch=1)) == 4
+    finally:
+        store.close()
