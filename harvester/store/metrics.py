@@ -50,18 +50,31 @@ class LinkResults:
     def __init__(self, db: _Db) -> None:
         self._db = db
 
+    def replace(self, source_id: str | None, results: Sequence[LinkResult]) -> None:
+        """The results of a new check of one source (or of all): earlier results of it are dropped."""
+        with self._db.transaction() as db:
+            if source_id is None:
+                db.execute("DELETE FROM link_checks")
+            else:
+                db.execute("DELETE FROM link_checks WHERE source_id = ?", (source_id,))
+            self._insert(db, results)
+
     def put(self, results: Sequence[LinkResult]) -> None:
         with self._db.transaction() as db:
-            db.executemany(
-                "INSERT INTO link_checks(record_id, kind, source_id, url, status, http_status, final_url, method,"
-                " detail, elapsed_ms, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(record_id, kind) DO UPDATE SET source_id=excluded.source_id, url=excluded.url,"
-                " status=excluded.status, http_status=excluded.http_status, final_url=excluded.final_url,"
-                " method=excluded.method, detail=excluded.detail, elapsed_ms=excluded.elapsed_ms,"
-                " checked_at=excluded.checked_at",
-                [(r.record_id, r.kind.value, r.source_id, r.url, r.status.value, r.http_status, r.final_url,
-                  r.method, r.detail, r.elapsed_ms, r.checked_at or "") for r in results],
-            )
+            self._insert(db, results)
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, results: Sequence[LinkResult]) -> None:
+        db.executemany(
+            "INSERT INTO link_checks(record_id, kind, source_id, url, status, http_status, final_url, method,"
+            " detail, elapsed_ms, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(record_id, kind) DO UPDATE SET source_id=excluded.source_id, url=excluded.url,"
+            " status=excluded.status, http_status=excluded.http_status, final_url=excluded.final_url,"
+            " method=excluded.method, detail=excluded.detail, elapsed_ms=excluded.elapsed_ms,"
+            " checked_at=excluded.checked_at",
+            [(r.record_id, r.kind.value, r.source_id, r.url, r.status.value, r.http_status, r.final_url,
+              r.method, r.detail, r.elapsed_ms, r.checked_at or "") for r in results],
+        )
 
     def for_source(self, source_id: str | None = None) -> dict[str, dict[LinkKind, LinkResult]]:
         """Results by record id and kind (of one source when given)."""
