@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fedcat.harvester.model import Security
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, Hit, SearchQuery, SearchResult, Sort
 
-from . import errors, export, metrics, officer, records
+from . import errors, export, metrics, officer, records, web
 from .audience import Caller
 from .catalog import Catalog
 from .deps import caller_of
@@ -45,16 +45,7 @@ def create_app(catalog: Catalog) -> FastAPI:
     app.include_router(officer.router)
     app.include_router(export.router)
     app.include_router(metrics.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, Any]:
-        return {
-            "name": "fedcat",
-            "api": "/api/v1",
-            "search": "/api/v1/search?q=冰川",
-            "docs": "/api/v1/docs",
-            "openapi": "/api/v1/openapi.json",
-        }
+    app.include_router(web.router)
 
     @app.get("/api/v1", include_in_schema=False)
     def api_root() -> dict[str, Any]:
