@@ -95,7 +95,7 @@ def lines(series: Sequence[Series], x_labels: Sequence[str], title: str) -> Mark
         for (x, y), v in zip(points, [v for v in s.values if v is not None]):
             parts.append(f'<circle class="dot s{k}" cx="{x:.1f}" cy="{y:.1f}" r="4">'
                          f'<title>{escape(s.name)}: {v:.1f}</title></circle>')
-        lx = left + k * 190
+        lx = left + k * 200
         parts.append(f'<rect class="key s{k}" x="{lx}" y="{bottom + 26}" width="12" height="4"/>'
                      f'<text class="note" x="{lx + 18}" y="{bottom + 32}">{escape(s.name)}</text>')
     return _svg(bottom + 44, title, "".join(parts), "lines")
