@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fedcat.harvester.model import Security
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, Hit, SearchQuery, SearchResult, Sort
 
-from . import errors, export, officer, records
+from . import errors, export, metrics, officer, records, web
 from .audience import Caller
 from .catalog import Catalog
 from .deps import caller_of
@@ -44,21 +44,14 @@ def create_app(catalog: Catalog) -> FastAPI:
     app.include_router(records.router)
     app.include_router(officer.router)
     app.include_router(export.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, Any]:
-        return {
-            "name": "fedcat",
-            "api": "/api/v1",
-            "search": "/api/v1/search?q=冰川",
-            "docs": "/api/v1/docs",
-            "openapi": "/api/v1/openapi.json",
-        }
+    app.include_router(metrics.router)
+    app.include_router(web.router)
 
     @app.get("/api/v1", include_in_schema=False)
     def api_root() -> dict[str, Any]:
         return {"search": "/api/v1/search", "export": "/api/v1/export", "records": "/api/v1/records/{id}",
-                "sources": "/api/v1/sources", "harvests": "/api/v1/harvests", "whoami": "/api/v1/whoami"}
+                "sources": "/api/v1/sources", "harvests": "/api/v1/harvests", "whoami": "/api/v1/whoami",
+                "centers": "/api/v1/centers", "ranking": "/api/v1/metrics/ranking"}
 
     @app.get("/api/v1/search", summary="Search the catalog")
     def search(

@@ -16,6 +16,8 @@ from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
 
+from .snapshots import SnapshotAfterRun
+
 log = logging.getLogger(__name__)
 
 #: Secrets may come from the environment (a Kubernetes Secret, a compose .env) instead of the config file.
@@ -65,7 +67,9 @@ class Catalog:
         data.mkdir(parents=True, exist_ok=True)
         index = open_index(config, required=index_required)
         store = RecordStore(data / "records.sqlite3")
-        return cls(config=config, store=store, index=index, harvester=Harvester(config, store, index))
+        harvester = Harvester(config, store, index)
+        harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
+        return cls(config=config, store=store, index=index, harvester=harvester)
 
     def close(self) -> None:
         self.index.close()

@@ -23,7 +23,7 @@ from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import FACETS, SearchQuery
 
-from . import cli_officer
+from . import cli_metrics, cli_officer
 from .audience import Caller
 from .catalog import Catalog
 
@@ -328,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-serve", action="store_true", help="harvest the demo federation, then exit")
     d.set_defaults(fn=cmd_demo)
     cli_officer.add_parsers(sub)
+    cli_metrics.add_parsers(sub)
     return p
 
 

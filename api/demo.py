@@ -13,6 +13,7 @@ from rich.console import Console
 
 from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.federation import DemoFederation
+from fedcat.harvester.linkcheck.run import check_links
 from fedcat.harvester.store import RunReport
 
 from .catalog import Catalog
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 DEMO_BASE_PORT = 9101
 #: What the demo centers say about access when their records do not.
 DEMO_POLICY = {"security": "general"}
+#: The demo centers are on loopback: the link checker may visit them there, quickly.
+DEMO_LINKCHECK: dict[str, Any] = {"allow_networks": ["127.0.0.0/8"], "min_delay": 0.0, "timeout": 5.0}
 
 
 def _ports_free(base: int, count: int) -> bool:
@@ -39,13 +42,13 @@ def start_federation() -> DemoFederation:
     """Start the demo centers, on the fixed ports when free (stable landing URLs), else ephemeral."""
     probe = DemoFederation(rest=True)
     base = DEMO_BASE_PORT if _ports_free(DEMO_BASE_PORT, probe.server_count) else None
-    return DemoFederation(base_port=base, rest=True).start()
+    return DemoFederation(base_port=base, rest=True, link_faults=True).start()
 
 
 def demo_config(federation: DemoFederation, data_dir: Path, host: str, port: int) -> dict[str, Any]:
     sources = [dict(src, policy=dict(DEMO_POLICY)) for src in federation.source_configs()]
     return {"data_dir": str(data_dir.resolve()), "sources": sources, "api": {"host": host, "port": port},
-            "http": {"contact": "demo@fedcat.invalid"}}
+            "http": {"contact": "demo@fedcat.invalid"}, "linkcheck": dict(DEMO_LINKCHECK)}
 
 
 def run_demo(
@@ -77,15 +80,22 @@ def run_demo(
         try:
             harvest(catalog, None, False)
             docs = catalog.index.count()
+            links = check_links(catalog.store, config)
+            unreachable = sum(1 for r in links.results if not r.status.reachable)
         finally:
             catalog.close()
         base = f"http://{host}:{port}"
         console.print(f"\n[bold green]{docs} records indexed.[/] Config written to {config_path}")
+        console.print(f"Link check: {unreachable} of {len(links.results)} links of records declared open"
+                      " are not reachable (login walls, dead pages).")
         if not serve:
             return 0
         console.print(
             f"\nServing the catalog on [bold]{base}[/] (Ctrl-C to stop). Try:\n"
+            f"  {base}/                         (search page)\n"
+            f"  {base}/centers                  (center dashboards)\n"
             f"  {base}/api/v1/search?q=冰川\n"
+            f"  {base}/api/v1/metrics/ranking\n"
             f"  {base}/api/v1/search?q=genome\n"
             f"  {base}/api/v1/sources\n"
             f"  {base}/api/v1/docs\n"

@@ -12,6 +12,8 @@ from .errors import Forbidden, Unauthorized
 
 #: Headers an API key may come in (``Authorization: Bearer <key>`` or ``X-API-Key: <key>``).
 KEY_HEADER = "x-api-key"
+#: The web pages (GET only) also take the key from this cookie, set by the page at /key.
+KEY_COOKIE = "fedcat_key"
 
 
 def catalog_of(request: Request) -> Catalog:
@@ -19,14 +21,19 @@ def catalog_of(request: Request) -> Catalog:
     return cat
 
 
-def caller_of(request: Request) -> Caller:
-    """The anonymous audience, or the audience of a presented API key (401 if the key is bad)."""
+def caller_of(request: Request, *, cookie: bool = False) -> Caller:
+    """The anonymous audience, or the audience of a presented API key (401 if the key is bad).
+
+    ``cookie``: the key may also come from the web pages' cookie (never for API routes).
+    """
     cached: Caller | None = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
     cat = catalog_of(request)
     anonymous = Caller.anonymous(cat.config.api)
     presented = _presented_key(request)
+    if presented is None and cookie:
+        presented = request.cookies.get(KEY_COOKIE) or None
     if presented is None:
         caller = anonymous
     else:

@@ -27,3 +27,29 @@ def gbt7714(record: Record) -> str:
     if ids.cstr:
         parts.append(ids.cstr)
     return ". ".join(parts) + "."
+
+
+def _bib(value: str) -> str:
+    """Escape BibTeX's special characters in a field value."""
+    out = value.replace("\\", "\\textbackslash{}")
+    for ch in "{}&%$#_":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def bibtex(record: Record) -> str:
+    """A ``@misc`` entry for the dataset (BibTeX has no dataset type that every style knows)."""
+    key = "".join(ch if ch.isalnum() else "_" for ch in record.id)
+    fields: list[tuple[str, str | None]] = [
+        ("title", record.title or record.local_id),
+        ("author", " and ".join(record.creators) or None),
+        ("publisher", record.publisher or record.center_zh),
+        ("year", str(record.year) if record.year else None),
+        ("version", record.version),
+        ("doi", record.identifiers.doi),
+        ("url", f"https://doi.org/{record.identifiers.doi}" if record.identifiers.doi else record.landing_page),
+        ("note", f"{record.identifiers.cstr}" if record.identifiers.cstr else None),
+        ("howpublished", "[DS/OL]"),
+    ]
+    body = ",\n".join(f"  {name} = {{{_bib(value)}}}" for name, value in fields if value)
+    return f"@misc{{{key},\n{body}\n}}"

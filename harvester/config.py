@@ -178,6 +178,18 @@ class ApiConfig:
 
 
 @dataclass
+class LinkCheckConfig:
+    """``fedcat linkcheck``: how the landing pages and access URLs of open records are visited."""
+
+    timeout: float = 10.0
+    max_redirects: int = 5
+    min_delay: float = 1.0
+    workers: int = 4
+    #: Networks (CIDR) the checker may contact although they are loopback/private/link-local/multicast.
+    allow_networks: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Config:
     data_dir: str = "./fedcat-data"
     sources: list[SourceConfig] = field(default_factory=list)
@@ -185,6 +197,7 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
+    linkcheck: LinkCheckConfig = field(default_factory=LinkCheckConfig)
     workers: int = 4
     path: str | None = field(default=None, metadata={"config_key": False})  # the file it was read from
 
@@ -274,6 +287,7 @@ def _check(cfg: Config, path: str | None) -> None:
     if cfg.index.backend is Backend.ELASTICSEARCH and not cfg.index.url:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
     _check_index(cfg.index)
+    _check_linkcheck(cfg.linkcheck)
     if cfg.workers < 1:
         raise ConfigError("must be at least 1", key="workers")
 
@@ -323,6 +337,24 @@ def _check_index(index: IndexConfig) -> None:
             raise ConfigError("must be 0 or more", key=f"index.{name}")
     if index.shards < 1:
         raise ConfigError("must be at least 1", key="index.shards")
+
+
+def _check_linkcheck(lc: LinkCheckConfig) -> None:
+    import ipaddress
+
+    for i, net in enumerate(lc.allow_networks):
+        try:
+            ipaddress.ip_network(net.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{net!r} is not a network (CIDR such as 127.0.0.0/8 or ::1/128)",
+                              key=f"linkcheck.allow_networks[{i}]") from None
+    if lc.timeout <= 0:
+        raise ConfigError("must be greater than 0", key="linkcheck.timeout")
+    if lc.max_redirects < 0 or lc.min_delay < 0:
+        raise ConfigError("must be 0 or more", key="linkcheck.max_redirects" if lc.max_redirects < 0
+                          else "linkcheck.min_delay")
+    if lc.workers < 1:
+        raise ConfigError("must be at least 1", key="linkcheck.workers")
 
 
 def _check_cron(expr: str, key: str) -> None:

@@ -13,7 +13,7 @@ import logging
 import threading
 from pathlib import Path
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -95,6 +95,8 @@ class Harvester:
         self._index_lock = threading.Lock()
         self._staged: list[str] = []
         self._last_flush = time.monotonic()
+        #: Called with each finished run report (the catalog takes a metrics snapshot there).
+        self.after_run: Callable[[RunReport], None] | None = None
 
     # -- many sources -------------------------------------------------------------------
 
@@ -149,6 +151,8 @@ class Harvester:
         self.store.finish_run(run, status, message=message,
                               newest_datestamp=None if status is RunStatus.FAILED
                               else adapter.info.newest_datestamp or since)
+        if self.after_run is not None:
+            self.after_run(run)
         sink.finished(run)
         return run
 

@@ -19,12 +19,13 @@ import argparse
 import json
 import logging
 import threading
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from .corpus import DemoCenter, DemoRecord, demo_centers, generate_records
-from .oai_server import DeletedRecordPolicy, OAIRepository, OAIServer
+from .oai_server import DeletedRecordPolicy, LandingFault, OAIRepository, OAIServer
 from .rest_apis import demo_api, rest_centers
 from .rest_server import RestServer
 
@@ -34,6 +35,16 @@ __all__ = ["DEMO_REST_APIS", "DemoFederation", "main"]
 
 #: JSON API centers of the demo federation (``rest=True``), by shipped profile name.
 DEMO_REST_APIS = ("sciencedb", "noda")
+
+
+def _every(n: int, fault: str) -> LandingFault:
+    """A stable choice of about one landing page in ``n``."""
+    return lambda r: fault if zlib.crc32(r.local_id.encode("utf-8")) % n == 0 else None
+
+
+#: ``link_faults=True``: landing pages that hide behind a login (marine) or are gone (meteo),
+#: although their records are declared open: what the link checker is for.
+LINK_FAULTS: dict[str, LandingFault] = {"marine": _every(4, "login"), "meteo": _every(8, "gone")}
 
 
 class DemoFederation:
@@ -53,6 +64,7 @@ class DemoFederation:
         centers: Sequence[DemoCenter] | None = None,
         deleted_record: DeletedRecordPolicy = "persistent",
         rest: bool = False,
+        link_faults: bool = False,
     ) -> None:
         self.centers: list[DemoCenter] = list(centers) if centers is not None else demo_centers()
         self.seed = seed
@@ -64,6 +76,8 @@ class DemoFederation:
             self.repositories[center.id] = repo
             port = base_port + i if base_port is not None else 0
             self.servers[center.id] = OAIServer(repo, port=port)
+            if link_faults and center.id in LINK_FAULTS:
+                self.servers[center.id].landing_fault = LINK_FAULTS[center.id]
         #: JSON API centers, keyed by profile name (empty unless ``rest``)
         self.rest_servers: dict[str, RestServer] = {}
         for j, name in enumerate(DEMO_REST_APIS if rest else ()):

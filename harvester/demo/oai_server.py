@@ -6,7 +6,8 @@
 thread:
 
 * ``GET``/``POST`` ``/oai`` -- the OAI-PMH endpoint (``url``),
-* ``GET /dataset/<local_id>`` -- an HTML landing page (404 if unknown/deleted),
+* ``GET /dataset/<local_id>`` -- an HTML landing page (404 if unknown/deleted; ``landing_fault``
+  can make some redirect to ``/login`` or answer 404),
 * ``GET /`` -- a tiny index page.
 
 Resumption tokens are stateless: they encode (metadataPrefix, from, until,
@@ -749,6 +750,36 @@ class FaultAction:
 FaultHook = Callable[[FaultContext], FaultAction | None]
 
 
+def missing_page_html(local_id: str) -> bytes:
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>404 数据集不存在</title></head>"
+        f"<body><h1>404</h1><p>Dataset {html.escape(local_id)} not found / 数据集不存在</p></body></html>"
+    ).encode("utf-8")
+
+
+def landing_page_html(record: DemoRecord) -> bytes:
+    """A dataset's landing page as a data center would serve it."""
+    e = html.escape
+    return (
+        "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
+        f"<title>{e(record.title_zh)}</title>"
+        f"<meta name='citation_title' content='{e(record.title_en)}'>"
+        f"<meta name='citation_doi' content='{e(record.doi)}'>"
+        "</head><body>"
+        f"<h1>{e(record.title_zh)}</h1><h2 lang='en'>{e(record.title_en)}</h2>"
+        f"<p>{e(record.description_zh)}</p><p lang='en'>{e(record.description_en)}</p>"
+        f"<dl><dt>DOI</dt><dd><a href='https://doi.org/{e(record.doi)}'>{e(record.doi)}</a></dd>"
+        f"<dt>CSTR</dt><dd>{e(record.cstr)}</dd>"
+        f"<dt>发布者 Publisher</dt><dd>{e(record.publisher_zh)} / {e(record.publisher_en)}</dd>"
+        f"<dt>许可 License</dt><dd>{e(record.license_name or '-')}</dd></dl>"
+        "</body></html>"
+    ).encode("utf-8")
+
+
+#: Decides whether a landing page misbehaves: ``"login"`` (redirect to a login page), ``"gone"`` (404) or None.
+LandingFault = Callable[[DemoRecord], str | None]
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -787,6 +818,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._oai(parse_qs(parts.query, keep_blank_values=True, errors="replace"), parts.path, number)
         elif parts.path.startswith("/dataset/"):
             self._landing(unquote(parts.path[len("/dataset/") :]))
+        elif parts.path == "/login":
+            self._login()
         elif parts.path in ("", "/"):
             self._index()
         else:
@@ -844,27 +877,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _landing(self, local_id: str) -> None:
         record = self.owner.repository.get_by_local_id(local_id)
         if record is None or record.deleted:
-            page = (
-                "<!DOCTYPE html><html><head><meta charset='utf-8'><title>404 数据集不存在</title></head>"
-                f"<body><h1>404</h1><p>Dataset {html.escape(local_id)} not found / 数据集不存在</p></body></html>"
-            )
-            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, page.encode("utf-8"))
+            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
             return
-        e = html.escape
-        page = (
-            "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
-            f"<title>{e(record.title_zh)}</title>"
-            f"<meta name='citation_title' content='{e(record.title_en)}'>"
-            f"<meta name='citation_doi' content='{e(record.doi)}'>"
-            "</head><body>"
-            f"<h1>{e(record.title_zh)}</h1><h2 lang='en'>{e(record.title_en)}</h2>"
-            f"<p>{e(record.description_zh)}</p><p lang='en'>{e(record.description_en)}</p>"
-            f"<dl><dt>DOI</dt><dd><a href='https://doi.org/{e(record.doi)}'>{e(record.doi)}</a></dd>"
-            f"<dt>CSTR</dt><dd>{e(record.cstr)}</dd>"
-            f"<dt>发布者 Publisher</dt><dd>{e(record.publisher_zh)} / {e(record.publisher_en)}</dd>"
-            f"<dt>许可 License</dt><dd>{e(record.license_name or '-')}</dd></dl>"
-            "</body></html>"
-        )
+        wall = self.owner.landing_fault
+        fault = wall(record) if wall is not None else None
+        if fault == "login":
+            self._send(302, {"Location": f"/login?next=/dataset/{local_id}", "Content-Type": HTML_CONTENT_TYPE},
+                       b"<!DOCTYPE html><title>302</title>")
+            return
+        if fault == "gone":
+            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
+            return
+        self._send(200, {"Content-Type": HTML_CONTENT_TYPE}, landing_page_html(record))
+
+    def _login(self) -> None:
+        page = ("<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'><title>登录 Sign in</title></head><body>"
+                "<h1>登录 / Sign in</h1><form method='post' action='/login'><input name='user'>"
+                "<input type='password' name='password'><button>登录</button></form></body></html>")
         self._send(200, {"Content-Type": HTML_CONTENT_TYPE}, page.encode("utf-8"))
 
     def _index(self) -> None:
@@ -917,6 +946,8 @@ class OAIServer:
         self.host = host
         self._port = port
         self.fault: FaultHook | None = None
+        #: Landing pages that misbehave (login walls, dead links), for the link checker; None: all answer 200.
+        self.landing_fault: LandingFault | None = None
         self.request_count = 0  # all HTTP requests
         self.oai_request_count = 0  # requests to /oai only
         self._httpd: _HTTPServer | None = None

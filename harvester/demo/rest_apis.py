@@ -68,6 +68,10 @@ class DemoApi(abc.ABC):
     def find(self, pred: Callable[[DemoRecord], bool]) -> DemoRecord | None:
         return next((r for r in self.records if not r.deleted and pred(r)), None)
 
+    def landing_record(self, local_id: str) -> DemoRecord | None:
+        """The live record a ``/dataset/<local_id>`` landing page shows."""
+        return self.find(lambda r: r.local_id == local_id)
+
     def cstr(self, r: DemoRecord) -> str:
         return r.cstr
 

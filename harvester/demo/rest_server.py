@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from .oai_server import FaultAction, FaultContext, FaultHook
+from .oai_server import (
+    HTML_CONTENT_TYPE, FaultAction, FaultContext, FaultHook, landing_page_html, missing_page_html,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
         params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         request = RestRequest(self.command, parts.path, params, body)
         number = owner._count(request)
+        if request.method == "GET" and request.path.startswith("/dataset/"):
+            self._landing(unquote(request.path[len("/dataset/"):]))
+            return
         action = self._fault(request, number)
         if action is not None and action.delay > 0:
             time.sleep(action.delay)
@@ -137,6 +142,15 @@ class _Handler(BaseHTTPRequestHandler):
         headers.update(action.headers)
         self._send(action.status or status, headers, payload if action.body is None else action.body,
                    truncate_at=action.truncate_at, honest_length=action.honest_length)
+
+    def _landing(self, local_id: str) -> None:
+        """The dataset's HTML landing page, when the API shape knows its records (``landing_record``)."""
+        finder = getattr(self.owner.api, "landing_record", None)
+        record = finder(local_id) if finder is not None else None
+        if record is None:
+            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
+        else:
+            self._send(200, {"Content-Type": HTML_CONTENT_TYPE}, landing_page_html(record))
 
     def _fault(self, request: RestRequest, number: int) -> FaultAction | None:
         hook = self.owner.fault

@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import StoreError
 from ..grouping import DatasetGroup, group_key
 from ..model import GATED_SECURITY, Record, content_hash
-from . import officer
+from . import metrics, officer
 from .runs import Outcome, RecordError, RunReport, RunStatus
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class RecordStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA + officer.SCHEMA)
+            self._db.executescript(SCHEMA + officer.SCHEMA + metrics.SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self._migrate()
         except sqlite3.Error as exc:
@@ -140,6 +140,8 @@ class RecordStore:
         self.overrides = officer.Overrides(self, now_iso)
         self.keys = officer.ApiKeys(self, now_iso)
         self.audit = officer.AuditLog(self, now_iso)
+        self.links = metrics.LinkResults(self)
+        self.snapshots = metrics.Snapshots(self, now_iso)
 
     def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Rows of one read-only query."""

@@ -1,0 +1,247 @@
+"""Openness metrics of one center (or of all of them) from its records, runs and link checks.
+
+Pure functions: the caller decides which records are counted (the audience's
+visible records), passes the gated counts, the harvest runs, the last link
+checks and today's date. docs/metrics.md defines every number.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ..linkcheck.result import LinkKind, LinkResult, LinkStatus
+from ..model import GeoScope, Openness, Record, Security
+from ..store.runs import RunReport, RunStatus
+from .quality import (
+    CHECKS, MAX_POINTS, MAX_SCORE, Dimension, Reach, assess, citation_complete, licence_present, open_licence,
+    rating, valid_cstr, valid_doi,
+)
+
+#: Weights of the ranking score (they add up to 1; the score is 0..100).
+RANKING_WEIGHTS: dict[str, float] = {
+    "open_share": 0.30, "reachable_share": 0.20, "completeness": 0.20, "pid_share": 0.15,
+    "open_licence_share": 0.15,
+}
+#: Runs counted by the harvest success rate (the most recent finished ones).
+RUNS_WINDOW = 50
+#: Record ids listed for drill-downs (overdue embargoes, unreachable records).
+MAX_IDS = 50
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded to 4 decimals; None when there is nothing to divide."""
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass
+class _Tally:
+    """Counts gathered in one pass over the records."""
+
+    records: int = 0
+    openness: Counter[str] = field(default_factory=Counter)
+    geo: Counter[str] = field(default_factory=Counter)
+    security: Counter[str] = field(default_factory=Counter)
+    licences: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
+    checks: Counter[str] = field(default_factory=Counter)
+    dims: Counter[str] = field(default_factory=Counter)
+    score: int = 0
+    ages: list[int] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+    links: Counter[str] = field(default_factory=Counter)
+    unreachable: list[str] = field(default_factory=list)
+    last_checked: str | None = None
+
+
+def reach_of(results: Mapping[LinkKind, LinkResult] | None) -> Reach:
+    if not results:
+        return Reach()
+    landing = results.get(LinkKind.LANDING)
+    access = results.get(LinkKind.ACCESS)
+    return Reach(landing_ok=bool(landing and landing.status.reachable),
+                 access_ok=bool(access and access.status.reachable))
+
+
+def _modified_day(rec: Record) -> str | None:
+    value = rec.modified or rec.datestamp
+    return value[:10] if value and len(value) >= 10 else None
+
+
+def _add_pids(t: _Tally, rec: Record) -> None:
+    ids = rec.identifiers
+    doi, cstr = valid_doi(ids.doi), valid_cstr(ids.cstr)
+    t.counts["doi"] += doi
+    t.counts["doi_invalid"] += bool(ids.doi) and not doi
+    t.counts["cstr"] += cstr
+    t.counts["cstr_invalid"] += bool(ids.cstr) and not cstr
+    t.counts["pid_any"] += doi or cstr
+
+
+def _add_dates(t: _Tally, rec: Record, today: date) -> None:
+    day = _modified_day(rec)
+    if day:
+        try:
+            t.ages.append(max(0, (today - date.fromisoformat(day)).days))
+            t.dates.append(day)
+        except ValueError:
+            pass
+    acc = rec.access
+    if acc.embargo_until and acc.embargo_until[:10] <= today.isoformat():
+        if acc.openness not in (Openness.OPEN, Openness.REGISTERED):
+            t.counts["embargo_overdue"] += 1
+            if len(t.overdue) < MAX_IDS:
+                t.overdue.append(rec.id)
+
+
+def _add_links(t: _Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | None) -> None:
+    if rec.access.openness is not Openness.OPEN:
+        return
+    t.counts["declared_open"] += 1
+    if not results:
+        return
+    t.counts["checked"] += 1
+    statuses = [r.status for r in results.values()]
+    worst = next((s for s in statuses if not s.reachable), LinkStatus.OK)
+    t.links[worst.value] += 1
+    if worst.reachable:
+        t.counts["reachable"] += 1
+    elif len(t.unreachable) < MAX_IDS:
+        t.unreachable.append(rec.id)
+    for r in results.values():
+        if r.checked_at and (t.last_checked is None or r.checked_at > t.last_checked):
+            t.last_checked = r.checked_at
+
+
+def _tally(records: Iterable[Record], links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> _Tally:
+    t = _Tally()
+    for rec in records:
+        t.records += 1
+        acc = rec.access
+        t.openness[acc.openness.value] += 1
+        t.geo[acc.geo_scope.value] += 1
+        t.security[acc.security.value] += 1
+        _add_pids(t, rec)
+        t.counts["licence"] += licence_present(rec)
+        t.counts["open_licence"] += open_licence(rec)
+        t.licences[rec.licence.normalised or "unspecified"] += 1
+        t.counts["citation"] += bool(rec.citation)
+        t.counts["citation_complete"] += citation_complete(rec)
+        t.counts["version"] += bool(rec.version)
+        _add_dates(t, rec, today)
+        _add_links(t, rec, links.get(rec.id))
+        quality = assess(rec, reach_of(links.get(rec.id)))
+        t.score += quality.score
+        t.dims.update({d.value: p for d, p in quality.points.items()})
+        t.checks.update(quality.passed)
+    return t
+
+
+def _distribution(counter: Counter[str], values: Iterable[str]) -> dict[str, int]:
+    return {v: counter.get(v, 0) for v in values}
+
+
+def _completeness(t: _Tally) -> dict[str, Any]:
+    n = t.records
+    mean = round(t.score / n, 1) if n else None
+    return {
+        "score": mean, "max": MAX_SCORE, "rating": rating(mean).value if mean is not None else None,
+        "dimensions": {d.value: {"score": round(t.dims[d.value] / n, 1) if n else None, "max": MAX_POINTS[d]}
+                       for d in Dimension},
+        "checks": {c.name: share(t.checks[c.name], n) for c in CHECKS},
+    }
+
+
+def _freshness(t: _Tally, runs: Sequence[RunReport]) -> dict[str, Any]:
+    finished = [r for r in runs if r.status is not RunStatus.RUNNING][:RUNS_WINDOW]
+    ok = [r for r in finished if r.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)]
+    return {
+        "records_dated": len(t.ages),
+        "median_days_since_modified": statistics.median(t.ages) if t.ages else None,
+        "max_days_since_modified": max(t.ages) if t.ages else None,
+        "newest_modified": max(t.dates) if t.dates else None,
+        "oldest_modified": min(t.dates) if t.dates else None,
+        "last_harvest": finished[0].finished_at if finished else None,
+        "last_successful_harvest": max((r.finished_at or "" for r in ok), default=None) or None,
+        "harvest_runs": len(finished),
+        "harvest_success_rate": share(len(ok), len(finished)),
+    }
+
+
+def _reachability(t: _Tally) -> dict[str, Any]:
+    declared, checked, reachable = t.counts["declared_open"], t.counts["checked"], t.counts["reachable"]
+    return {
+        "declared_open": declared, "checked": checked, "reachable": reachable,
+        "unreachable": checked - reachable, "login_wall": t.links.get(LinkStatus.LOGIN_WALL.value, 0),
+        "by_status": _distribution(t.links, [s.value for s in LinkStatus]),
+        "reachable_share": share(reachable, declared),
+        "unreachable_share": share(checked - reachable, checked),
+        "unreachable_ids": t.unreachable, "last_checked": t.last_checked,
+    }
+
+
+def ranking_score(m: Mapping[str, Any]) -> float:
+    """0..100: the weighted sum of RANKING_WEIGHTS' shares (a missing share counts as 0)."""
+    parts = {
+        "open_share": m["open_share"],
+        "reachable_share": m["reachability"]["reachable_share"],
+        "completeness": (m["completeness"]["score"] / MAX_SCORE) if m["completeness"]["score"] is not None else None,
+        "pid_share": m["pid"]["any_share"],
+        "open_licence_share": m["licence"]["open_share"],
+    }
+    return round(100 * sum(RANKING_WEIGHTS[k] * (v or 0.0) for k, v in parts.items()), 2)
+
+
+def center_metrics(
+    records: Iterable[Record],
+    *,
+    gated: Mapping[str, int],
+    runs: Sequence[RunReport],
+    links: Mapping[str, Mapping[LinkKind, LinkResult]],
+    today: date,
+) -> dict[str, Any]:
+    """Every metric of the given records (one center's, or all centers' for the overall figures)."""
+    t = _tally(records, links, today)
+    n, c = t.records, t.counts
+    security = _distribution(t.security, [s.value for s in Security if s.value not in ("core", "secret")])
+    security.update({lvl: gated.get(lvl, 0) for lvl in ("core", "secret")})
+    out: dict[str, Any] = {
+        "as_of": today.isoformat(),
+        "records": n,
+        "gated": {lvl: gated.get(lvl, 0) for lvl in ("core", "secret")},
+        "openness": _distribution(t.openness, [o.value for o in Openness]),
+        "geo_scope": _distribution(t.geo, [g.value for g in GeoScope]),
+        "security": security,
+        "open_share": share(t.openness["open"] + t.openness["registered"], n),
+        "pid": {"doi": c["doi"], "doi_invalid": c["doi_invalid"], "cstr": c["cstr"], "cstr_invalid": c["cstr_invalid"],
+                "any": c["pid_any"], "doi_share": share(c["doi"], n), "cstr_share": share(c["cstr"], n),
+                "any_share": share(c["pid_any"], n)},
+        "licence": {"present": c["licence"], "open": c["open_licence"], "present_share": share(c["licence"], n),
+                    "open_share": share(c["open_licence"], n), "by_licence": dict(sorted(t.licences.items()))},
+        "citation": {"present": c["citation"], "complete": c["citation_complete"],
+                     "present_share": share(c["citation"], n), "complete_share": share(c["citation_complete"], n)},
+        "version": {"present": c["version"], "share": share(c["version"], n)},
+        "completeness": _completeness(t),
+        "freshness": _freshness(t, runs),
+        "embargo": {"embargoed": t.openness["embargoed"], "passed_not_open": c["embargo_overdue"],
+                    "passed_not_open_ids": t.overdue},
+        "reachability": _reachability(t),
+    }
+    out["ranking_score"] = ranking_score(out)
+    return out
+
+
+def rank(centers: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Centers ordered by ranking score (ties: more records first, then id), with their rank."""
+    order = sorted(centers.items(), key=lambda kv: (-kv[1]["ranking_score"], -kv[1]["records"], kv[0]))
+    return [{"rank": i + 1, "center": cid, "ranking_score": m["ranking_score"], "records": m["records"],
+             "open_share": m["open_share"], "completeness": m["completeness"]["score"],
+             "rating": m["completeness"]["rating"], "pid_share": m["pid"]["any_share"],
+             "open_licence_share": m["licence"]["open_share"],
+             "reachable_share": m["reachability"]["reachable_share"],
+             "unreachable": m["reachability"]["unreachable"]} for i, (cid, m) in enumerate(order)]

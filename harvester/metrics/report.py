@@ -1,0 +1,56 @@
+"""Metrics read from the record store: one center, all centers, the ranking, snapshots after a run."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from ..model import Record
+from ..store import RecordStore
+from .compute import RUNS_WINDOW, center_metrics, rank
+
+log = logging.getLogger(__name__)
+
+#: Decides which records a metric counts (an audience's visibility).
+Visible = Callable[[Record], bool]
+
+
+def source_metrics(store: RecordStore, source_id: str, visible: Visible, today: date) -> dict[str, Any]:
+    """The metrics of one source's records that ``visible`` lets through (gated levels as counts)."""
+    return center_metrics(
+        (r for r in store.iter_records(source_id) if visible(r)),
+        gated=store.gated_counts().get(source_id, {}),
+        runs=store.runs(source_id, limit=RUNS_WINDOW),
+        links=store.links.for_source(source_id),
+        today=today,
+    )
+
+
+def overall_metrics(store: RecordStore, source_ids: Sequence[str], visible: Visible, today: date) -> dict[str, Any]:
+    """The same metrics over every configured source's records together."""
+    wanted = set(source_ids)
+    gated: Counter[str] = Counter()
+    for sid, levels in store.gated_counts().items():
+        if sid in wanted:
+            gated.update(levels)
+    runs = [r for r in store.runs(None, limit=RUNS_WINDOW * max(1, len(wanted))) if r.source_id in wanted]
+    return center_metrics(
+        (r for r in store.iter_records() if r.source_id in wanted and visible(r)),
+        gated=dict(gated), runs=runs, links=store.links.for_source(None), today=today,
+    )
+
+
+def ranking(store: RecordStore, source_ids: Sequence[str], visible: Visible, today: date) -> list[dict[str, Any]]:
+    return rank({sid: source_metrics(store, sid, visible, today) for sid in source_ids})
+
+
+def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapping[str, Visible],
+             today: date) -> str:
+    """Store the source's metrics as each audience in ``views`` sees them; returns the time stamp."""
+    by_audience = {aud: source_metrics(store, source_id, visible, today) for aud, visible in views.items()}
+    at = store.snapshots.add(source_id, run_id, by_audience)
+    log.info("[%s] metrics snapshot after run %s", source_id, run_id)
+    return at

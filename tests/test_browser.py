@@ -1,0 +1,170 @@
+"""The web pages in a real headless Chromium (Debian's package, driven by Playwright).
+
+Flow: search → facet click → record page → dashboard charts; keyboard use; a
+narrow screen. Screenshots go to test-output/browser/. Without Chromium these
+tests fail (CI installs it); set FEDCAT_SKIP_BROWSER=1 to skip them locally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import uvicorn
+
+from fedcat.api.app import create_app
+
+from .web_helpers import World, harvested_world
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "browser"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium_path() -> str:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("FEDCAT_SKIP_BROWSER") == "1":
+        pytest.skip("FEDCAT_SKIP_BROWSER=1 and no Chromium installed")
+    pytest.fail("Chromium is not installed: `apt-get install -y chromium` (as .ci/run does), "
+                "or set FEDCAT_SKIP_BROWSER=1 to skip the browser tests locally", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    chromium_path()
+    with harvested_world(tmp_path_factory.mktemp("browser")) as w:
+        yield w
+
+
+@pytest.fixture(scope="module")
+def base_url(world: World) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(world.catalog), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the app did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(world: World) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_search_facet_record_dashboard(browser: Any, base_url: str, world: World) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base_url}/?lang=zh")
+    page.fill("#q", "冰川")
+    page.press("#q", "Enter")
+    page.wait_for_url("**/?q=*")
+    assert parse_qs(urlsplit(page.url).query)["q"] == ["冰川"]
+    total = int(page.inner_text(".total strong"))
+    assert total > 0 and page.locator(".hit mark").count() > 0
+    shot(page, "1-search")
+
+    facet = page.locator('[data-facet="openness"] a.facet-value').first
+    expected = int(facet.locator(".count").inner_text())
+    facet.click()
+    page.wait_for_url("**openness=*")
+    assert int(page.inner_text(".total strong")) == expected
+    assert page.locator('[data-facet="openness"] a[aria-current="true"]').count() == 1
+    for badge in page.locator(".hit .badges .badge:first-child").all_inner_texts():
+        assert badge == page.locator('[data-facet="openness"] a[aria-current="true"]').inner_text().split()[1]
+    shot(page, "2-facet")
+
+    page.locator(".hit h3 a").first.click()
+    page.wait_for_url("**/record/**")
+    data = json.loads(page.locator('script[type="application/ld+json"]').inner_text())
+    assert data["@type"] == "Dataset" and page.inner_text("h1") == data["name"]
+    assert page.locator(".evidence details").count() == 3 and "[DS/OL]" in page.inner_text(".citation")
+    shot(page, "3-record")
+
+    page.locator(".record .meta a").first.click()
+    page.wait_for_url("**/centers/*")
+    charts = page.locator("svg.chart")
+    assert charts.count() == 5
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 40  # laid out, visible
+    assert page.locator("svg.chart rect.bar").count() > 5
+    assert page.locator("#chart-trend circle.dot").count() >= 1
+    shot(page, "4-dashboard")
+    page.close()
+
+
+def test_login_walls_show_on_the_marine_dashboard(browser: Any, base_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base_url}/centers/marine?lang=en")
+    headline = page.locator(".card.headline .v").inner_text()
+    assert int(headline) > 0
+    assert page.locator("#chart-reachability rect.seg").count() >= 2
+    assert page.locator("#chart-trend circle.dot").count() >= 2  # two runs
+    shot(page, "5-dashboard-marine-en")
+    page.goto(f"{base_url}/centers")
+    assert page.locator("table.ranking tbody tr").count() == 5
+    shot(page, "6-centers")
+    page.close()
+
+
+def test_keyboard(browser: Any, base_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base_url}/?q=genome")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    link = page.locator('[data-facet="source"] a.facet-value').first
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**source=*")
+    first_hit = page.locator(".hit h3 a").first
+    first_hit.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/record/**")
+    page.locator(".evidence summary").nth(1).focus()
+    page.keyboard.press("Enter")
+    assert page.locator(".evidence details").nth(1).get_attribute("open") is not None
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/?q=genome", "/centers/marine", "/centers"])
+def test_narrow_screen(browser: Any, base_url: str, path: str) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(base_url + path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    name = "7-narrow" + path.replace("/", "-").replace("?", "-").replace("=", "-")
+    shot(page, name)
+    page.close()

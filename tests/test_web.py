@@ -1,0 +1,157 @@
+"""The web pages through the real app (ASGI): they show what the API shows the same caller, no more."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fedcat.api.app import create_app
+from fedcat.api.deps import KEY_COOKIE
+from fedcat.harvester.config import Audience
+
+from .web_helpers import Client, World, harvested_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with harvested_world(tmp_path_factory.mktemp("web")) as w:
+        yield w
+
+
+@pytest.fixture(scope="module")
+def web(world: World) -> Client:
+    return Client(create_app(world.catalog))
+
+
+def jsonld(html: str) -> dict[str, Any]:
+    m = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert m, "no JSON-LD in the page"
+    data: dict[str, Any] = json.loads(m.group(1))
+    return data
+
+
+def total_of(html: str) -> int:
+    m = re.search(r'<p class="total"><strong>(\d+)</strong>', html)
+    assert m
+    return int(m.group(1))
+
+
+def test_search_page_agrees_with_the_api(web: Client) -> None:
+    page = web.get("/", {"q": "冰川", "openness": "open"})
+    api = web.get("/api/v1/search", {"q": "冰川", "openness": "open", "size": 20}).json()
+    assert page.status_code == 200 and total_of(page.text) == api["total"]
+    for hit in api["hits"]:
+        assert f'href="/record/{hit["id"]}"' in page.text
+    assert "<mark>" in page.text  # highlighted snippets
+    for bucket in api["facets"]["source"]:
+        assert f'<span class="count">{bucket["count"]}</span>' in page.text
+    assert 'data-facet="security"' not in page.text  # anonymous callers see one level only
+    assert 'aria-current="true"' in page.text  # the selected facet value
+
+
+def test_paging_and_shareable_urls(web: Client) -> None:
+    first = web.get("/", {"q": "genome"})
+    nxt = re.search(r'<a href="([^"]+)" rel="next">', first.text)
+    assert nxt, "no next page link"
+    url = nxt.group(1).replace("&amp;", "&")
+    assert "q=genome" in url and "cursor=" in url and "page=2" in url
+    second = web.get(url)
+    assert second.status_code == 200 and "第 2 页" in second.text
+    ids1 = set(re.findall(r'href="/record/([^"]+)"', first.text))
+    ids2 = set(re.findall(r'href="/record/([^"]+)"', second.text))
+    assert ids1 and ids2 and not ids1 & ids2
+    bad = web.get("/", {"q": "genome", "cursor": "garbage"})
+    assert bad.status_code == 400 and "<html" in bad.text
+
+
+def test_hidden_records_stay_hidden(web: Client, world: World) -> None:
+    for name in ("important", "domestic", "sensitive"):
+        rid = world.ids[name]
+        assert web.get(f"/record/{rid}").status_code == 404
+        assert web.get(f"/api/v1/records/{rid}").status_code == 404
+        assert rid not in web.get("/", {"source": "marine", "q": ""}).text
+    core = web.get(f"/record/{world.ids['core']}", cookies={KEY_COOKIE: world.keys["officer"]})
+    assert core.status_code == 404  # core: never shown, to anyone
+
+
+def test_key_cookie_raises_the_audience(web: Client, world: World) -> None:
+    officer = {KEY_COOKIE: world.keys["officer"]}
+    before = len(world.catalog.store.audit.entries())
+    page = web.get(f"/record/{world.ids['important']}", cookies=officer)
+    assert page.status_code == 200 and "重要数据" in page.text
+    assert len(world.catalog.store.audit.entries()) == before + 1  # an officer's read is audited
+    search = web.get("/", {"source": "marine"}, cookies=officer)
+    assert 'data-facet="security"' in search.text
+    assert total_of(search.text) == web.get("/api/v1/search", {"source": "marine"},
+                                            headers={"X-API-Key": world.keys["officer"]}).json()["total"]
+    assert web.get("/", cookies={KEY_COOKIE: "fck_nope_nope"}).status_code == 401
+    # the cookie is for the pages only: the API ignores it
+    assert web.get(f"/api/v1/records/{world.ids['important']}", cookies=officer).status_code == 404
+
+
+def test_links_are_withheld_as_in_the_api(world: World) -> None:
+    cat = world.catalog
+    domestic_cat = dataclasses.replace(cat, config=dataclasses.replace(
+        cat.config, api=dataclasses.replace(cat.config.api, anonymous_audience=Audience.PUBLIC_DOMESTIC)))
+    web = Client(create_app(domestic_cat))
+    rid = world.ids["sensitive"]
+    rec = cat.store.get(rid)
+    assert rec is not None and rec.landing_page
+    api = web.get(f"/api/v1/records/{rid}").json()
+    assert "landing_page" not in api
+    page = web.get(f"/record/{rid}")
+    assert page.status_code == 200 and rec.landing_page not in page.text
+    assert "url" not in jsonld(page.text) and "访问链接仅向注册用户显示" in page.text
+    registered = web.get(f"/record/{rid}", cookies={KEY_COOKIE: world.keys["registered"]})
+    assert rec.landing_page in registered.text and jsonld(registered.text)["url"] == rec.landing_page
+
+
+def test_record_page(web: Client, world: World) -> None:
+    rec = next(r for r in world.catalog.store.iter_records("ncdc") if r.identifiers.doi and r.creators)
+    page = web.get(f"/record/{rec.id}")
+    assert page.status_code == 200
+    data = jsonld(page.text)
+    assert data["@type"] == "Dataset" and data["name"] == rec.title
+    assert f"https://doi.org/{rec.identifiers.doi}" in data["identifier"]
+    assert f'href="https://doi.org/{rec.identifiers.doi}"' in page.text
+    assert rec.identifiers.cstr and f'href="https://cstr.cn/{rec.identifiers.cstr[5:]}"' in page.text
+    assert "[DS/OL]" in page.text and "@misc{" in page.text
+    for ev in rec.access.evidence:
+        assert ev.rule in page.text  # why each badge has its value
+    assert web.get("/record/ncdc:does-not-exist").status_code == 404
+
+
+def test_dashboards(web: Client, world: World) -> None:
+    for src in world.catalog.config.sources:
+        page = web.get(f"/centers/{src.id}")
+        assert page.status_code == 200, src.id
+        assert page.text.count('<svg class="chart') == 5
+        m = web.get(f"/api/v1/centers/{src.id}/metrics").json()["metrics"]
+        assert f'<span class="v">{m["reachability"]["unreachable"]}</span>' in page.text
+    marine = web.get("/centers/marine").text
+    assert marine.count('class="dot s0"') == 2  # two runs, two snapshots
+    assert world.ids["important"] not in marine
+    assert web.get("/centers/nowhere").status_code == 404
+    overview = web.get("/centers")
+    assert overview.status_code == 200 and overview.text.count('<a href="/centers/') >= 5
+
+
+def test_language_toggle(web: Client) -> None:
+    en = web.get("/centers", {"lang": "en"})
+    assert "Openness dashboard" in en.text and 'lang="en"' in en.text
+    assert "fedcat_lang=en" in en.headers.get("set-cookie", "")
+    zh = web.get("/centers", cookies={"fedcat_lang": "zh"})
+    assert "开放度看板" in zh.text and 'lang="zh-CN"' in zh.text
+
+
+def test_key_form_sets_a_strict_cookie(web: Client, world: World) -> None:
+    resp = web.post("/key", {"key": world.keys["registered"]})
+    assert resp.status_code == 303
+    cookie = resp.headers["set-cookie"]
+    assert f"{KEY_COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert web.post("/key", {"key": "fck_bad_key"}).status_code == 401
