@@ -15,10 +15,12 @@ raises it. ``unknown`` security is treated as ``api.unknown_security``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from fedcat.harvester.config import ApiConfig, Audience
+from fedcat.harvester.citation import gbt7714
 from fedcat.harvester.model import Record, Security
 from fedcat.index.base import Visibility
 
@@ -85,6 +87,7 @@ class Caller:
             out.pop(name, None)
         out["identifiers"]["urls"] = []
         out.pop("raw_url", None)
+        out["citation"] = gbt7714(dataclasses.replace(record, landing_page=None))  # a DOI stays, a page not
         out["links_withheld"] = "access links are shown to registered users"
         return out
 

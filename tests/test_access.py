@@ -15,11 +15,14 @@ import httpx
 import pytest
 
 from fedcat.api.app import create_app
+from fedcat.api.audience import Caller
 from fedcat.api.catalog import Catalog
 from fedcat.api.cli import main
 from fedcat.api.scheduler import _lift_embargoes
+from fedcat.harvester.citation import gbt7714
 from fedcat.harvester.config import Audience
 from fedcat.harvester.demo.oai_server import OAIServer
+from fedcat.harvester.model import Access, LangText, Record, Security
 from fedcat.index.base import EVERYTHING, SearchQuery
 
 from .conftest import make_config, source_for
@@ -181,6 +184,7 @@ def test_sensitive_records_come_without_access_links_for_the_domestic_public(
     dom = clients["public_domestic"].ok(f"/api/v1/records/{rec_id}")
     assert dom["access"]["security"] == "sensitive"
     assert "landing_page" not in dom and dom["identifiers"]["urls"] == [] and "links_withheld" in dom
+    assert "/dataset/" not in json.dumps(dom, ensure_ascii=False)  # not in the citation either
     error_of(clients["public_domestic"].get(f"/api/v1/records/{rec_id}/raw"), 403, "forbidden")
     hit = next(h for h in clients["public_domestic"].ok("/api/v1/search", {"q": "人类遗传资源"})["hits"]
                if h["id"] == rec_id)
@@ -339,3 +343,13 @@ def test_cli_explain_prints_each_tag_with_its_evidence(cli_config: str, prepared
     assert "human-genetic-resources" in out and "human_genetic_resources" in out
     assert main(["--config", cli_config, "explain", ids_of(prepared)["core"]]) == 2
     assert "core" in capsys.readouterr().err
+
+
+def test_withheld_links_are_withheld_from_the_citation_too() -> None:
+    rec = Record(id="s:1", source_id="s", local_id="1", titles=[LangText("人类基因组样本数据")],
+                 landing_page="http://127.0.0.1:1/dataset/1", access=Access(security=Security.SENSITIVE))
+    rec.citation = gbt7714(rec)
+    assert "/dataset/1" in rec.citation  # no DOI: the citation points at the landing page
+    shaped = Caller(Audience.PUBLIC_DOMESTIC).shape_record(rec.to_dict(), rec)
+    assert "/dataset/" not in json.dumps(shaped, ensure_ascii=False)
+    assert Caller(Audience.REGISTERED).shape_record(rec.to_dict(), rec)["citation"] == rec.citation
