@@ -41,13 +41,12 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Literal, cast
+from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from .corpus import GRANULARITY_DAY, LICENSES, DemoCenter, DemoRecord, DISCIPLINES
+from .httpd import DemoHandler, LoopbackServer
 
 logger = logging.getLogger(__name__)
 
@@ -780,36 +779,13 @@ def landing_page_html(record: DemoRecord) -> bytes:
 LandingFault = Callable[[DemoRecord], str | None]
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], owner: OAIServer) -> None:
-        self.owner = owner
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(DemoHandler):
     server_version = "fedcat-demo-oai/0.1"
-    timeout = 30
 
     @property
     def owner(self) -> OAIServer:
-        return cast(_HTTPServer, self.server).owner
-
-    def setup(self) -> None:
-        super().setup()
-        self.owner._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.owner._track(self.connection, add=False)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        logger.debug("%s %s", self.address_string(), format % args)
+        owner: OAIServer = super().owner
+        return owner
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         parts = urlsplit(self.path)
@@ -823,7 +799,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path in ("", "/"):
             self._index()
         else:
-            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, b"<!DOCTYPE html><title>404</title><p>Not found</p>")
+            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE}, b"<!DOCTYPE html><title>404</title><p>Not found</p>")
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         parts = urlsplit(self.path)
@@ -834,7 +810,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length > 0 else b""
         number = self.owner._count(oai=parts.path == "/oai")
         if parts.path != "/oai":
-            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, b"<!DOCTYPE html><title>404</title><p>Not found</p>")
+            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE}, b"<!DOCTYPE html><title>404</title><p>Not found</p>")
             return
         form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
         self._oai(form, parts.path, number)
@@ -865,36 +841,36 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, headers, body = owner.repository.respond(params, owner.url, repeated=repeated, site_url=owner.base_url)
         if action is None:
-            self._send(status, headers, body)
+            self.send_bytes(status, headers, body)
             return
         if action.status is not None:
             status = action.status
         if action.body is not None:
             body = action.body
         headers.update(action.headers)
-        self._send(status, headers, body, truncate_at=action.truncate_at, honest_length=action.honest_length)
+        self.send_bytes(status, headers, body, truncate_at=action.truncate_at, honest_length=action.honest_length)
 
     def _landing(self, local_id: str) -> None:
         record = self.owner.repository.get_by_local_id(local_id)
         if record is None or record.deleted:
-            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
+            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
             return
         wall = self.owner.landing_fault
         fault = wall(record) if wall is not None else None
         if fault == "login":
-            self._send(302, {"Location": f"/login?next=/dataset/{local_id}", "Content-Type": HTML_CONTENT_TYPE},
+            self.send_bytes(302, {"Location": f"/login?next=/dataset/{local_id}", "Content-Type": HTML_CONTENT_TYPE},
                        b"<!DOCTYPE html><title>302</title>")
             return
         if fault == "gone":
-            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
+            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
             return
-        self._send(200, {"Content-Type": HTML_CONTENT_TYPE}, landing_page_html(record))
+        self.send_bytes(200, {"Content-Type": HTML_CONTENT_TYPE}, landing_page_html(record))
 
     def _login(self) -> None:
         page = ("<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'><title>登录 Sign in</title></head><body>"
                 "<h1>登录 / Sign in</h1><form method='post' action='/login'><input name='user'>"
                 "<input type='password' name='password'><button>登录</button></form></body></html>")
-        self._send(200, {"Content-Type": HTML_CONTENT_TYPE}, page.encode("utf-8"))
+        self.send_bytes(200, {"Content-Type": HTML_CONTENT_TYPE}, page.encode("utf-8"))
 
     def _index(self) -> None:
         c = self.owner.repository.center
@@ -904,120 +880,29 @@ class _Handler(BaseHTTPRequestHandler):
             f"<h1>{html.escape(c.name_zh)}</h1><p>{html.escape(c.name_en)}</p>"
             "<p><a href='/oai?verb=Identify'>OAI-PMH</a></p></body></html>"
         )
-        self._send(200, {"Content-Type": HTML_CONTENT_TYPE}, page.encode("utf-8"))
-
-    def _send(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        truncate_at: int | None = None,
-        honest_length: bool = False,
-    ) -> None:
-        payload = body if truncate_at is None else body[: max(0, truncate_at)]
-        self.send_response(status)
-        lowered = {k.lower() for k in headers}
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if "content-length" not in lowered:
-            self.send_header("Content-Length", str(len(payload) if honest_length else len(body)))
-        if truncate_at is not None:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        try:
-            self.wfile.write(payload)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            logger.debug("client went away while sending the response")
-            self.close_connection = True
+        self.send_bytes(200, {"Content-Type": HTML_CONTENT_TYPE}, page.encode("utf-8"))
 
 
-class OAIServer:
+class OAIServer(LoopbackServer):
     """Serve an :class:`OAIRepository` over HTTP on 127.0.0.1 (daemon thread).
 
     ``port=0`` picks a free port at :meth:`start`; the chosen port is kept, so
     ``stop()`` followed by ``start()`` restarts on the same port.
     """
 
+    handler = _Handler
+
     def __init__(self, repository: OAIRepository, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.repository = repository
-        self.host = host
-        self._port = port
         self.fault: FaultHook | None = None
         #: Landing pages that misbehave (login walls, dead links), for the link checker; None: all answer 200.
         self.landing_fault: LandingFault | None = None
         self.request_count = 0  # all HTTP requests
         self.oai_request_count = 0  # requests to /oai only
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
 
-    # ---- lifecycle --------------------------------------------------------
-
-    def start(self) -> OAIServer:
-        if self._httpd is not None:
-            return self
-        httpd = _HTTPServer((self.host, self._port), self)
-        self._port = int(httpd.server_address[1])
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"oai-{self.repository.center.id}-{self._port}",
-            daemon=True,
-        )
-        self._thread.start()
-        logger.info("OAI-PMH demo server for %s at %s", self.repository.center.id, self.url)
-        return self
-
-    def stop(self) -> None:
-        httpd, thread = self._httpd, self._thread
-        if httpd is None:
-            return
-        self._httpd = self._thread = None
-        httpd.shutdown()
-        with self._lock:
-            open_connections = list(self._connections)
-        for conn in open_connections:  # wake keep-alive handler threads
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        logger.debug("stopped OAI-PMH demo server on port %d", self._port)
-
-    @property
-    def running(self) -> bool:
-        return self._httpd is not None
-
-    def __enter__(self) -> OAIServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # ---- addresses --------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._port == 0:
-            raise RuntimeError("server not started yet (port 0 is assigned at start())")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        """Site root, e.g. ``http://127.0.0.1:8101``."""
-        return f"http://{self.host}:{self.port}"
+    def thread_name(self) -> str:
+        return f"oai-{self.repository.center.id}-{self._port}"
 
     @property
     def url(self) -> str:
@@ -1034,10 +919,3 @@ class OAIServer:
                 self.oai_request_count += 1
                 return self.oai_request_count
             return 0
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)

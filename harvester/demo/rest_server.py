@@ -17,15 +17,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .httpd import DemoHandler, LoopbackServer
 from .oai_server import (
     HTML_CONTENT_TYPE, FaultAction, FaultContext, FaultHook, landing_page_html, missing_page_html,
 )
@@ -63,36 +61,13 @@ class JsonApi(Protocol):
 Mutator = Callable[[RestRequest, Any], Any]
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], owner: RestServer) -> None:
-        self.owner = owner
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(DemoHandler):
     server_version = "fedcat-demo-rest/0.1"
-    timeout = 30
 
     @property
     def owner(self) -> RestServer:
-        return cast(_HTTPServer, self.server).owner
-
-    def setup(self) -> None:
-        super().setup()
-        self.owner._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.owner._track(self.connection, add=False)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        logger.debug("%s %s", self.address_string(), format % args)
+        owner: RestServer = super().owner
+        return owner
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._serve(None)
@@ -106,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, json.JSONDecodeError):
-            self._send(400, {"Content-Type": JSON_CONTENT_TYPE}, b'{"error": "request body is not JSON"}')
+            self.send_bytes(400, {"Content-Type": JSON_CONTENT_TYPE}, b'{"error": "request body is not JSON"}')
             return
         self._serve(body)
 
@@ -137,10 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Content-Type": JSON_CONTENT_TYPE, **reply.headers}
         status = reply.status
         if action is None:
-            self._send(status, headers, payload)
+            self.send_bytes(status, headers, payload)
             return
         headers.update(action.headers)
-        self._send(action.status or status, headers, payload if action.body is None else action.body,
+        self.send_bytes(action.status or status, headers, payload if action.body is None else action.body,
                    truncate_at=action.truncate_at, honest_length=action.honest_length)
 
     def _landing(self, local_id: str) -> None:
@@ -148,9 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         finder = getattr(self.owner.api, "landing_record", None)
         record = finder(local_id) if finder is not None else None
         if record is None:
-            self._send(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
+            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE}, missing_page_html(local_id))
         else:
-            self._send(200, {"Content-Type": HTML_CONTENT_TYPE}, landing_page_html(record))
+            self.send_bytes(200, {"Content-Type": HTML_CONTENT_TYPE}, landing_page_html(record))
 
     def _fault(self, request: RestRequest, number: int) -> FaultAction | None:
         hook = self.owner.fault
@@ -165,86 +140,21 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("fault hook failed; serving a normal response")
             return None
 
-    def _send(self, status: int, headers: Mapping[str, str], body: bytes, *, truncate_at: int | None = None,
-              honest_length: bool = False) -> None:
-        payload = body if truncate_at is None else body[: max(0, truncate_at)]
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if "content-length" not in {k.lower() for k in headers}:
-            self.send_header("Content-Length", str(len(payload) if honest_length else len(body)))
-        if truncate_at is not None:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        try:
-            self.wfile.write(payload)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
 
-
-class RestServer:
+class RestServer(LoopbackServer):
     """Serve a :class:`JsonApi` over HTTP on 127.0.0.1; ``port=0`` picks a free port at :meth:`start`."""
 
+    handler = _Handler
+
     def __init__(self, api: JsonApi, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.api = api
-        self.host = host
-        self._port = port
         self.fault: FaultHook | None = None
         self.mutate: Mutator | None = None
         self.requests: list[RestRequest] = []
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
 
-    def start(self) -> RestServer:
-        if self._httpd is not None:
-            return self
-        httpd = _HTTPServer((self.host, self._port), self)
-        self._port = int(httpd.server_address[1])
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"rest-{self._port}", daemon=True)
-        self._thread.start()
-        logger.info("JSON API demo server (%s) at %s", type(self.api).__name__, self.base_url)
-        return self
-
-    def stop(self) -> None:
-        httpd, thread = self._httpd, self._thread
-        if httpd is None:
-            return
-        self._httpd = self._thread = None
-        httpd.shutdown()
-        with self._lock:
-            open_connections = list(self._connections)
-        for conn in open_connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> RestServer:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port == 0:
-            raise RuntimeError("server not started yet (port 0 is assigned at start())")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        """The site root, e.g. ``http://127.0.0.1:8201``: a source's ``url``."""
-        return f"http://{self.host}:{self.port}"
+    def thread_name(self) -> str:
+        return f"rest-{self._port}"
 
     @property
     def url(self) -> str:
@@ -254,10 +164,3 @@ class RestServer:
         with self._lock:
             self.requests.append(request)
             return len(self.requests)
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
