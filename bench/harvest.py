@@ -46,8 +46,10 @@ def serve(count: int, records: int, page_size: int, delay: float, ports_file: Pa
         center = DemoCenter(**{**template.__dict__, "id": f"b{s}", "n_records": records, "page_size": page_size,
                                "metadata_formats": ("oai_dc",)})
         start = datetime(2020, 1, 1, tzinfo=UTC)
+        # every record its own dataset (own DOI and CSTR), as in a real center
         recs = [replace(base[i % len(base)], local_id=f"r{i:07d}", identifier=f"oai:b{s}:r{i:07d}", deleted=False,
-                        datestamp=start + timedelta(minutes=i)) for i in range(records)]
+                        datestamp=start + timedelta(minutes=i), doi=f"10.99999/b{s}.r{i:07d}",
+                        cstr=f"CSTR:99999.11.b{s}.r{i:07d}") for i in range(records)]
         server = OAIServer(OAIRepository(center, recs), port=0)
         if delay:
             def slow(ctx: FaultContext, d: float = delay) -> FaultAction | None:

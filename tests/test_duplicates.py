@@ -7,6 +7,7 @@ follows its members as they change, disappear or are gated, and a rebuild from t
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,9 +16,11 @@ import pytest
 
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.config import Audience
+from fedcat.harvester.demo.oai_server import OAIServer
 from fedcat.harvester.store import RecordStore
 from fedcat.index.base import EVERYTHING, SearchQuery
 
+from .conftest import source_for
 from .metadata_samples import dcat_rdfxml
 from .oai_static import StaticOAI, StaticOAIServer, StaticRecord
 from .test_access import Client
@@ -140,3 +143,19 @@ def test_a_store_from_before_grouping_gets_its_group_keys(cat: Catalog) -> None:
         assert sum(len(g.members) for g in store.iter_groups(batch=1)) == 4
     finally:
         store.close()
+
+
+def test_a_pid_one_source_gives_to_several_records_names_a_collection_not_a_dataset(
+        oai_server: OAIServer, catalog_factory: Callable[..., Catalog]) -> None:
+    live = [r for r in oai_server.repository.records() if not r.deleted]
+    shared = live[0].doi
+    for rec in live[1:4]:  # four records of one center under one project DOI
+        oai_server.repository.upsert(dataclasses.replace(rec, doi=shared))
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    everything = cat.index.search(SearchQuery(size=1, visibility=EVERYTHING, facets=()))
+    assert everything.total == cat.store.counts("ncdc")["records"] == len(live)  # nothing merged
+    ids = [f"ncdc:{r.local_id}" for r in live[:4]]
+    db = sqlite3.connect(cat.store.path)
+    keys = dict(db.execute(f"SELECT id, group_key FROM records WHERE id IN ({','.join('?' * 4)})", ids).fetchall())
+    assert keys == {i: f"id:{i}" for i in ids}

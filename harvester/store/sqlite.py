@@ -153,7 +153,7 @@ class RecordStore:
 
     def _migrate(self) -> None:
         for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
-                                  ("records", "input_key", "TEXT")):
+                                  ("records", "input_key", "TEXT"), ("records", "pid_key", "TEXT")):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if name not in columns:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
@@ -161,6 +161,7 @@ class RecordStore:
         if "group_key" not in columns:
             self._add_group_columns()
         self._db.execute("CREATE INDEX IF NOT EXISTS records_group ON records(group_key)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS records_pid ON records(source_id, pid_key)")
 
     def _add_group_columns(self) -> None:
         """Stores from before duplicate grouping: compute every live record's group key once.
@@ -271,14 +272,15 @@ class RecordStore:
         db.execute("DELETE FROM gated WHERE id = ?", (rec.id,))
         db.execute(
             "INSERT INTO records(id, source_id, local_id, content_hash, access_json, datestamp, deleted,"
-            " record_json, first_seen_at, updated_at, last_seen_run, index_pending, input_key, group_key)"
-            " VALUES (?,?,?,?,?,?,0,?,?,?,?,1,?,?)"
+            " record_json, first_seen_at, updated_at, last_seen_run, index_pending, input_key, group_key,"
+            " pid_key) VALUES (?,?,?,?,?,?,0,?,?,?,?,1,?,?,?)"
             " ON CONFLICT(id) DO UPDATE SET content_hash=excluded.content_hash, access_json=excluded.access_json,"
             " datestamp=excluded.datestamp, deleted=0, record_json=excluded.record_json,"
             " updated_at=excluded.updated_at, last_seen_run=excluded.last_seen_run, index_pending=1,"
-            " input_key=COALESCE(excluded.input_key, records.input_key), group_key=excluded.group_key",
+            " input_key=COALESCE(excluded.input_key, records.input_key), group_key=excluded.group_key,"
+            " pid_key=excluded.pid_key",
             (rec.id, rec.source_id, rec.local_id, rec.content_hash, access_json, rec.datestamp,
-             record_json, ts, ts, run_id, item.input_key, group_key(rec)),
+             record_json, ts, ts, run_id, item.input_key, self._group_key(db, rec), group_key(rec)),
         )
         if item.raw is not None:
             db.execute(
@@ -290,6 +292,25 @@ class RecordStore:
         if row is None:
             return Outcome.ADDED
         return Outcome.UPDATED
+
+    @staticmethod
+    def _group_key(db: sqlite3.Connection, rec: Record) -> str:
+        """The record's group key, unless its source gives the same DOI/CSTR to several records.
+
+        Duplicates are one dataset reached through different sources; a PID that one source puts on
+        many records names a collection, not a dataset, so those records are not grouped (and the
+        ones already grouped under it are taken out, their index entries made pending).
+        """
+        key = group_key(rec)
+        if key.startswith("id:"):
+            return key
+        shared = db.execute("SELECT 1 FROM records WHERE source_id=? AND pid_key=? AND id != ? AND deleted=0 LIMIT 1",
+                            (rec.source_id, key, rec.id)).fetchone()
+        if shared is None:
+            return key
+        db.execute("UPDATE records SET group_key='id:'||id, index_pending=1"
+                   " WHERE source_id=? AND pid_key=? AND id != ? AND group_key=?", (rec.source_id, key, rec.id, key))
+        return f"id:{rec.id}"
 
     def _gate(self, db: sqlite3.Connection, rec: Record, ts: str, *, existed: bool) -> Outcome:
         """Keep only id, source, level and time of a core/secret record; drop everything else."""
