@@ -175,3 +175,4 @@ def test_snapshot_after_each_run(oai_server: OAIServer, catalog_factory: Any) ->
     assert Counter(s.audience for s in (cat.store.snapshots.history("ncdc", a)[0] for a in
                    ("public_international", "public_domestic", "registered", "officer"))) == Counter(
         ["public_international", "public_domestic", "registered", "officer"])
+

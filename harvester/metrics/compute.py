@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -119,27 +119,46 @@ def _add_links(t: _Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | 
 
 
 def _tally(records: Iterable[Record], links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> _Tally:
-    t = _Tally()
+    return _tallies(records, {"": _everything}, links, today)[""]
+
+
+def _everything(_: Record) -> bool:
+    return True
+
+
+def _tallies(records: Iterable[Record], views: Mapping[str, Callable[[Record], bool]],
+             links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> dict[str, _Tally]:
+    """One pass over the records, one tally per view (the records each view lets through)."""
+    tallies = {name: _Tally() for name in views}
     for rec in records:
-        t.records += 1
-        acc = rec.access
-        t.openness[acc.openness.value] += 1
-        t.geo[acc.geo_scope.value] += 1
-        t.security[acc.security.value] += 1
-        _add_pids(t, rec)
-        t.counts["licence"] += licence_present(rec)
-        t.counts["open_licence"] += open_licence(rec)
-        t.licences[rec.licence.normalised or "unspecified"] += 1
-        t.counts["citation"] += bool(rec.citation)
-        t.counts["citation_complete"] += citation_complete(rec)
-        t.counts["version"] += bool(rec.version)
-        _add_dates(t, rec, today)
-        _add_links(t, rec, links.get(rec.id))
-        quality = assess(rec, reach_of(links.get(rec.id)))
-        t.score += quality.score
-        t.dims.update({d.value: p for d, p in quality.points.items()})
-        t.checks.update(quality.passed)
-    return t
+        targets = [tallies[name] for name, visible in views.items() if visible(rec)]
+        if not targets:
+            continue
+        quality = assess(rec, reach_of(links.get(rec.id)))  # the costly part: once per record
+        for t in targets:
+            _add(t, rec, links, today, quality)
+    return tallies
+
+
+def _add(t: _Tally, rec: Record, links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date,
+         quality: Any) -> None:
+    t.records += 1
+    acc = rec.access
+    t.openness[acc.openness.value] += 1
+    t.geo[acc.geo_scope.value] += 1
+    t.security[acc.security.value] += 1
+    _add_pids(t, rec)
+    t.counts["licence"] += licence_present(rec)
+    t.counts["open_licence"] += open_licence(rec)
+    t.licences[rec.licence.normalised or "unspecified"] += 1
+    t.counts["citation"] += bool(rec.citation)
+    t.counts["citation_complete"] += citation_complete(rec)
+    t.counts["version"] += bool(rec.version)
+    _add_dates(t, rec, today)
+    _add_links(t, rec, links.get(rec.id))
+    t.score += quality.score
+    t.dims.update({d.value: p for d, p in quality.points.items()})
+    t.checks.update(quality.passed)
 
 
 def _distribution(counter: Counter[str], values: Iterable[str]) -> dict[str, int]:
@@ -206,7 +225,24 @@ def center_metrics(
     today: date,
 ) -> dict[str, Any]:
     """Every metric of the given records (one center's, or all centers' for the overall figures)."""
-    t = _tally(records, links, today)
+    return _metrics(_tally(records, links, today), gated=gated, runs=runs, today=today)
+
+
+def center_metrics_by_view(
+    records: Iterable[Record],
+    views: Mapping[str, Callable[[Record], bool]],
+    *,
+    gated: Mapping[str, int],
+    runs: Sequence[RunReport],
+    links: Mapping[str, Mapping[LinkKind, LinkResult]],
+    today: date,
+) -> dict[str, dict[str, Any]]:
+    """:func:`center_metrics` for several views (audiences) at once, reading the records once."""
+    return {name: _metrics(t, gated=gated, runs=runs, today=today)
+            for name, t in _tallies(records, views, links, today).items()}
+
+
+def _metrics(t: _Tally, *, gated: Mapping[str, int], runs: Sequence[RunReport], today: date) -> dict[str, Any]:
     n, c = t.records, t.counts
     security = _distribution(t.security, [s.value for s in Security if s.value not in ("core", "secret")])
     security.update({lvl: gated.get(lvl, 0) for lvl in ("core", "secret")})

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..model import Record
 from ..store import RecordStore
-from .compute import RUNS_WINDOW, center_metrics, rank
+from .compute import RUNS_WINDOW, center_metrics, center_metrics_by_view, rank
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,13 @@ def ranking(store: RecordStore, source_ids: Sequence[str], visible: Visible, tod
 def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapping[str, Visible],
              today: date) -> str:
     """Store the source's metrics as each audience in ``views`` sees them; returns the time stamp."""
-    by_audience = {aud: source_metrics(store, source_id, visible, today) for aud, visible in views.items()}
+    by_audience = center_metrics_by_view(
+        store.iter_records(source_id), views,
+        gated=store.gated_counts().get(source_id, {}),
+        runs=store.runs(source_id, limit=RUNS_WINDOW),
+        links=store.links.for_source(source_id),
+        today=today,
+    )
     at = store.snapshots.add(source_id, run_id, by_audience)
     log.info("[%s] metrics snapshot after run %s", source_id, run_id)
     return at
