@@ -176,3 +176,19 @@ def test_snapshot_after_each_run(oai_server: OAIServer, catalog_factory: Any) ->
                    ("public_international", "public_domestic", "registered", "officer"))) == Counter(
         ["public_international", "public_domestic", "registered", "officer"])
 
+
+
+def test_an_unchanged_run_reuses_the_record_figures_and_updates_the_run_figures(
+        oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat: Catalog = catalog_factory([source_for(oai_server)])
+    cat.harvester.clock = lambda: TODAY
+    cat.harvester.harvest()
+    cat.harvester.harvest()  # incremental: nothing new at the source
+    runs = cat.store.runs("ncdc")
+    assert not any(runs[0].counts.get(k) for k in ("added", "updated", "deleted", "gated"))
+    first, second = cat.store.snapshots.history("ncdc", "officer")
+    assert second.metrics["basis"] == first.metrics["basis"]
+    assert second.metrics["freshness"]["harvest_runs"] == 2 == first.metrics["freshness"]["harvest_runs"] + 1
+    assert second.metrics["freshness"]["last_harvest"] == runs[0].finished_at
+    fresh = {k: v for k, v in second.metrics.items() if k not in ("freshness", "ranking_score")}
+    assert fresh == {k: v for k, v in first.metrics.items() if k not in ("freshness", "ranking_score")}

@@ -177,14 +177,21 @@ def _completeness(t: _Tally) -> dict[str, Any]:
 
 
 def _freshness(t: _Tally, runs: Sequence[RunReport]) -> dict[str, Any]:
-    finished = [r for r in runs if r.status is not RunStatus.RUNNING][:RUNS_WINDOW]
-    ok = [r for r in finished if r.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)]
     return {
         "records_dated": len(t.ages),
         "median_days_since_modified": statistics.median(t.ages) if t.ages else None,
         "max_days_since_modified": max(t.ages) if t.ages else None,
         "newest_modified": max(t.dates) if t.dates else None,
         "oldest_modified": min(t.dates) if t.dates else None,
+        **run_freshness(runs),
+    }
+
+
+def run_freshness(runs: Sequence[RunReport]) -> dict[str, Any]:
+    """The freshness figures drawn from the harvest runs (newest first)."""
+    finished = [r for r in runs if r.status is not RunStatus.RUNNING][:RUNS_WINDOW]
+    ok = [r for r in finished if r.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)]
+    return {
         "last_harvest": finished[0].finished_at if finished else None,
         "last_successful_harvest": max((r.finished_at or "" for r in ok), default=None) or None,
         "harvest_runs": len(finished),

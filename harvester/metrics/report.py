@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -9,8 +11,8 @@ from datetime import date
 from typing import Any
 
 from ..model import Record
-from ..store import RecordStore
-from .compute import RUNS_WINDOW, center_metrics, center_metrics_by_view, rank
+from ..store import RecordStore, RunReport
+from .compute import RUNS_WINDOW, center_metrics, center_metrics_by_view, rank, ranking_score, run_freshness
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,33 @@ def ranking(store: RecordStore, source_ids: Sequence[str], visible: Visible, tod
     return rank({sid: source_metrics(store, sid, visible, today) for sid in source_ids})
 
 
+def basis(store: RecordStore, source_id: str, today: date) -> str:
+    """What a source's record-derived figures depend on: its records' count and last change, its gated
+    records, its link checks, and the day (ages)."""
+    records = store.read("SELECT COUNT(*) AS n, MAX(updated_at) AS last FROM records WHERE source_id = ?",
+                         (source_id,))[0]
+    links = store.read("SELECT COUNT(*) AS n, MAX(checked_at) AS last FROM link_checks WHERE source_id = ?",
+                       (source_id,))[0]
+    gated = store.gated_counts().get(source_id, {})
+    return json.dumps([records["n"], records["last"], links["n"], links["last"], sorted(gated.items()),
+                       today.isoformat()])
+
+
 def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapping[str, Visible],
              today: date) -> str:
-    """Store the source's metrics as each audience in ``views`` sees them; returns the time stamp."""
+    """Store the source's metrics as each audience in ``views`` sees them; returns the time stamp.
+
+    When nothing they are computed from has changed since the last snapshot (:func:`basis`), its
+    figures are reused and only those drawn from the harvest runs are brought up to date: an
+    unchanged re-harvest does not read every record again.
+    """
+    mark = basis(store, source_id, today)
+    runs = store.runs(source_id, limit=RUNS_WINDOW)
+    reused = _reuse(store, source_id, views, mark, runs)
+    if reused is not None:
+        at = store.snapshots.add(source_id, run_id, reused)
+        log.info("[%s] metrics snapshot after run %s (records unchanged: figures reused)", source_id, run_id)
+        return at
     by_audience = center_metrics_by_view(
         store.iter_records(source_id), views,
         gated=store.gated_counts().get(source_id, {}),
@@ -57,6 +83,22 @@ def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapp
         links=store.links.for_source(source_id),
         today=today,
     )
+    for metrics in by_audience.values():
+        metrics["basis"] = mark
     at = store.snapshots.add(source_id, run_id, by_audience)
     log.info("[%s] metrics snapshot after run %s", source_id, run_id)
     return at
+
+
+def _reuse(store: RecordStore, source_id: str, views: Mapping[str, Visible], mark: str,
+           runs: Sequence[RunReport]) -> dict[str, dict[str, Any]] | None:
+    out: dict[str, dict[str, Any]] = {}
+    for audience in views:
+        history = store.snapshots.history(source_id, audience, limit=1)
+        if not history or history[-1].metrics.get("basis") != mark:
+            return None
+        metrics = copy.deepcopy(history[-1].metrics)
+        metrics["freshness"].update(run_freshness(runs))
+        metrics["ranking_score"] = ranking_score(metrics)
+        out[audience] = metrics
+    return out
