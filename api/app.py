@@ -8,18 +8,16 @@ index query, so hits, totals and facet counts agree.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 
-from fedcat.harvester.model import Security
-from fedcat.index.base import FACETS, MAX_PAGE_SIZE, Hit, SearchQuery, SearchResult, Sort
+from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 
 from . import errors, export, metrics, officer, records, web
 from .audience import Caller
 from .catalog import Catalog
-from .deps import caller_of
+from .deps import audit_hits, caller_of
 from .errors import BadParameter
 from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
 
@@ -115,16 +113,6 @@ def _facet_list(raw: str | None) -> tuple[str, ...]:
         if n not in FACETS:
             raise BadParameter(f"unknown facet {n!r} (known: {', '.join(FACETS)})", parameter="facets")
     return names
-
-
-def audit_hits(catalog: Catalog, caller: Caller, action: str, hits: Iterable[Hit]) -> None:
-    """An officer's view of ``important`` records goes to the audit log."""
-    if not caller.is_officer:
-        return
-    ids = [s["id"] for h in hits for s in h.doc.get("sources") or [h.doc]
-           if s.get("security") == Security.IMPORTANT.value]
-    if ids:
-        catalog.store.audit.add(caller.actor, caller.audience, action, ids)
 
 
 def search_body(result: SearchResult, query: SearchQuery, caller: Caller) -> dict[str, Any]:

@@ -83,7 +83,9 @@ def cmd_override(args: argparse.Namespace) -> int:
         else:
             if not args.value or not args.reason:
                 raise FedcatError("--value and --reason are required (or --remove)")
-            source_id = _source_of(catalog, args.id)
+            source_id = catalog.store.source_of(args.id)
+            if source_id is None:
+                raise FedcatError(f"no record {args.id!r}")
             o = catalog.store.overrides.put(args.id, source_id, args.tag, args.value, args.by, args.reason)
             console.print(f"{o.record_id}: {o.tag} = {o.value} (by {o.by}, {o.at})")
         for rec, outcome in catalog.harvester.retag([args.id]):
@@ -92,16 +94,6 @@ def cmd_override(args: argparse.Namespace) -> int:
     finally:
         catalog.close()
     return 0
-
-
-def _source_of(catalog: Catalog, record_id: str) -> str:
-    rec = catalog.store.get(record_id)
-    if rec is not None:
-        return rec.source_id
-    gated = catalog.store.gated_level(record_id)
-    if gated is not None:
-        return gated[0]
-    raise FedcatError(f"no record {record_id!r}")
 
 
 def cmd_embargoes(args: argparse.Namespace) -> int:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import Request
 
 from fedcat.harvester.errors import StoreError
+from fedcat.harvester.model import Security
+from fedcat.index.base import Hit
 
 from .audience import Caller
 from .catalog import Catalog
@@ -64,3 +68,13 @@ def _presented_key(request: Request) -> str | None:
         return value.strip()
     header = request.headers.get(KEY_HEADER)
     return header.strip() if header else None
+
+
+def audit_hits(catalog: Catalog, caller: Caller, action: str, hits: Iterable[Hit]) -> None:
+    """An officer's view of ``important`` records (every member of a grouped hit) goes to the audit log."""
+    if not caller.is_officer:
+        return
+    ids = [s["id"] for h in hits for s in h.doc.get("sources") or [h.doc]
+           if s.get("security") == Security.IMPORTANT.value]
+    if ids:
+        catalog.store.audit.add(caller.actor, caller.audience, action, ids)

@@ -16,12 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from fedcat.harvester.model import Security
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
 
 from .audience import Caller
 from .catalog import Catalog
-from .deps import caller_of, catalog_of
+from .deps import audit_hits, caller_of, catalog_of
 from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
 
 router = APIRouter()
@@ -67,10 +66,7 @@ def _docs(catalog: Catalog, caller: Caller, query: SearchQuery, limit: int) -> I
     sent = 0
     while sent < limit:
         result = catalog.index.search(query)
-        important = [s["id"] for h in result.hits for s in h.doc.get("sources") or [h.doc]
-                     if s.get("security") == Security.IMPORTANT.value]
-        if caller.is_officer and important:
-            catalog.store.audit.add(caller.actor, caller.audience, "export", important)
+        audit_hits(catalog, caller, "export", result.hits)
         for hit in result.hits[: limit - sent]:
             yield caller.shape_hit(hit.doc)
             sent += 1

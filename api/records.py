@@ -73,7 +73,9 @@ def put_override(request: Request, record_id: str, body: OverrideIn) -> dict[str
         check_override(body.tag, body.value)
     except OverrideError as exc:
         raise BadParameter(str(exc), parameter="tag" if body.tag not in TAGS else "value") from exc
-    source_id = _source_of(request, record_id)
+    source_id = cat.store.source_of(record_id)
+    if source_id is None:
+        raise NotFound(f"no record {record_id!r}")
     override = cat.store.overrides.put(record_id, source_id, body.tag, body.value, caller.actor, body.reason)
     cat.harvester.retag([record_id])
     return {"override": override.__dict__, "record": f"/api/v1/records/{record_id}"}
@@ -94,17 +96,6 @@ def same_dataset(request: Request, rec: Record, caller: Caller) -> list[dict[str
     return [{"id": other.id, "source_id": other.source_id, "center": other.center_zh, "center_en": other.center_en,
              "record": f"/api/v1/records/{other.id}"}
             for other in catalog_of(request).store.same_dataset(rec.id) if caller.visibility.allows_record(other)]
-
-
-def _source_of(request: Request, record_id: str) -> str:
-    store = catalog_of(request).store
-    rec = store.get(record_id)
-    if rec is not None:
-        return rec.source_id
-    gated = store.gated_level(record_id)
-    if gated is not None:
-        return gated[0]
-    raise NotFound(f"no record {record_id!r}")
 
 
 @router.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")

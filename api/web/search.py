@@ -12,6 +12,7 @@ from markupsafe import Markup
 from fedcat.harvester.model import Security
 from fedcat.index.base import FACETS, SearchQuery, Sort
 
+from ..deps import audit_hits
 from ..errors import BadParameter
 from ..params import MAX_QUERY_LENGTH
 from .pages import Page, html_errors
@@ -89,7 +90,6 @@ def search_page(request: Request) -> Response:
     query = SearchQuery(text=q, filters=filters, facets=_facets_for(page), size=PAGE_SIZE, cursor=cursor,
                         sort=Sort.RELEVANCE if q else Sort.NEWEST, visibility=page.caller.visibility)
     result = page.catalog.index.search(query)
-    from ..app import audit_hits  # the app module includes this router
 
     audit_hits(page.catalog, page.caller, "search", result.hits)
     facets = {

@@ -364,6 +364,12 @@ class RecordStore:
             " AND json_extract(access_json, '$.embargo_until') <= ?", (day,))
         return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
 
+    def source_of(self, record_id: str) -> str | None:
+        """The source of a stored record, live or gated (None when there is no such record)."""
+        rows = self.read("SELECT source_id FROM records WHERE id = ? AND deleted = 0 UNION ALL"
+                         " SELECT source_id FROM gated WHERE id = ?", (record_id, record_id))
+        return rows[0]["source_id"] if rows else None
+
     def gated_level(self, record_id: str) -> tuple[str, str] | None:
         """(source id, level) of a gated record, else None."""
         rows = self.read("SELECT source_id, level FROM gated WHERE id = ?", (record_id,))
