@@ -12,6 +12,7 @@ from fedcat.api.catalog import Catalog
 from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.corpus import demo_centers, generate_records
 from fedcat.harvester.demo.oai_server import OAIRepository, OAIServer
+from fedcat.index.base import SearchQuery
 from fedcat.harvester.demo.rest_server import JsonApi, RestServer
 
 #: The minimal config of the Foundation issue, exactly as users are told it works.
@@ -88,3 +89,15 @@ def rest_serve() -> Iterator[Callable[[JsonApi], RestServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+def search_ids(catalog: Catalog, text: str = "") -> set[str]:
+    """Every id a search finds, walking all pages."""
+    ids: set[str] = set()
+    cursor = None
+    while True:
+        page = catalog.index.search(SearchQuery(text=text, size=100, cursor=cursor, facets=()))
+        ids |= {h.id for h in page.hits}
+        cursor = page.next_cursor
+        if not cursor:
+            return ids

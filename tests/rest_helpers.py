@@ -11,7 +11,6 @@ import yaml
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.demo.rest_apis import DemoApi, rest_centers
 from fedcat.harvester.demo.rest_server import RestServer
-from fedcat.index.base import SearchQuery
 
 
 def rest_source(server: RestServer, name: str, *, source_id: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -31,17 +30,6 @@ def api_of(server: RestServer) -> DemoApi:
     api = server.api
     assert isinstance(api, DemoApi)
     return api
-
-
-def index_ids(catalog: Catalog, text: str = "") -> set[str]:
-    ids: set[str] = set()
-    cursor = None
-    while True:
-        page = catalog.index.search(SearchQuery(text=text, size=100, cursor=cursor, facets=()))
-        ids |= {h.id for h in page.hits}
-        cursor = page.next_cursor
-        if not cursor:
-            return ids
 
 
 def error_rows(catalog: Catalog) -> list[tuple[str | None, str, str | None, bytes | None]]:

@@ -19,10 +19,10 @@ from fedcat.harvester.store import RunStatus
 from fedcat.harvester.xml import parse
 from fedcat.index.base import SearchQuery
 
-from .conftest import FAST_HTTP
+from .conftest import FAST_HTTP, search_ids
 from .metadata_samples import DCAT_JSONLD_REMOTE_CONTEXT, DCAT_TURTLE, dcat_rdfxml, iso19139
 from .oai_static import StaticOAI, StaticOAIServer, StaticRecord
-from .rest_helpers import index_ids, write_profile
+from .rest_helpers import write_profile
 
 
 @pytest.fixture
@@ -231,9 +231,9 @@ def test_dcat_over_oai_pmh_end_to_end(static_oai: Callable[[StaticOAI], StaticOA
     assert (lake.access.geo_scope, lake.access.security) == (GeoScope.DOMESTIC, Security.IMPORTANT)
     raw = cat.store.raw("tpdc:glacier-2021")
     assert raw is not None and raw.format == "dcat" and "青藏高原冰川编目数据集".encode() in raw.body
-    assert index_ids(cat, "冰川编目") == {"tpdc:glacier-2021"}
-    assert index_ids(cat, "湖泊水位") == {"tpdc:lake-2020"}
-    assert index_ids(cat, "lake levels") == {"tpdc:lake-2020"}
+    assert search_ids(cat, "冰川编目") == {"tpdc:glacier-2021"}
+    assert search_ids(cat, "湖泊水位") == {"tpdc:lake-2020"}
+    assert search_ids(cat, "lake levels") == {"tpdc:lake-2020"}
     remapped = cat.harvester.remap("tpdc")
     assert remapped.counts["unchanged"] == 2 and not remapped.counts.get("errored")
 
@@ -260,9 +260,9 @@ def test_iso19139_over_oai_pmh_end_to_end(static_oai: Callable[[StaticOAI], Stat
     a3 = cat.store.get("geodata:a3")
     assert a3 is not None and (a3.access.openness, a3.access.geo_scope) == (Openness.OPEN, GeoScope.INTERNATIONAL)
     assert cat.store.get("geodata:a2") is None and cat.store.gated_level("geodata:a2") == ("geodata", "secret")
-    assert index_ids(cat, "土地利用") == {"geodata:a1", "geodata:a3"}
-    assert index_ids(cat, "再分析") == {"geodata:a3"}
-    assert index_ids(cat, "terrain") == set()
+    assert search_ids(cat, "土地利用") == {"geodata:a1", "geodata:a3"}
+    assert search_ids(cat, "再分析") == {"geodata:a3"}
+    assert search_ids(cat, "terrain") == set()
     result = cat.index.search(SearchQuery(text="reanalysis", size=5))
     assert result.hits[0].doc["title_en"] == "Open reanalysis"
 
@@ -292,5 +292,5 @@ def test_a_rest_profile_can_name_the_dcat_crosswalk(rest_serve: Callable[[Any], 
     rec = cat.store.get("ocean:https://data.example.cn/dataset/ocean-ctd-2019")
     assert rec is not None and rec.identifiers.doi == "10.12345/scsio.ctd.2019"
     assert rec.access.openness is Openness.CONDITIONAL  # eu-access-right-restricted
-    assert index_ids(cat, "温盐深") == {"ocean:https://data.example.cn/dataset/ocean-ctd-2019",
+    assert search_ids(cat, "温盐深") == {"ocean:https://data.example.cn/dataset/ocean-ctd-2019",
                                         "ocean:https://doi.org/10.12345/scsio.ctd.2020"}

@@ -32,7 +32,7 @@ from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepos
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import SearchQuery
 
-from .conftest import center, source_for
+from .conftest import center, search_ids, source_for
 
 OAI_XMLNS = b' xmlns="http://www.openarchives.org/OAI/2.0/"'
 XML_DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -90,10 +90,6 @@ def search_hits(catalog: Catalog, text: str = "") -> list[str]:
         cursor = page.next_cursor
         if not cursor:
             return ids
-
-
-def search_ids(catalog: Catalog, text: str = "") -> set[str]:
-    return set(search_hits(catalog, text))
 
 
 def real(server: OAIServer, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:

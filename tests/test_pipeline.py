@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from fedcat.api.catalog import Catalog
 from fedcat.harvester.adapters.oaipmh import item_from_raw
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIServer
 from fedcat.harvester.model import Security
@@ -18,22 +17,11 @@ from fedcat.harvester.pipeline import map_item
 from fedcat.harvester.store import RunStatus
 from fedcat.index.base import SearchQuery
 
-from .conftest import source_for
+from .conftest import search_ids, source_for
 
 
 def live(server: OAIServer) -> list[Any]:
     return [r for r in server.repository.records() if not r.deleted]
-
-
-def search_ids(catalog: Catalog, text: str = "") -> set[str]:
-    ids: set[str] = set()
-    cursor = None
-    while True:
-        page = catalog.index.search(SearchQuery(text=text, size=100, cursor=cursor, facets=()))
-        ids |= {h.id for h in page.hits}
-        cursor = page.next_cursor
-        if not cursor:
-            return ids
 
 
 def test_full_harvest_stores_and_indexes_every_live_record(oai_server: OAIServer, catalog_factory: Any) -> None:

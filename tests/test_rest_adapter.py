@@ -26,8 +26,8 @@ from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.pipeline import map_item
 from fedcat.harvester.store import RunStatus
 
-from .conftest import FAST_HTTP
-from .rest_helpers import api_of, error_rows, index_ids, rest_source, write_profile
+from .conftest import FAST_HTTP, search_ids
+from .rest_helpers import api_of, error_rows, rest_source, write_profile
 
 
 class ListApi:
@@ -116,7 +116,7 @@ def test_every_pagination_style_reaches_the_last_page(style: str, rest_serve: An
     assert run.status is RunStatus.SUCCEEDED, run.message
     pages = 1 if style == "none" else math.ceil(len(api.items) / api.cap)
     assert len(server.requests) == run.pages == pages
-    assert index_ids(cat) == {f"lst:{i['uid']}" for i in api.items}
+    assert search_ids(cat) == {f"lst:{i['uid']}" for i in api.items}
     rec = cat.store.get("lst:it007")
     assert rec is not None
     assert rec.title == "冰川数据集7" and rec.title_en == "Glacier dataset 7"
@@ -282,7 +282,7 @@ def test_kill_9_mid_harvest_resumes_at_the_checkpoint(rest_serve: Any, tmp_path:
         assert run.status is RunStatus.SUCCEEDED, run.message
         pages = [r.params["page"] for r in server.requests if r.path == ScienceDBApi.HARVEST]
         assert pages == ["3"], "pages 1 and 2 were stored before the kill and are not fetched again"
-        assert index_ids(cat) == {f"sciencedb:{r.doi}" for r in api.live()}
+        assert search_ids(cat) == {f"sciencedb:{r.doi}" for r in api.live()}
         interrupted = [r for r in cat.store.runs("sciencedb") if r.status is RunStatus.INTERRUPTED]
         assert len(interrupted) == 1
     finally:

@@ -16,7 +16,8 @@ from fedcat.harvester.model import Statement
 from fedcat.harvester.rest.profile import BUILTIN_CROSSWALKS
 from fedcat.harvester.store import RunStatus
 
-from .rest_helpers import api_of, error_rows, index_ids
+from .conftest import search_ids
+from .rest_helpers import api_of, error_rows
 
 LISTING = {"ckan": CkanApi.PATH, "dataverse": DataverseApi.SEARCH, "datacite": DataCiteApi.PATH}
 
@@ -53,7 +54,7 @@ def test_builtin_adapter_harvests_to_the_last_page(protocol: str, rest_serve: An
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED, run.message
     live = api.live()
-    assert index_ids(cat) == expected_ids(protocol, server, **query)
+    assert search_ids(cat) == expected_ids(protocol, server, **query)
     overlap = 5 if protocol == "ckan" else 0
     step = api.center.page_size - overlap
     assert len(listing_requests(server, protocol)) == run.pages == math.ceil((len(live) - overlap) / step)
@@ -103,7 +104,7 @@ def test_ckan_record_modified_during_the_listing_is_not_lost(rest_serve: Any, ca
     cat = catalog_factory([builtin_source(server, "ckan")])
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED
-    assert index_ids(cat) == expected_ids("ckan", server), "every record was seen although one moved to the end"
+    assert search_ids(cat) == expected_ids("ckan", server), "every record was seen although one moved to the end"
     assert run.counts["added"] == len(api.live()), "the moved record listed twice is counted once"
 
 
@@ -228,5 +229,5 @@ def test_builtin_bad_record_in_a_page_is_isolated(protocol: str, rest_serve: Any
     assert run.status is RunStatus.PARTIAL, run.message
     assert run.counts["errored"] == 2
     lost = 0 if protocol == "ckan" else 2  # CKAN pages overlap: both were listed intact on page 1
-    assert len(index_ids(cat)) == len(expected_ids(protocol, server, **query)) - lost
+    assert len(search_ids(cat)) == len(expected_ids(protocol, server, **query)) - lost
     assert {m.split(":")[0] for _, m, _, _ in error_rows(cat)} == {"malformed record"}

@@ -24,7 +24,8 @@ from fedcat.harvester.demo.rest_apis import (
 from fedcat.harvester.demo.rest_server import RestRequest
 from fedcat.harvester.store import RunStatus
 
-from .rest_helpers import api_of, error_rows, index_ids, rest_source
+from .conftest import search_ids
+from .rest_helpers import api_of, error_rows, rest_source
 
 #: profile -> (listing path, page parameter, records path, id field, envelope field or None)
 SHAPES: dict[str, tuple[str, str, tuple[str, ...], str, str | None]] = {
@@ -77,7 +78,7 @@ def test_profile_harvests_its_mock_to_the_last_page(name: str, rest_serve: Any, 
     listing_pages = [p for p in (page_of(name, r) for r in server.requests) if p is not None]
     assert listing_pages == list(range(1, pages + 1)), "one request per page, to the last page and no further"
     assert run.counts["added"] == len(live)
-    assert index_ids(cat) == expected_ids(name, server)
+    assert search_ids(cat) == expected_ids(name, server)
     for rec in cat.store.iter_records(name):
         assert rec.title and rec.title_en, rec.id
         assert rec.identifiers.doi and rec.identifiers.doi.startswith(api.center.doi_prefix)
@@ -172,7 +173,7 @@ def test_failing_envelope_fails_the_run_and_the_next_run_resumes(
     assert again.status is RunStatus.SUCCEEDED, again.message
     assert [p for p in (page_of(name, r) for r in server.requests) if p is not None][0] == 2, \
         "the next run resumes at the failed page"
-    assert index_ids(cat) == expected_ids(name, server)
+    assert search_ids(cat) == expected_ids(name, server)
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -196,7 +197,7 @@ def test_bad_record_in_a_page_is_isolated(name: str, rest_serve: Any, catalog_fa
     assert run.counts["errored"] == 2
     live = api_of(server).live()
     assert run.counts["added"] == len(live) - 1
-    assert index_ids(cat) == expected_ids(name, server) - {f"{name}:{victims[0]}"}
+    assert search_ids(cat) == expected_ids(name, server) - {f"{name}:{victims[0]}"}
     rows = error_rows(cat)
     assert len(rows) == 2
     assert all("malformed record" in message for _, message, _, _ in rows)
