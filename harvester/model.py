@@ -8,11 +8,12 @@ tree so that it serialises to JSON (``to_dict``/``from_dict``) without help.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from . import serial
 
 
 class Openness(StrEnum):
@@ -217,10 +218,34 @@ class Record:
         return pick_lang(self.titles, "en", fallback=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (a faster ``dataclasses.asdict`` for this tree of simple types)."""
-        out = _plain(self)
-        assert isinstance(out, dict)
-        return out
+        """Plain JSON-ready data: ``dataclasses.asdict`` written out for this tree (it runs per record)."""
+        d = dict(self.__dict__)
+        d["titles"] = [dict(t.__dict__) for t in self.titles]
+        d["descriptions"] = [dict(t.__dict__) for t in self.descriptions]
+        d["statements"] = [dict(st.__dict__) for st in self.statements]
+        for name in _STR_LISTS:
+            d[name] = list(d[name])
+        ids = dict(self.identifiers.__dict__)
+        for name in ("accession", "urls", "other"):
+            ids[name] = list(ids[name])
+        d["identifiers"] = ids
+        d["licence"] = dict(self.licence.__dict__)
+        acc = dict(self.access.__dict__)
+        acc["flags"] = list(acc["flags"])
+        acc["conflicts"] = list(acc["conflicts"])
+        acc["evidence"] = [dict(e.__dict__) for e in self.access.evidence]
+        d["access"] = acc
+        d["provenance"] = dict(self.provenance.__dict__) if self.provenance is not None else None
+        return d
+
+    def to_json(self) -> str:
+        return serial.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Record:
+        data = serial.loads(text)
+        assert isinstance(data, dict)
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
@@ -246,6 +271,7 @@ class Record:
         return content_hash(self.to_dict())
 
 
+_STR_LISTS = ("creators", "subjects", "rights", "formats", "sets")
 _VOLATILE = frozenset({"provenance", "content_hash", "access", "raw_ref"})
 
 
@@ -256,16 +282,7 @@ def content_hash(record_dict: dict[str, Any]) -> str:
     store skips unchanged records.
     """
     d = {k: v for k, v in record_dict.items() if k not in _VOLATILE}
-    blob = json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _plain(v) for k, v in value.__dict__.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return hashlib.sha256(serial.dumps_bytes(d, sort_keys=True)).hexdigest()
 
 
 def pick_lang(texts: list[LangText], lang: str, *, fallback: bool = True) -> str | None:

@@ -75,7 +75,9 @@ def analyse(text: str) -> list[str]:
     if text.isascii():
         return _ASCII_WORD_RE.findall(text.lower())
     out: list[str] = []
-    for cjk, other in _SPLIT_RE.findall(unicodedata.normalize("NFKC", text)):
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    for cjk, other in _SPLIT_RE.findall(text):
         if cjk:
             if len(cjk) == 1:
                 out.append(cjk)

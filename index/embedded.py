@@ -18,6 +18,7 @@ from typing import Any
 
 import tantivy
 
+from fedcat.harvester import serial
 from fedcat.harvester.grouping import DatasetGroup
 
 from .analysis import TermGroup, analysed_text, term_groups
@@ -40,7 +41,7 @@ from .groups import FULL_VIEW, ViewDoc, allowed_classes, views
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")
 #: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
 _GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
@@ -59,7 +60,8 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("published_key", stored=False, indexed=True, fast=True)
     sb.add_text_field("title", stored=False, tokenizer_name="whitespace", index_option="position")
     sb.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="position")
-    sb.add_text_field("display", stored=True, tokenizer_name="raw", index_option="basic")
+    # stored only: indexing a long unique string as one term made commits ten times slower
+    sb.add_bytes_field("display", stored=True, indexed=False)
     return sb.build()
 
 
@@ -124,7 +126,7 @@ class EmbeddedIndex(SearchIndex):
             "title": _tokens(doc.title_text),
             "body": _tokens(doc.body_text),
             "published_key": doc.published_key,
-            "display": json.dumps(doc.display, ensure_ascii=False),
+            "display": serial.dumps_bytes(doc.display),
         }
         if view.vis_out:
             fields["vis_out"] = view.vis_out
@@ -210,7 +212,7 @@ class EmbeddedIndex(SearchIndex):
 
     def _hit(self, searcher: tantivy.Searcher, score: Any, addr: tantivy.DocAddress, query: SearchQuery) -> Hit:
         stored = searcher.doc(addr).to_dict()
-        display: dict[str, Any] = json.loads(stored["display"][0])
+        display: dict[str, Any] = serial.loads(stored["display"][0])
         highlights = display_highlights(display, query.text) if query.highlight else {}
         return Hit(id=display["id"], score=float(score) if isinstance(score, float) else 0.0,
                    doc=display, highlights=highlights)

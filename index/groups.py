@@ -74,6 +74,12 @@ def _allows(levels: frozenset[Security], hide_domestic: bool, cls: str) -> bool:
     return Security(level) in levels and not (hide_domestic and geo == "d")
 
 
+#: The member classes each of VIEW_CLASSES lets through, worked out once.
+_VIEW_ALLOWED: tuple[frozenset[str], ...] = tuple(
+    frozenset(c for c in ALL_CLASSES if _allows(levels, hide, c)) for levels, hide in VIEW_CLASSES
+)
+
+
 @dataclass
 class ViewDoc:
     """One document of a group: the members of one view."""
@@ -97,10 +103,15 @@ def views(group: DatasetGroup) -> list[ViewDoc]:
     if not members:
         return []
     classes = {m.id: member_class(m) for m in members}
+    if len(set(classes.values())) == 1:  # one class (every one-record group): one document, the first view
+        cls = next(iter(classes.values()))
+        number = next(n for n, allowed in enumerate(_VIEW_ALLOWED) if cls in allowed)
+        return [ViewDoc(doc_id=doc_id(group.key, number), group=group.key, view=number, members=members,
+                        vis_in=[cls], vis_out=[], doc=group_document(group.key, members))]
     out: list[ViewDoc] = []
     seen: set[frozenset[str]] = set()
-    for number, (levels, hide) in enumerate(VIEW_CLASSES):
-        chosen = [m for m in members if _allows(levels, hide, classes[m.id])]
+    for number, allowed in enumerate(_VIEW_ALLOWED):
+        chosen = [m for m in members if classes[m.id] in allowed]
         ids = frozenset(m.id for m in chosen)
         if not chosen or ids in seen:
             continue

@@ -45,7 +45,10 @@ def shell(item: HarvestedItem, source: SourceConfig, run_id: int | None) -> Reco
 def text(el: etree._Element | None) -> str | None:
     if el is None:
         return None
-    value = "".join(el.itertext()).strip()
+    if len(el):  # children (or comments): gather their text too
+        value = "".join(el.itertext()).strip()
+    else:
+        value = el.text.strip() if el.text else ""
     return value or None
 
 

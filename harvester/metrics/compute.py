@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -53,9 +53,9 @@ class _Tally:
     score: int = 0
     ages: list[int] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)
-    overdue: list[str] = field(default_factory=list)
+    overdue: list[Any] = field(default_factory=list)  # (position, id) until merged, then ids
     links: Counter[str] = field(default_factory=Counter)
-    unreachable: list[str] = field(default_factory=list)
+    unreachable: list[Any] = field(default_factory=list)  # as overdue
     last_checked: str | None = None
 
 
@@ -83,7 +83,7 @@ def _add_pids(t: _Tally, rec: Record) -> None:
     t.counts["pid_any"] += doi or cstr
 
 
-def _add_dates(t: _Tally, rec: Record, today: date) -> None:
+def _add_dates(t: _Tally, rec: Record, today: date, seq: int) -> None:
     day = _modified_day(rec)
     if day:
         try:
@@ -96,10 +96,10 @@ def _add_dates(t: _Tally, rec: Record, today: date) -> None:
         if acc.openness not in (Openness.OPEN, Openness.REGISTERED):
             t.counts["embargo_overdue"] += 1
             if len(t.overdue) < MAX_IDS:
-                t.overdue.append(rec.id)
+                t.overdue.append((seq, rec.id))
 
 
-def _add_links(t: _Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | None) -> None:
+def _add_links(t: _Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | None, seq: int) -> None:
     if rec.access.openness is not Openness.OPEN:
         return
     t.counts["declared_open"] += 1
@@ -112,7 +112,7 @@ def _add_links(t: _Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | 
     if worst.reachable:
         t.counts["reachable"] += 1
     elif len(t.unreachable) < MAX_IDS:
-        t.unreachable.append(rec.id)
+        t.unreachable.append((seq, rec.id))
     for r in results.values():
         if r.checked_at and (t.last_checked is None or r.checked_at > t.last_checked):
             t.last_checked = r.checked_at
@@ -128,20 +128,49 @@ def _everything(_: Record) -> bool:
 
 def _tallies(records: Iterable[Record], views: Mapping[str, Callable[[Record], bool]],
              links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> dict[str, _Tally]:
-    """One pass over the records, one tally per view (the records each view lets through)."""
-    tallies = {name: _Tally() for name in views}
-    for rec in records:
-        targets = [tallies[name] for name, visible in views.items() if visible(rec)]
-        if not targets:
+    """One pass over the records, one tally per view (the records each view lets through).
+
+    Each record is counted once, into the tally of the set of views that see it; a view's
+    tally is then the sum of the tallies of the sets it belongs to.
+    """
+    by_class: dict[tuple[str, ...], _Tally] = {}
+    for seq, rec in enumerate(records):
+        seen_by = tuple(name for name, visible in views.items() if visible(rec))
+        if not seen_by:
             continue
-        quality = assess(rec, reach_of(links.get(rec.id)))  # the costly part: once per record
-        for t in targets:
-            _add(t, rec, links, today, quality)
-    return tallies
+        t = by_class.get(seen_by)
+        if t is None:
+            t = by_class[seen_by] = _Tally()
+        _add(t, rec, links, today, assess(rec, reach_of(links.get(rec.id))), seq)
+    return {name: _merge([t for seen_by, t in by_class.items() if name in seen_by]) for name in views}
+
+
+def _merge(parts: Sequence[_Tally]) -> _Tally:
+    if len(parts) == 1:
+        out = parts[0]
+    else:
+        out = _Tally()
+        for t in parts:
+            out.records += t.records
+            out.score += t.score
+            for name in ("openness", "geo", "security", "licences", "counts", "checks", "dims", "links"):
+                getattr(out, name).update(getattr(t, name))
+            out.ages += t.ages
+            out.dates += t.dates
+            out.overdue += t.overdue
+            out.unreachable += t.unreachable
+            if t.last_checked and (out.last_checked is None or t.last_checked > out.last_checked):
+                out.last_checked = t.last_checked
+    return replace(out, overdue=_first_ids(out.overdue), unreachable=_first_ids(out.unreachable))
+
+
+def _first_ids(ids: list[Any]) -> list[Any]:
+    """The first MAX_IDS ids in record order (they are collected as (position, id) pairs)."""
+    return [i for _, i in sorted(ids)[:MAX_IDS]]
 
 
 def _add(t: _Tally, rec: Record, links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date,
-         quality: Any) -> None:
+         quality: Any, seq: int) -> None:
     t.records += 1
     acc = rec.access
     t.openness[acc.openness.value] += 1
@@ -154,8 +183,8 @@ def _add(t: _Tally, rec: Record, links: Mapping[str, Mapping[LinkKind, LinkResul
     t.counts["citation"] += bool(rec.citation)
     t.counts["citation_complete"] += citation_complete(rec)
     t.counts["version"] += bool(rec.version)
-    _add_dates(t, rec, today)
-    _add_links(t, rec, links.get(rec.id))
+    _add_dates(t, rec, today, seq)
+    _add_links(t, rec, links.get(rec.id), seq)
     t.score += quality.score
     t.dims.update({d.value: p for d, p in quality.points.items()})
     t.checks.update(quality.passed)

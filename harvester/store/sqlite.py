@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import serial
 from ..errors import StoreError
 from ..grouping import DatasetGroup, group_key
 from ..model import GATED_SECURITY, Record, content_hash
@@ -172,7 +173,7 @@ class RecordStore:
         self._db.execute("ALTER TABLE records ADD COLUMN group_key TEXT")
         self._db.execute("ALTER TABLE records ADD COLUMN indexed_group TEXT")
         rows = self._db.execute("SELECT id, record_json FROM records WHERE deleted = 0 AND record_json IS NOT NULL")
-        keys = [(group_key(Record.from_dict(json.loads(r["record_json"]))), r["id"]) for r in rows]
+        keys = [(group_key(Record.from_json(r["record_json"])), r["id"]) for r in rows]
         self._db.execute("BEGIN")
         self._db.executemany("UPDATE records SET group_key = ?, indexed_group = ? WHERE id = ?",
                              [(k, f"id:{i}", i) for k, i in keys])
@@ -262,13 +263,13 @@ class RecordStore:
             return Outcome.UNCHANGED if row["deleted"] else Outcome.DELETED
         data = rec.to_dict()
         rec.content_hash = data["content_hash"] = content_hash(data)
-        access_json = json.dumps(data["access"], sort_keys=True, ensure_ascii=False)
+        access_json = serial.dumps(data["access"], sort_keys=True)
         if row is not None and not row["deleted"] and row["content_hash"] == rec.content_hash \
                 and row["access_json"] == access_json:
             db.execute("UPDATE records SET last_seen_run=?, input_key=COALESCE(?, input_key) WHERE id=?",
                        (run_id, item.input_key, rec.id))
             return Outcome.UNCHANGED
-        record_json = json.dumps(data, ensure_ascii=False)
+        record_json = serial.dumps(data)
         db.execute("DELETE FROM gated WHERE id = ?", (rec.id,))
         db.execute(
             "INSERT INTO records(id, source_id, local_id, content_hash, access_json, datestamp, deleted,"
@@ -362,7 +363,7 @@ class RecordStore:
             "SELECT record_json FROM records WHERE deleted = 0"
             " AND json_extract(access_json, '$.openness') = 'embargoed'"
             " AND json_extract(access_json, '$.embargo_until') <= ?", (day,))
-        return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
+        return [Record.from_json(r["record_json"]) for r in rows]
 
     def source_of(self, record_id: str) -> str | None:
         """The source of a stored record, live or gated (None when there is no such record)."""
@@ -390,7 +391,7 @@ class RecordStore:
             ).fetchone()
         if row is None or row["record_json"] is None:
             return None
-        return Record.from_dict(json.loads(row["record_json"]))
+        return Record.from_json(row["record_json"])
 
     def raw(self, record_id: str) -> RawPayload | None:
         with self._lock:
@@ -425,7 +426,7 @@ class RecordStore:
             sql += " AND r.source_id = ?"
             args = (source_id,)
         for row in self._keyset(sql + " AND r.id > ?", args, batch):
-            yield Record.from_dict(json.loads(row["record_json"]))
+            yield Record.from_json(row["record_json"])
 
     def pending(self, batch: int = 500) -> list[tuple[str, Record | None]]:
         """Up to ``batch`` records whose index copy is stale: (id, record or None when deleted)."""
@@ -437,7 +438,7 @@ class RecordStore:
         out: list[tuple[str, Record | None]] = []
         for row in rows:
             live = not row["deleted"] and row["record_json"]
-            out.append((row["id"], Record.from_dict(json.loads(row["record_json"])) if live else None))
+            out.append((row["id"], Record.from_json(row["record_json"]) if live else None))
         return out
 
     def mark_indexed(self, ids: Sequence[str]) -> None:
@@ -489,7 +490,7 @@ class RecordStore:
         marks = ",".join("?" * len(ids))
         rows = self.read(f"SELECT record_json FROM records WHERE id IN ({marks}) AND deleted = 0"
                          " AND record_json IS NOT NULL", tuple(ids))
-        return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
+        return [Record.from_json(r["record_json"]) for r in rows]
 
     def iter_groups(self, batch: int = 500) -> Iterator[DatasetGroup]:
         """Every group with live members, streamed in key order (bounded memory)."""
@@ -507,7 +508,7 @@ class RecordStore:
                     if current is not None:
                         yield current
                     current = DatasetGroup(row["group_key"])
-                current.members.append(Record.from_dict(json.loads(row["record_json"])))
+                current.members.append(Record.from_json(row["record_json"]))
             last_key, last_id = rows[-1]["group_key"], rows[-1]["id"]
         if current is not None:
             yield current
@@ -517,7 +518,7 @@ class RecordStore:
         rows = self.read(
             "SELECT record_json FROM records WHERE deleted = 0 AND record_json IS NOT NULL AND id != ?"
             " AND group_key = (SELECT group_key FROM records WHERE id = ?) ORDER BY id", (record_id, record_id))
-        return [Record.from_dict(json.loads(r["record_json"])) for r in rows]
+        return [Record.from_json(r["record_json"]) for r in rows]
 
     def counts(self, source_id: str | None = None) -> dict[str, int]:
         sql = "SELECT SUM(deleted = 0), SUM(deleted = 1) FROM records"
