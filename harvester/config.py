@@ -166,6 +166,14 @@ class IndexConfig:
     max_retries: int = 3
     shards: int = 1
     replicas: int = 1
+    #: Embedded index: write through a child process (None: when the machine has more than one CPU).
+    write_process: bool | None = None
+
+    def writes_in_process(self) -> bool:
+        """Whether the embedded index's writes run in a child process (see ``write_process``)."""
+        if self.write_process is None:
+            return (os.cpu_count() or 1) > 1
+        return self.write_process
 
 
 @dataclass

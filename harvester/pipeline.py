@@ -243,7 +243,10 @@ class Harvester:
             try:
                 rejected = self._send(upserts, removals, refresh=False)
             except IndexBackendError as exc:
+                # what was staged before may be lost with it (a writer process that died): the
+                # store still marks those records pending, and the catch-up sends them again
                 log.warning("index update failed, records stay pending: %s", exc)
+                self._staged = []
                 return
             self._staged += [i for i in [r.id for r in upserts] + removals if i not in rejected]
             if len(self._staged) >= FLUSH_EVERY_DOCS or time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
@@ -272,6 +275,7 @@ class Harvester:
             self.index.flush()
         except IndexBackendError as exc:
             log.warning("index commit failed, records stay pending: %s", exc)
+            self._staged = []  # not known to be committed: the catch-up sends them again
             return
         self.store.mark_indexed(self._staged)
         self._staged = []

@@ -35,9 +35,10 @@ from .base import (
     Sort,
 )
 from . import cursor
-from .documents import display_highlights
+from .documents import display_highlights, indexable
 from .errors import BadQuery, IndexUnavailable
 from .groups import FULL_VIEW, ViewDoc, allowed_classes, views
+from .writer import WriterProcess
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,12 @@ class EmbeddedIndex(SearchIndex):
 
     name = "embedded"
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, *, write_process: bool = False) -> None:
+        """``write_process``: write through a child process (:mod:`.writer`); needs a ``path``."""
         self._schema = _schema()
         self._lock = threading.Lock()
         self._writer: tantivy.IndexWriter | None = None
+        self._remote: WriterProcess | None = WriterProcess(Path(path)) if write_process and path else None
         try:
             if path is None:
                 self._index = tantivy.Index(self._schema)
@@ -138,6 +141,8 @@ class EmbeddedIndex(SearchIndex):
         return tantivy.Document(**fields)
 
     def upsert_groups(self, groups: Iterable[DatasetGroup], *, refresh: bool = True) -> BulkResult:
+        if self._remote is not None:
+            return self._upsert_remote(list(groups), refresh)
         result = BulkResult()
         with self._lock:
             writer = self._get_writer()
@@ -154,7 +159,25 @@ class EmbeddedIndex(SearchIndex):
                 self._commit()
         return result
 
+    def _upsert_remote(self, groups: list[DatasetGroup], refresh: bool) -> BulkResult:
+        assert self._remote is not None
+        self._remote.upsert(groups)
+        if refresh:
+            self._remote.commit()
+        result = BulkResult()
+        for group in groups:
+            indexed = sum(1 for m in group.members if indexable(m))
+            result.indexed += indexed
+            result.deleted += not indexed
+        return result
+
     def delete(self, ids: Iterable[str], *, refresh: bool = True) -> BulkResult:
+        if self._remote is not None:
+            wanted = list(ids)
+            self._remote.delete(wanted)
+            if refresh:
+                self._remote.commit()
+            return BulkResult(deleted=len(wanted))
         result = BulkResult()
         with self._lock:
             writer = self._get_writer()
@@ -166,11 +189,17 @@ class EmbeddedIndex(SearchIndex):
         return result
 
     def flush(self) -> None:
+        if self._remote is not None:
+            self._remote.commit()
+            return
         with self._lock:
             if self._writer is not None:
                 self._commit()
 
     def clear(self) -> None:
+        if self._remote is not None:
+            self._remote.clear()
+            return
         with self._lock:
             self._get_writer().delete_all_documents()
             self._commit()
@@ -182,6 +211,8 @@ class EmbeddedIndex(SearchIndex):
         return int(getattr(found, "count", 0) or 0)
 
     def close(self) -> None:
+        if self._remote is not None:
+            self._remote.close()
         with self._lock:
             if self._writer is not None:
                 self._writer.wait_merging_threads()

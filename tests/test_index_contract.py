@@ -26,6 +26,7 @@ from fedcat.index.errors import BadQuery
 ES_URL = os.environ.get("FEDCAT_ES_URL")
 BACKENDS = [
     "embedded",
+    "embedded-writer-process",  # the same index, its writes made by a child process (index/writer.py)
     pytest.param("elasticsearch", marks=[
         pytest.mark.elasticsearch,
         pytest.mark.skipif(not ES_URL, reason="FEDCAT_ES_URL not set: Elasticsearch contract tests need a live cluster"),
@@ -76,8 +77,8 @@ def drop_es_indices(idx: ElasticsearchIndex) -> None:
 @pytest.fixture
 def empty_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
     """A fresh, empty index of the backend under test."""
-    if request.param == "embedded":
-        idx: SearchIndex = EmbeddedIndex(tmp_path / "index")
+    if request.param.startswith("embedded"):
+        idx: SearchIndex = EmbeddedIndex(tmp_path / "index", write_process=request.param != "embedded")
         yield idx
         idx.close()
         return

@@ -216,8 +216,9 @@ class RecordStore:
         ts = now_iso()
         try:
             with self.transaction() as db:
+                prior = self._prior(db, [item.record.id for item in items])
                 for item in items:
-                    outcome = self._upsert(db, item, run.id, ts)
+                    outcome = self._upsert(db, item, run.id, ts, prior)
                     outcomes.append((item.record, outcome))
                 db.executemany("UPDATE records SET last_seen_run=? WHERE id=?", [(run.id, i) for i in seen])
                 for err, raw in errors:
@@ -239,11 +240,30 @@ class RecordStore:
             raise StoreError(f"[{run.source_id}] cannot store a page: {exc}") from exc
         return outcomes
 
-    def _upsert(self, db: sqlite3.Connection, item: PageItem, run_id: int | None, ts: str) -> Outcome:
+    @staticmethod
+    def _prior(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[sqlite3.Row | None, bool]]:
+        """What the store holds of a page's records, read in two queries: id → (records row, gated?)."""
+        rows: dict[str, sqlite3.Row] = {}
+        gated: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.update((r["id"], r) for r in db.execute(
+                f"SELECT id, content_hash, access_json, deleted FROM records WHERE id IN ({marks})", chunk))
+            gated.update(r["id"] for r in db.execute(f"SELECT id FROM gated WHERE id IN ({marks})", chunk))
+        return {i: (rows.get(i), i in gated) for i in ids}
+
+    def _upsert(self, db: sqlite3.Connection, item: PageItem, run_id: int | None, ts: str,
+                prior: dict[str, tuple[sqlite3.Row | None, bool]] | None = None) -> Outcome:
+        """Write one record; ``prior`` (from :meth:`_prior`) saves reading its current row, once."""
         rec = item.record
-        row = db.execute(
-            "SELECT content_hash, access_json, deleted FROM records WHERE id = ?", (rec.id,)
-        ).fetchone()
+        if prior is not None and rec.id in prior:
+            row, was_gated = prior.pop(rec.id)  # popped: a second copy in the page reads the row anew
+        else:
+            row = db.execute(
+                "SELECT content_hash, access_json, deleted FROM records WHERE id = ?", (rec.id,)
+            ).fetchone()
+            was_gated = True
         if rec.access.security in GATED_SECURITY:
             return self._gate(db, rec, ts, existed=row is not None)
         if rec.deleted:
@@ -270,7 +290,8 @@ class RecordStore:
                        (run_id, item.input_key, rec.id))
             return Outcome.UNCHANGED
         record_json = serial.dumps(data)
-        db.execute("DELETE FROM gated WHERE id = ?", (rec.id,))
+        if was_gated:
+            db.execute("DELETE FROM gated WHERE id = ?", (rec.id,))
         db.execute(
             "INSERT INTO records(id, source_id, local_id, content_hash, access_json, datestamp, deleted,"
             " record_json, first_seen_at, updated_at, last_seen_run, index_pending, input_key, group_key,"

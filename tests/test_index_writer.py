@@ -1,0 +1,97 @@
+"""The embedded index's writer process (index/writer.py): a dead child loses nothing."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedcat.harvester.demo.oai_server import OAIServer
+from fedcat.harvester.model import Record
+from fedcat.harvester.store import RunReport
+from fedcat.index.base import SearchQuery
+from fedcat.index.embedded import EmbeddedIndex
+from fedcat.index.errors import IndexUnavailable
+
+from .conftest import search_ids, source_for
+
+
+def _record(n: int, title: str) -> Record:
+    from fedcat.harvester.model import LangText, Security
+
+    rec = Record(id=f"s:{n}", source_id="s", local_id=str(n), titles=[LangText(title, "zh")])
+    rec.access.security = Security.GENERAL
+    return rec
+
+
+def _kill(index: EmbeddedIndex) -> None:
+    remote = index._remote
+    assert remote is not None and remote._proc is not None
+    remote._proc.send_signal(signal.SIGKILL)
+    remote._proc.wait()
+
+
+def test_writes_go_through_a_child_and_searches_see_them_after_a_commit(tmp_path: Path) -> None:
+    idx = EmbeddedIndex(tmp_path / "ix", write_process=True)
+    try:
+        idx.upsert([_record(1, "青藏高原冰川")], refresh=False)
+        assert idx._writer is None  # the parent never opened a tantivy writer
+        idx.flush()
+        hits = idx.search(SearchQuery(text="冰川")).hits
+        assert [h.id for h in hits] == ["s:1"]
+    finally:
+        idx.close()
+
+
+def test_a_killed_child_is_an_unavailable_index_and_the_next_write_starts_a_new_one(tmp_path: Path) -> None:
+    idx = EmbeddedIndex(tmp_path / "ix", write_process=True)
+    try:
+        idx.upsert([_record(1, "冰川")])
+        idx.upsert([_record(2, "冻土")], refresh=False)
+        _kill(idx)
+        with pytest.raises(IndexUnavailable):
+            idx.flush()  # the uncommitted upsert of s:2 died with the child
+        assert {h.id for h in idx.search(SearchQuery(text="")).hits} == {"s:1"}
+        idx.upsert([_record(2, "冻土")])
+        assert {h.id for h in idx.search(SearchQuery(text="")).hits} == {"s:1", "s:2"}
+    finally:
+        idx.close()
+
+
+class _KillAfterPages:
+    """A progress sink that kills the index writer process after the pages it is told to."""
+
+    def __init__(self, index: EmbeddedIndex, pages: set[int]) -> None:
+        self.index = index
+        self.pages = pages
+        self.seen = 0
+        self.killed = 0
+
+    def started(self, source_id: str) -> None:
+        pass
+
+    def advanced(self, source_id: str, records: int, total_hint: int | None) -> None:
+        self.seen += 1
+        if self.seen in self.pages and self.index._remote is not None and self.index._remote._proc is not None:
+            _kill(self.index)
+            self.killed += 1
+
+    def finished(self, report: RunReport) -> None:
+        pass
+
+
+@pytest.mark.parametrize("pages", [{1}, {3}, {1, 2, 3}], ids=["first page", "last page", "every page"])
+def test_harvest_survives_the_writer_process_dying_and_indexes_everything(
+        oai_server: OAIServer, catalog_factory: Any, pages: set[int]) -> None:
+    """Killed with uncommitted writes, then sent more (first page) or asked to commit (last page)."""
+    cat = catalog_factory([source_for(oai_server)], index={"write_process": True})
+    assert isinstance(cat.index, EmbeddedIndex)
+    sink = _KillAfterPages(cat.index, pages)
+    (run,) = cat.harvester.harvest(progress=sink)
+    assert sink.seen == 3 and sink.killed >= 1
+    live = {f"ncdc:{r.local_id}" for r in oai_server.repository.records() if not r.deleted}
+    assert run.counts["added"] == len(live)
+    assert cat.store.pending() == []  # the catch-up re-sent what the dead child never committed
+    assert search_ids(cat) == live
