@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from fedcat.harvester.config import Backend, Config, IndexConfig
@@ -12,11 +13,13 @@ from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.pipeline import Harvester
 from fedcat.harvester.store import RecordStore
 from fedcat.index.base import SearchIndex
-from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
 
 from .snapshots import SnapshotAfterRun
+
+if TYPE_CHECKING:
+    from fedcat.index.elastic import ElasticSettings
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ API_KEY_ENV = "FEDCAT_ES_API_KEY"
 
 
 def elastic_settings(index: IndexConfig) -> ElasticSettings:
+    from fedcat.index.elastic import ElasticSettings  # the client loads only when a cluster is configured
+
     if not index.url:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
     return ElasticSettings(
@@ -41,6 +46,8 @@ def open_index(config: Config, *, required: bool = True) -> SearchIndex:
     (harvesting): then records stay pending and are indexed once the cluster is back."""
     if config.index.backend is Backend.EMBEDDED:
         return EmbeddedIndex(config.data_path / "index", write_process=config.index.writes_in_process())
+    from fedcat.index.elastic import ElasticsearchIndex
+
     index = ElasticsearchIndex(elastic_settings(config.index))
     try:
         return index.open()

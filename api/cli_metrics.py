@@ -18,7 +18,6 @@ from fedcat.harvester.linkcheck.run import check_links
 
 from .audience import Caller
 from .catalog import Catalog
-from .metrics import center_body, csv_rows, ranking_body, to_csv
 
 console = Console()
 
@@ -34,6 +33,8 @@ def _pct(value: float | None) -> str:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import center_body, csv_rows, ranking_body, to_csv  # the API's module: loaded when used
+
     catalog = _catalog(args)
     try:
         caller = Caller.anonymous(catalog.config.api)

@@ -14,10 +14,9 @@ from rich.table import Table
 
 from fedcat.harvester.config import Audience
 from fedcat.harvester.errors import FedcatError
-from fedcat.harvester.model import Record
+from fedcat.harvester.model import Record, access_labels
 
 from .catalog import Catalog
-from .records import access_labels
 
 console = Console()
 TAGS = ("openness", "geo_scope", "security")

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from fedcat.harvester.errors import OverrideError
-from fedcat.harvester.model import GEO_LABELS_ZH, OPENNESS_LABELS_ZH, SECURITY_LABELS_ZH, Record, Security
+from fedcat.harvester.model import Record, Security, access_labels
 from fedcat.harvester.tagging.engine import TAGS, check_override
 
 from .audience import Caller
@@ -38,12 +38,6 @@ def visible_record(request: Request, record_id: str) -> tuple[Record, Caller]:
     if caller.is_officer and rec.access.security is Security.IMPORTANT:
         catalog_of(request).store.audit.add(caller.actor, caller.audience, "read_record", [rec.id])
     return rec, caller
-
-
-def access_labels(rec: Record) -> dict[str, str]:
-    acc = rec.access
-    return {"openness": OPENNESS_LABELS_ZH[acc.openness], "geo_scope": GEO_LABELS_ZH[acc.geo_scope],
-            "security": SECURITY_LABELS_ZH[acc.security]}
 
 
 @router.get("/api/v1/records/{record_id:path}/raw", summary="A record's payload as harvested")

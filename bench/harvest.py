@@ -103,8 +103,9 @@ def _tree_rss(pid: int) -> int:
         try:
             with open(f"/proc/{p}/status") as f:
                 total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                todo += [int(c) for c in f.read().split()]
+            for task in os.listdir(f"/proc/{p}/task"):  # children are listed by the thread that started them
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
         except (OSError, ValueError):
             continue  # gone meanwhile
     return total

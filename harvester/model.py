@@ -285,6 +285,13 @@ def content_hash(record_dict: dict[str, Any]) -> str:
     return hashlib.sha256(serial.dumps_bytes(d, sort_keys=True)).hexdigest()
 
 
+def access_labels(rec: Record) -> dict[str, str]:
+    """The Chinese labels of a record's three tags."""
+    acc = rec.access
+    return {"openness": OPENNESS_LABELS_ZH[acc.openness], "geo_scope": GEO_LABELS_ZH[acc.geo_scope],
+            "security": SECURITY_LABELS_ZH[acc.security]}
+
+
 def pick_lang(texts: list[LangText], lang: str, *, fallback: bool = True) -> str | None:
     """The first text in ``lang`` (prefix match), else the first text at all when ``fallback``."""
     for t in texts:

@@ -111,6 +111,8 @@ class Harvester:
             reports = list(pool.map(lambda s: self.harvest_source(s, full=full, progress=sink), sources))
         self.catch_up_index()
         self.lift_embargoes()  # unchanged records are not re-tagged: ended embargoes flip here
+        if self.index is not None:
+            self.index.idle()
         return reports
 
     # -- one source ------------------------------------------------------------------------

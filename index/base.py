@@ -178,5 +178,8 @@ class SearchIndex(abc.ABC):
             total += self.upsert_groups(chunk).indexed
         return total
 
+    def idle(self) -> None:
+        """Writes are over for now (a harvest ended): let go of what only writing needs."""
+
     def close(self) -> None:
         """Release resources (writers, connections)."""

@@ -46,7 +46,7 @@ SCHEMA_VERSION = 3
 _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")
 #: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
 _GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
-_WRITER_HEAP = 64_000_000
+_WRITER_HEAP = 32_000_000
 _TITLE_BOOST = 3.0
 
 
@@ -209,6 +209,11 @@ class EmbeddedIndex(SearchIndex):
         complete = tantivy.Query.term_query(self._schema, "view", "all")
         found = self._index.searcher().search(complete, limit=1, count=True)
         return int(getattr(found, "count", 0) or 0)
+
+    def idle(self) -> None:
+        """Stop the writer process (its tantivy writer holds tens of MB); the next write starts another."""
+        if self._remote is not None:
+            self._remote.close()
 
     def close(self) -> None:
         if self._remote is not None:

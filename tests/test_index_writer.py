@@ -95,3 +95,4 @@ def test_harvest_survives_the_writer_process_dying_and_indexes_everything(
     assert run.counts["added"] == len(live)
     assert cat.store.pending() == []  # the catch-up re-sent what the dead child never committed
     assert search_ids(cat) == live
+    assert cat.index._remote is not None and cat.index._remote._proc is None  # stopped when the harvest ended
