@@ -45,7 +45,7 @@ def open_index(config: Config, *, required: bool = True) -> SearchIndex:
     """The configured index. An unreachable cluster is an error unless ``required`` is False
     (harvesting): then records stay pending and are indexed once the cluster is back."""
     if config.index.backend is Backend.EMBEDDED:
-        return EmbeddedIndex(config.data_path / "index", write_process=config.index.writes_in_process())
+        return EmbeddedIndex(config.data_path / "index", write_process=config.index.writes_in_child())
     from fedcat.index.elastic import ElasticsearchIndex
 
     index = ElasticsearchIndex(elastic_settings(config.index))
@@ -79,5 +79,6 @@ class Catalog:
         return cls(config=config, store=store, index=index, harvester=harvester)
 
     def close(self) -> None:
+        self.harvester.close()
         self.index.close()
         self.store.close()

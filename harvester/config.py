@@ -169,7 +169,7 @@ class IndexConfig:
     #: Embedded index: write through a child process (None: when the machine has more than one CPU).
     write_process: bool | None = None
 
-    def writes_in_process(self) -> bool:
+    def writes_in_child(self) -> bool:
         """Whether the embedded index's writes run in a child process (see ``write_process``)."""
         if self.write_process is None:
             return (os.cpu_count() or 1) > 1
@@ -207,7 +207,15 @@ class Config:
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
     linkcheck: LinkCheckConfig = field(default_factory=LinkCheckConfig)
     workers: int = 4
+    #: Crosswalk and tag pages in a child process (None: when the machine has more than one CPU).
+    map_process: bool | None = None
     path: str | None = field(default=None, metadata={"config_key": False})  # the file it was read from
+
+    def maps_in_child(self) -> bool:
+        """Whether pages are mapped in a child process (see ``map_process``)."""
+        if self.map_process is None:
+            return (os.cpu_count() or 1) > 1
+        return self.map_process
 
     @property
     def data_path(self) -> Path:

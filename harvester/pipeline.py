@@ -13,26 +13,24 @@ import logging
 import threading
 from pathlib import Path
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
-
-from lxml import etree
 
 from fedcat.index.base import SearchIndex
 from fedcat.index.errors import IndexBackendError
 
-from .adapters.base import Adapter, HarvestedItem, Page
+from .adapters.base import Adapter, HarvestedItem, Page, prefetch
 from .adapters.registry import build_adapter, item_from_raw
-from .citation import gbt7714
 from .config import Config, SourceConfig
-from .crosswalks import crosswalk_for
-from .errors import CrosswalkError, HarvestError, StoreError
+from .errors import HarvestError, StoreError
 from .grouping import send_changes
 from .http import HttpClient
-from .model import GATED_SECURITY, Record
+from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item
+from .model import Record
 from .store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
-from .tagging import Clock, RuleBook, SourceTagger, today
+from .tagging import Clock, Override, RuleBook, SourceTagger, today
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +41,6 @@ MAPPING_VERSION = "1"
 #: seconds between commits, and one at the end of every run.
 FLUSH_EVERY_DOCS = 20_000
 FLUSH_EVERY_S = 30.0
-#: Exceptions a crosswalk may raise on a malformed record; the record is isolated, the page kept.
-RECORD_ERRORS = (CrosswalkError, ValueError, LookupError, TypeError, AttributeError, etree.Error)
 
 
 class Progress(Protocol):
@@ -71,17 +67,31 @@ def _input_key(item: HarvestedItem, fingerprint: bytes) -> str:
     return digest.hexdigest()
 
 
-def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None, tagger: SourceTagger) -> Record:
-    """Crosswalk, tag and complete one harvested item (also used to re-map stored raw payloads)."""
-    record = crosswalk_for(item.format, source.id)(item, source, run_id)
-    tagger.tag(record)
-    if record.access.security in GATED_SECURITY:
-        return record  # gated whatever else is wrong with it: its metadata is never kept
-    if not record.deleted:
-        if not record.titles:
-            raise CrosswalkError("record has no title", source_id=source.id, local_id=item.local_id)
-        record.citation = record.citation or gbt7714(record)
-    return record
+@dataclass
+class _SourceJob:
+    """What every page of one source's run is processed with."""
+
+    run: RunReport
+    source: SourceConfig
+    tagger: SourceTagger
+    overrides: list[Override]
+    fingerprint: bytes
+
+    @property
+    def tagger_id(self) -> int:
+        """Names the run's tagger (its overrides) in the mapping process: the run id is unique."""
+        return self.run.id or 0
+
+
+@dataclass
+class _PageWork:
+    """A page between fetching and storing: its input keys, unchanged ids, the items to map."""
+
+    page: Page
+    keys: dict[str, str]
+    unchanged: set[str]
+    todo: list[HarvestedItem]
+    future: Future[list[Mapped]] | None
 
 
 class Harvester:
@@ -97,6 +107,24 @@ class Harvester:
         self._last_flush = time.monotonic()
         #: Called with each finished run report (the catalog takes a metrics snapshot there).
         self.after_run: Callable[[RunReport], None] | None = None
+        self._mapper: MapperProcess | None = None
+        self._mapper_lock = threading.Lock()
+
+    def _mapper_for_run(self) -> MapperProcess | None:
+        """The mapping process (started at its first page), or None when mapping stays in this process."""
+        if not self.config.maps_in_child():
+            return None
+        with self._mapper_lock:
+            if self._mapper is None:
+                self._mapper = MapperProcess(self.config)
+            return self._mapper
+
+    def close(self) -> None:
+        """Stop the mapping process, if one runs (the next harvest starts another)."""
+        with self._mapper_lock:
+            mapper, self._mapper = self._mapper, None
+        if mapper is not None:
+            mapper.close()
 
     # -- many sources -------------------------------------------------------------------
 
@@ -111,6 +139,7 @@ class Harvester:
             reports = list(pool.map(lambda s: self.harvest_source(s, full=full, progress=sink), sources))
         self.catch_up_index()
         self.lift_embargoes()  # unchanged records are not re-tagged: ended embargoes flip here
+        self.close()
         if self.index is not None:
             self.index.idle()
         return reports
@@ -124,15 +153,14 @@ class Harvester:
         sink.started(source.id)
         client = HttpClient(self.config.http, source_id=source.id, min_delay=source.min_delay)
         adapter = build_adapter(source, client)
-        tagger = self.tagger_for(source)
-        fingerprint = self.input_fingerprint(source, tagger)
+        overrides = self.store.overrides.for_source(source.id)
+        tagger = self.rules.for_source(source, clock=self.clock, overrides=overrides)
+        job = _SourceJob(run, source, tagger, overrides, self.input_fingerprint(source, tagger))
         resume = self._resume_state(source, full)
         since = None if full else self.store.last_successful_datestamp(source.id)
         status, message = RunStatus.SUCCEEDED, None
         try:
-            for page in adapter.pages(full=full, since=since, resume=resume):
-                self._process_page(run, source, tagger, page, fingerprint)
-                sink.advanced(source.id, len(page.items), page.total_hint)
+            self._run_pages(job, adapter.pages(full=full, since=since, resume=resume), sink)
         except HarvestError as exc:
             status, message = RunStatus.FAILED, str(exc)
             run.add_error(RecordError(local_id=None, message=message, url=exc.url))
@@ -200,36 +228,87 @@ class Harvester:
         """The source's tagger with today's clock and its officers' overrides."""
         return self.rules.for_source(source, clock=self.clock, overrides=self.store.overrides.for_source(source.id))
 
-    def _process_page(self, run: RunReport, source: SourceConfig, tagger: SourceTagger, page: Page,
-                      fingerprint: bytes) -> None:
-        items: list[PageItem] = []
-        errors: list[tuple[RecordError, bytes | None]] = []
-        keys = {Record.make_id(source.id, hi.local_id): _input_key(hi, fingerprint)
+    def _run_pages(self, job: _SourceJob, pages: Iterator[Page], sink: Progress) -> None:
+        """Map a page while the one before it is stored: when page N+1 has already arrived, it is sent
+        to the mapping process before page N is written, so fetching, mapping and storing overlap.
+        A page is never held back waiting for the next one to arrive. Pages are stored in order, each
+        with its checkpoint; a page already fetched is stored even if the next one fails."""
+        ahead = prefetch(pages)
+        waiting: _PageWork | None = None
+        try:
+            for page in ahead:
+                work = self._start_page(job, page)
+                if waiting is not None:
+                    done, waiting = waiting, None
+                    self._finish_page(job, done, sink)
+                if ahead.ready():
+                    waiting = work
+                else:
+                    self._finish_page(job, work, sink)
+        finally:
+            ahead.close()
+            if waiting is not None:
+                self._finish_page(job, waiting, sink)
+
+    def _start_page(self, job: _SourceJob, page: Page) -> _PageWork:
+        """Find the page's unchanged records; send the others to be mapped."""
+        source = job.source
+        keys = {Record.make_id(source.id, hi.local_id): _input_key(hi, job.fingerprint)
                 for hi in page.items if not hi.error and not hi.deleted}
         unchanged = self.store.unchanged(keys)
+        todo = [hi for hi in page.items
+                if not hi.error and Record.make_id(source.id, hi.local_id) not in unchanged]
+        future = None
+        mapper = self._mapper_for_run()
+        if todo and mapper is not None:
+            try:
+                future = mapper.submit(source, job.run.id, job.tagger_id, job.overrides, self.clock(), todo)
+            except MapperUnavailable as exc:
+                log.warning("[%s] %s: mapping in this process", source.id, exc)
+        return _PageWork(page, keys, unchanged, todo, future)
+
+    def _mapped(self, job: _SourceJob, work: _PageWork) -> list[Record | str]:
+        """The page's mapped records (or why each could not be mapped), in ``work.todo`` order."""
+        if work.future is not None:
+            try:
+                return [Record.from_json(m.record_json) if m.record_json is not None else m.error or "not mapped"
+                        for m in work.future.result()]
+            except MapperUnavailable as exc:
+                log.warning("[%s] %s: mapping the page in this process", job.source.id, exc)
+        out: list[Record | str] = []
+        for hi in work.todo:
+            try:
+                out.append(map_item(hi, job.source, job.run.id, job.tagger))
+            except RECORD_ERRORS as exc:
+                out.append(f"{type(exc).__name__}: {exc}")
+        return out
+
+    def _finish_page(self, job: _SourceJob, work: _PageWork, sink: Progress) -> None:
+        """Store the mapped page with its checkpoint, count the outcomes, stage the index changes."""
+        run, source, page = job.run, job.source, work.page
+        mapped = dict(zip(map(id, work.todo), self._mapped(job, work)))
+        items: list[PageItem] = []
+        errors: list[tuple[RecordError, bytes | None]] = []
         for hi in page.items:
+            result = mapped.get(id(hi))
             if hi.error:
                 errors.append((RecordError(hi.local_id, hi.error, page.url), hi.raw))
-                continue
-            rec_id = Record.make_id(source.id, hi.local_id)
-            if rec_id in unchanged:
-                continue  # the same payload mapped by the same rules: nothing to redo
-            try:
-                record = map_item(hi, source, run.id, tagger)
-            except RECORD_ERRORS as exc:
-                log.warning("[%s] record %s not mapped: %s", source.id, hi.local_id, exc)
-                errors.append((RecordError(hi.local_id, f"{type(exc).__name__}: {exc}", page.url), hi.raw))
-                continue
-            items.append(PageItem(record, RawPayload(hi.format, hi.raw), keys.get(rec_id)))
+            elif isinstance(result, str):
+                log.warning("[%s] record %s not mapped: %s", source.id, hi.local_id, result)
+                errors.append((RecordError(hi.local_id, result, page.url), hi.raw))
+            elif result is not None:  # None: unchanged, not re-mapped
+                items.append(PageItem(result, RawPayload(hi.format, hi.raw),
+                                      work.keys.get(Record.make_id(source.id, hi.local_id))))
         outcomes = self.store.store_page(run, items, checkpoint=page.checkpoint, errors=errors,
-                                         seen=sorted(unchanged))
-        run.count(Outcome.UNCHANGED, len(unchanged))
+                                         seen=sorted(work.unchanged))
+        run.count(Outcome.UNCHANGED, len(work.unchanged))
         for _, outcome in outcomes:
             run.count(outcome)
         for err, _ in errors:
             run.count(Outcome.ERRORED)
             run.add_error(err)
         self._index_changes(outcomes)
+        sink.advanced(source.id, len(page.items), page.total_hint)
 
     # -- index -----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from .adapters.rest import RestAdapter
 from .config import Config, Protocol, SourceConfig
 from .errors import HarvestError, NoRecordsMatch
 from .http import HttpClient
-from .pipeline import RECORD_ERRORS, map_item
+from .mapper import RECORD_ERRORS, map_item
 from .rest import paths
 from .rest.profile import Profile, profile_for
 from .tagging import RuleBook

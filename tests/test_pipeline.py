@@ -13,6 +13,7 @@ from fedcat.harvester.adapters.oaipmh import item_from_raw
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIServer
 from fedcat.harvester.model import Security
 from fedcat.harvester import pipeline
+from fedcat.harvester.mapper import MapperProcess
 from fedcat.harvester.pipeline import map_item
 from fedcat.harvester.store import RunStatus
 from fedcat.index.base import SearchQuery
@@ -184,18 +185,29 @@ def test_reindex_rebuilds_the_index_from_the_store(oai_server: OAIServer, catalo
     assert search_ids(cat) == expected
 
 
+@pytest.mark.parametrize("map_process", [False, True], ids=["mapped here", "mapped in a child process"])
 def test_unchanged_payloads_are_not_mapped_again_until_the_rules_change(
-        oai_server: OAIServer, catalog_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    cat = catalog_factory([source_for(oai_server)])
+        oai_server: OAIServer, catalog_factory: Any, monkeypatch: pytest.MonkeyPatch, map_process: bool) -> None:
+    cat = catalog_factory([source_for(oai_server)], map_process=map_process)
     cat.harvester.harvest()
     mapped: list[str] = []
-    real = pipeline.map_item
+    if map_process:
+        real_submit = MapperProcess.submit
 
-    def spy(item: Any, *args: Any) -> Any:  # the real function, counted
-        mapped.append(item.local_id)
-        return real(item, *args)
+        def spy_submit(self: MapperProcess, source: Any, run_id: Any, tagger_id: int, overrides: Any, day: Any,
+                       items: list[Any]) -> Any:  # the real method, its items counted
+            mapped.extend(item.local_id for item in items)
+            return real_submit(self, source, run_id, tagger_id, overrides, day, items)
 
-    monkeypatch.setattr(pipeline, "map_item", spy)
+        monkeypatch.setattr(MapperProcess, "submit", spy_submit)
+    else:
+        real = pipeline.map_item
+
+        def spy(item: Any, *args: Any) -> Any:  # the real function, counted
+            mapped.append(item.local_id)
+            return real(item, *args)
+
+        monkeypatch.setattr(pipeline, "map_item", spy)
     victim = live(oai_server)[3]
     oai_server.repository.upsert(dataclasses.replace(victim, title_zh="祁连山冰川编目（修订）"))
     (run,) = cat.harvester.harvest(full=True)

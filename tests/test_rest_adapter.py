@@ -23,7 +23,7 @@ from fedcat.harvester.demo.oai_server import FaultAction, FaultContext
 from fedcat.harvester.demo.rest_apis import ScienceDBApi, demo_api
 from fedcat.harvester.demo.rest_server import RestReply, RestRequest
 from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.pipeline import map_item
+from fedcat.harvester.mapper import map_item
 from fedcat.harvester.store import RunStatus
 
 from .conftest import FAST_HTTP, search_ids

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -68,46 +68,67 @@ class Adapter(abc.ABC):
 _DONE = object()
 
 
-def prefetch(source: Iterator[T], depth: int = 1) -> Iterator[T]:
-    """Run ``source`` in a thread, ``depth`` items ahead, so fetching overlaps with processing.
+def prefetch(source: Iterator[T], depth: int = 1) -> Prefetch[T]:
+    """Run ``source`` in a thread, ``depth`` items ahead, so fetching overlaps with processing."""
+    return Prefetch(source, depth)
+
+
+class Prefetch(Iterator[T]):
+    """``source`` run in a thread, ``depth`` items ahead; :meth:`ready` says whether the next item waits.
 
     Memory stays bounded (at most ``depth`` + 1 items alive); an exception in
-    ``source`` is raised in the consumer; closing the consumer stops the thread.
+    ``source`` is raised in the consumer; :meth:`close` (or the end) stops the thread.
     """
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
 
-    def put(item: object) -> bool:
-        while not stop.is_set():
+    def __init__(self, source: Iterator[T], depth: int = 1) -> None:
+        self._q: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._items: Generator[T, None, None] = self._consume(source)
+
+    def __next__(self) -> T:
+        return next(self._items)
+
+    def ready(self) -> bool:
+        """Whether the next item (or the end) has already arrived: ``next`` will not wait."""
+        return not self._q.empty()
+
+    def close(self) -> None:
+        self._items.close()
+
+    def _consume(self, source: Iterator[T]) -> Generator[T, None, None]:
+        q = self._q
+        stop = threading.Event()
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def worker() -> None:
             try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+                for item in source:
+                    if not put(item):
+                        return
+                put(_DONE)
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                put(_Failure(exc))
 
-    def worker() -> None:
+        thread = threading.Thread(target=worker, name="prefetch", daemon=True)
+        thread.start()
         try:
-            for item in source:
-                if not put(item):
+            while True:
+                item = q.get()
+                if item is _DONE:
                     return
-            put(_DONE)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            put(_Failure(exc))
-
-    thread = threading.Thread(target=worker, name="prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+                if isinstance(item, _Failure):
+                    raise item.exc
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+            thread.join(timeout=5)
 
 
 @dataclass
