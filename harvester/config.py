@@ -166,14 +166,8 @@ class IndexConfig:
     max_retries: int = 3
     shards: int = 1
     replicas: int = 1
-    #: Embedded index: write through a child process (None: when the machine has more than one CPU).
-    write_process: bool | None = None
-
-    def writes_in_child(self) -> bool:
-        """Whether the embedded index's writes run in a child process (see ``write_process``)."""
-        if self.write_process is None:
-            return (os.cpu_count() or 1) > 1
-        return self.write_process
+    #: Embedded index: build documents and write them in a child process (faster, more memory).
+    write_process: bool = False
 
 
 @dataclass
@@ -207,15 +201,9 @@ class Config:
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
     linkcheck: LinkCheckConfig = field(default_factory=LinkCheckConfig)
     workers: int = 4
-    #: Crosswalk and tag pages in a child process (None: when the machine has more than one CPU).
-    map_process: bool | None = None
+    #: Crosswalk and tag pages in a child process (faster, more memory).
+    map_process: bool = False
     path: str | None = field(default=None, metadata={"config_key": False})  # the file it was read from
-
-    def maps_in_child(self) -> bool:
-        """Whether pages are mapped in a child process (see ``map_process``)."""
-        if self.map_process is None:
-            return (os.cpu_count() or 1) > 1
-        return self.map_process
 
     @property
     def data_path(self) -> Path:

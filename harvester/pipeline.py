@@ -112,7 +112,7 @@ class Harvester:
 
     def _mapper_for_run(self) -> MapperProcess | None:
         """The mapping process (started at its first page), or None when mapping stays in this process."""
-        if not self.config.maps_in_child():
+        if not self.config.map_process:
             return None
         with self._mapper_lock:
             if self._mapper is None:
@@ -265,6 +265,9 @@ class Harvester:
                 future = mapper.submit(source, job.run.id, job.tagger_id, job.overrides, self.clock(), todo)
             except MapperUnavailable as exc:
                 log.warning("[%s] %s: mapping in this process", source.id, exc)
+            else:
+                for hi in page.items:  # the parsed payloads (a page's XML tree) are not needed here now
+                    hi.element = hi.data = None
         return _PageWork(page, keys, unchanged, todo, future)
 
     def _mapped(self, job: _SourceJob, work: _PageWork) -> list[Record | str]:
@@ -278,8 +281,10 @@ class Harvester:
         out: list[Record | str] = []
         for hi in work.todo:
             try:
+                if work.future is not None:  # the parsed payload was let go: rebuild the item from its bytes
+                    hi = item_from_raw(hi.raw, hi.format, job.source)
                 out.append(map_item(hi, job.source, job.run.id, job.tagger))
-            except RECORD_ERRORS as exc:
+            except (*RECORD_ERRORS, HarvestError) as exc:
                 out.append(f"{type(exc).__name__}: {exc}")
         return out
 

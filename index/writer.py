@@ -10,8 +10,8 @@ Protocol, over the child's stdin and stdout: each message is a 4-byte
 big-endian length and a JSON array ``[op, payload]``. ``upsert`` (groups as
 ``[key, [record JSON, ...]]``) and ``delete`` (record ids) get no answer, so
 the parent never waits on them; ``commit``, ``clear`` and ``close`` are answered
-``["ok", null]`` or ``["error", message]``. A failed upsert or delete is
-reported by the next commit, whose caller then leaves its records pending for
+``["ok", null]`` or ``["error", message]``; ``close`` commits first. A failed
+upsert or delete is reported by the next commit, whose caller then leaves its records pending for
 the index catch-up; the pipe's buffer bounds how far the parent runs ahead.
 """
 
@@ -161,19 +161,27 @@ def serve(folder: Path, inbox: IO[bytes], outbox: IO[bytes]) -> int:
                 index.upsert_groups(groups, refresh=False)
             elif op == "delete":
                 index.delete(payload, refresh=False)
-            elif op in ("commit", "clear"):
+            elif op == "commit":
                 if failure is None:
-                    index.flush() if op == "commit" else index.clear()
+                    index.flush()
                 _write(outbox, "ok" if failure is None else "error", failure)
                 failure = None
-            elif op == "close":
-                index.close()
+            elif op == "clear":  # everything goes, failed writes included
+                index.clear()
                 _write(outbox, "ok", None)
+                failure = None
+            elif op == "close":  # what was sent is committed first: closing never drops a write
+                if failure is None:
+                    index.flush()
+                index.close()
+                _write(outbox, "ok" if failure is None else "error", failure)
                 return 0
         except IndexBackendError as exc:
             log.warning("index writer: %s failed: %s", op, exc)
-            if op in ("commit", "clear"):
+            if op in ("commit", "clear", "close"):
                 _write(outbox, "error", str(exc))
+                if op == "close":
+                    return 1
             else:
                 failure = failure or str(exc)
     index.close()  # the parent went away: keep what was committed

@@ -7,7 +7,6 @@ checks and today's date. docs/metrics.md defines every number.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -51,8 +50,9 @@ class _Tally:
     checks: Counter[str] = field(default_factory=Counter)
     dims: Counter[str] = field(default_factory=Counter)
     score: int = 0
-    ages: list[int] = field(default_factory=list)
-    dates: list[str] = field(default_factory=list)
+    ages: Counter[int] = field(default_factory=Counter)  # days since modified → records (few distinct values)
+    newest: str | None = None
+    oldest: str | None = None
     overdue: list[Any] = field(default_factory=list)  # (position, id) until merged, then ids
     links: Counter[str] = field(default_factory=Counter)
     unreachable: list[Any] = field(default_factory=list)  # as overdue
@@ -87,8 +87,9 @@ def _add_dates(t: _Tally, rec: Record, today: date, seq: int) -> None:
     day = _modified_day(rec)
     if day:
         try:
-            t.ages.append(max(0, (today - date.fromisoformat(day)).days))
-            t.dates.append(day)
+            t.ages[max(0, (today - date.fromisoformat(day)).days)] += 1
+            t.newest = day if t.newest is None or day > t.newest else t.newest
+            t.oldest = day if t.oldest is None or day < t.oldest else t.oldest
         except ValueError:
             pass
     acc = rec.access
@@ -155,8 +156,9 @@ def _merge(parts: Sequence[_Tally]) -> _Tally:
             out.score += t.score
             for name in ("openness", "geo", "security", "licences", "counts", "checks", "dims", "links"):
                 getattr(out, name).update(getattr(t, name))
-            out.ages += t.ages
-            out.dates += t.dates
+            out.ages.update(t.ages)
+            out.newest = max(d for d in (out.newest, t.newest) if d) if out.newest or t.newest else None
+            out.oldest = min(d for d in (out.oldest, t.oldest) if d) if out.oldest or t.oldest else None
             out.overdue += t.overdue
             out.unreachable += t.unreachable
             if t.last_checked and (out.last_checked is None or t.last_checked > out.last_checked):
@@ -207,13 +209,29 @@ def _completeness(t: _Tally) -> dict[str, Any]:
 
 def _freshness(t: _Tally, runs: Sequence[RunReport]) -> dict[str, Any]:
     return {
-        "records_dated": len(t.ages),
-        "median_days_since_modified": statistics.median(t.ages) if t.ages else None,
+        "records_dated": t.ages.total(),
+        "median_days_since_modified": _median(t.ages),
         "max_days_since_modified": max(t.ages) if t.ages else None,
-        "newest_modified": max(t.dates) if t.dates else None,
-        "oldest_modified": min(t.dates) if t.dates else None,
+        "newest_modified": t.newest,
+        "oldest_modified": t.oldest,
         **run_freshness(runs),
     }
+
+
+def _median(counts: Counter[int]) -> float | int | None:
+    """The median of the values counted (as :func:`statistics.median` of the expanded list)."""
+    n = counts.total()
+    if not n:
+        return None
+    wanted = sorted({(n - 1) // 2, n // 2})
+    found: list[int] = []
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        while wanted and wanted[0] < seen:
+            wanted.pop(0)
+            found.append(value)
+    return found[0] if n % 2 else (found[0] + found[1]) / 2
 
 
 def run_freshness(runs: Sequence[RunReport]) -> dict[str, Any]:
