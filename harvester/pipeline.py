@@ -229,10 +229,15 @@ class Harvester:
         return self.rules.for_source(source, clock=self.clock, overrides=self.store.overrides.for_source(source.id))
 
     def _run_pages(self, job: _SourceJob, pages: Iterator[Page], sink: Progress) -> None:
-        """Map a page while the one before it is stored: when page N+1 has already arrived, it is sent
-        to the mapping process before page N is written, so fetching, mapping and storing overlap.
+        """With a mapping process, map a page while the one before it is stored: when page N+1 has
+        already arrived, it is sent to the mapping process before page N is written, so fetching,
+        mapping and storing overlap.
         A page is never held back waiting for the next one to arrive. Pages are stored in order, each
         with its checkpoint; a page already fetched is stored even if the next one fails."""
+        if self._mapper_for_run() is None:  # mapping here: nothing to overlap, no thread to add
+            for page in pages:
+                self._finish_page(job, self._start_page(job, page), sink)
+            return
         ahead = prefetch(pages)
         waiting: _PageWork | None = None
         try:
