@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.federation import DemoFederation
 from fedcat.harvester.linkcheck.run import check_links
 from fedcat.harvester.store import RunReport
+from fedcat.index.embedded import EmbeddedIndex
 
 from .catalog import Catalog
 
@@ -76,8 +78,15 @@ def run_demo(
                       f" ({len(federation.rest_servers)} with a JSON API only)")
         for src in raw["sources"]:
             console.print(f"  {src['id']:<10} {src.get('protocol', 'oaipmh'):<7} {src['name']}  {src['url']}")
+        index_dir = config.data_path / "index"
+        rebuild = EmbeddedIndex.outdated(index_dir)
+        if rebuild:  # left by an older fedcat: the demo's index is rebuilt from its record store
+            console.print(f"The index at {index_dir} is of an older version: rebuilding it.")
+            shutil.rmtree(index_dir)
         catalog = Catalog.open(config)
         try:
+            if rebuild:
+                catalog.harvester.reindex()
             harvest(catalog, None, False)
             docs = catalog.index.count()
             links = check_links(catalog.store, config)

@@ -89,6 +89,14 @@ class EmbeddedIndex(SearchIndex):
             raise IndexUnavailable(f"cannot open the embedded index at {path}: {exc}") from exc
 
     @staticmethod
+    def outdated(folder: Path) -> bool:
+        """Whether ``folder`` holds an index of another schema version (to be rebuilt from the store)."""
+        marker = folder / "fedcat-schema.json"
+        if not marker.exists():
+            return False
+        return bool(json.loads(marker.read_text()).get("version") != SCHEMA_VERSION)
+
+    @staticmethod
     def _check_version(folder: Path) -> None:
         marker = folder / "fedcat-schema.json"
         if marker.exists():

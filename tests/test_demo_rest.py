@@ -64,3 +64,32 @@ def test_fedcat_demo_harvests_the_json_centers_too(tmp_path: Path) -> None:
         assert payload["copyRight"]["redistributeArea"] in ("国内国外均可分发", "仅限国内分发")
     finally:
         catalog.close()
+
+
+def test_fedcat_demo_rebuilds_an_index_left_by_an_older_version(tmp_path: Path) -> None:
+    out = io.StringIO()
+
+    def harvest(catalog: Catalog, sources: Sequence[str] | None, full: bool) -> list[RunReport]:
+        return catalog.harvester.harvest(sources, full=full)
+
+    def no_serve(config: Config, host: str, port: int) -> None:
+        raise AssertionError("not served with serve=False")
+
+    def demo() -> int:
+        return run_demo(data_dir=tmp_path / "demo", host="127.0.0.1", port=8000, serve=False,
+                        console=Console(file=out, width=200), harvest=harvest, serve_fn=no_serve)
+
+    assert demo() == 0
+    config = load_config(tmp_path / "demo" / "demo.yaml")
+    catalog = Catalog.open(config)
+    indexed = catalog.index.count()
+    catalog.close()
+    marker = config.data_path / "index" / "fedcat-schema.json"
+    marker.write_text('{"version": 1}')  # as an older fedcat left it
+    assert demo() == 0
+    assert "of an older version: rebuilding it" in out.getvalue()
+    catalog = Catalog.open(load_config(tmp_path / "demo" / "demo.yaml"))
+    try:
+        assert indexed > 0 and catalog.index.count() == indexed  # every dataset back, from the store
+    finally:
+        catalog.close()
