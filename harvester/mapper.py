@@ -4,12 +4,12 @@ Mapping a record (crosswalk, tagging, citation) is the largest share of a
 harvest's Python time. With ``map_process`` on, the pipeline sends each page's
 changed items to a child (``python -m fedcat.harvester.mapper``) as raw
 payloads and gets the mapped records back as JSON, while it stores the page
-before and fetches the page after (see ``Harvester.harvest_source``).
+before and fetches the page after (see ``Harvester._run_pages``).
 
 The child rebuilds each item from its raw payload (the same path as
 ``fedcat reindex --remap``), so what it maps is exactly what the store keeps.
-Messages are pickles with a 4-byte length, between this process and its own
-child only: the config once, then ``tagger`` (a source's overrides, once per
+Messages are pickles in length-prefixed frames (:mod:`.frames`), between this
+process and its own child only: the config once, then ``tagger`` (a source's overrides, once per
 run) and ``map`` requests, each answered in order with one result per item.
 
 If the child cannot be started or dies, :class:`MapperProcess` raises
@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import logging
 import pickle
-import struct
 import subprocess
 import sys
 import threading
@@ -40,12 +39,12 @@ from .citation import gbt7714
 from .config import Config, SourceConfig
 from .crosswalks import crosswalk_for
 from .errors import CrosswalkError, FedcatError, HarvestError
+from .frames import read_frame, write_frame
 from .model import GATED_SECURITY, Record
 from .tagging import Override, RuleBook, SourceTagger
 
 log = logging.getLogger(__name__)
 
-_HEADER = struct.Struct(">I")
 #: Exceptions a crosswalk may raise on a malformed record; the record is isolated, the page kept.
 RECORD_ERRORS = (CrosswalkError, ValueError, LookupError, TypeError, AttributeError, etree.Error)
 
@@ -63,6 +62,14 @@ def map_item(item: HarvestedItem, source: SourceConfig, run_id: int | None, tagg
     return record
 
 
+def map_raw(raw: bytes, fmt: str, source: SourceConfig, run_id: int | None, tagger: SourceTagger) -> Record | str:
+    """Map a raw payload as stored (the item rebuilt from its bytes): the record, or why it could not be."""
+    try:
+        return map_item(item_from_raw(raw, fmt, source), source, run_id, tagger)
+    except (*RECORD_ERRORS, HarvestError) as exc:  # HarvestError: a payload that does not rebuild
+        return f"{type(exc).__name__}: {exc}"
+
+
 class MapperUnavailable(FedcatError):
     """The mapping process could not be started, or ended before answering."""
 
@@ -76,18 +83,12 @@ class Mapped:
 
 
 def _write(stream: IO[bytes], message: Any) -> None:
-    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(body)) + body)
-    stream.flush()
+    write_frame(stream, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _read(stream: IO[bytes]) -> Any:
-    head = stream.read(_HEADER.size)
-    if len(head) < _HEADER.size:
-        raise EOFError
-    (size,) = _HEADER.unpack(head)
-    body = stream.read(size)
-    if len(body) < size:
+    body = read_frame(stream)
+    if body is None:
         raise EOFError
     return pickle.loads(body)  # our own child's messages
 
@@ -224,12 +225,8 @@ class _Child:
         tagger = self.tagger(tagger_id, day)
         out: list[tuple[str | None, str | None]] = []
         for raw, fmt in payloads:
-            try:
-                record = map_item(item_from_raw(raw, fmt, source), source, run_id, tagger)
-            except (*RECORD_ERRORS, HarvestError) as exc:  # HarvestError: a payload that does not rebuild
-                out.append((None, f"{type(exc).__name__}: {exc}"))
-                continue
-            out.append((record.to_json(), None))
+            result = map_raw(raw, fmt, source, run_id, tagger)
+            out.append((None, result) if isinstance(result, str) else (result.to_json(), None))
         return out
 
 

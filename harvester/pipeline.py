@@ -22,12 +22,12 @@ from fedcat.index.base import SearchIndex
 from fedcat.index.errors import IndexBackendError
 
 from .adapters.base import Adapter, HarvestedItem, Page, prefetch
-from .adapters.registry import build_adapter, item_from_raw
+from .adapters.registry import build_adapter
 from .config import Config, SourceConfig
 from .errors import HarvestError, StoreError
 from .grouping import send_changes
 from .http import HttpClient
-from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item
+from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
 from .model import Record
 from .store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
 from .tagging import Clock, Override, RuleBook, SourceTagger, today
@@ -154,7 +154,7 @@ class Harvester:
         client = HttpClient(self.config.http, source_id=source.id, min_delay=source.min_delay)
         adapter = build_adapter(source, client)
         overrides = self.store.overrides.for_source(source.id)
-        tagger = self.rules.for_source(source, clock=self.clock, overrides=overrides)
+        tagger = self.tagger_for(source, overrides)
         job = _SourceJob(run, source, tagger, overrides, self.input_fingerprint(source, tagger))
         resume = self._resume_state(source, full)
         since = None if full else self.store.last_successful_datestamp(source.id)
@@ -224,16 +224,19 @@ class Harvester:
                 parts.append(source.profile)  # a shipped profile's name: versioned with the code
         return "\0".join(parts).encode("utf-8")
 
-    def tagger_for(self, source: SourceConfig) -> SourceTagger:
-        """The source's tagger with today's clock and its officers' overrides."""
-        return self.rules.for_source(source, clock=self.clock, overrides=self.store.overrides.for_source(source.id))
+    def tagger_for(self, source: SourceConfig, overrides: Sequence[Override] | None = None) -> SourceTagger:
+        """The source's tagger with today's clock and its officers' overrides (read from the store
+        unless given)."""
+        if overrides is None:
+            overrides = self.store.overrides.for_source(source.id)
+        return self.rules.for_source(source, clock=self.clock, overrides=overrides)
 
     def _run_pages(self, job: _SourceJob, pages: Iterator[Page], sink: Progress) -> None:
         """With a mapping process, map a page while the one before it is stored: when page N+1 has
         already arrived, it is sent to the mapping process before page N is written, so fetching,
-        mapping and storing overlap.
-        A page is never held back waiting for the next one to arrive. Pages are stored in order, each
-        with its checkpoint; a page already fetched is stored even if the next one fails."""
+        mapping and storing overlap. A page is never held back waiting for the next one to arrive.
+        Pages are stored in order, each with its checkpoint; a page already fetched is stored even if
+        the next one fails."""
         if self._mapper_for_run() is None:  # mapping here: nothing to overlap, no thread to add
             for page in pages:
                 self._finish_page(job, self._start_page(job, page), sink)
@@ -283,13 +286,13 @@ class Harvester:
                         for m in work.future.result()]
             except MapperUnavailable as exc:
                 log.warning("[%s] %s: mapping the page in this process", job.source.id, exc)
+        if work.future is not None:  # the parsed payloads were let go: map the items from their bytes
+            return [map_raw(hi.raw, hi.format, job.source, job.run.id, job.tagger) for hi in work.todo]
         out: list[Record | str] = []
         for hi in work.todo:
             try:
-                if work.future is not None:  # the parsed payload was let go: rebuild the item from its bytes
-                    hi = item_from_raw(hi.raw, hi.format, job.source)
                 out.append(map_item(hi, job.source, job.run.id, job.tagger))
-            except (*RECORD_ERRORS, HarvestError) as exc:
+            except RECORD_ERRORS as exc:
                 out.append(f"{type(exc).__name__}: {exc}")
         return out
 
@@ -404,11 +407,10 @@ class Harvester:
             tagger = self.tagger_for(source)
             batch: list[PageItem] = []
             for rec_id, raw in self.store.iter_raw(source.id):
-                try:
-                    record = map_item(item_from_raw(raw.body, raw.format, source), source, run.id, tagger)
-                except RECORD_ERRORS as exc:
+                record = map_raw(raw.body, raw.format, source, run.id, tagger)
+                if isinstance(record, str):
                     run.count(Outcome.ERRORED)
-                    run.add_error(RecordError(rec_id, f"{type(exc).__name__}: {exc}"))
+                    run.add_error(RecordError(rec_id, record))
                     continue
                 batch.append(PageItem(record, raw))
                 if len(batch) >= 500:

@@ -61,7 +61,7 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("published_key", stored=False, indexed=True, fast=True)
     sb.add_text_field("title", stored=False, tokenizer_name="whitespace", index_option="position")
     sb.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="position")
-    # stored only: indexing a long unique string as one term made commits ten times slower
+    # stored only: indexing a long unique string as one term made commits about 15 times slower
     sb.add_bytes_field("display", stored=True, indexed=False)
     return sb.build()
 
@@ -89,25 +89,27 @@ class EmbeddedIndex(SearchIndex):
             raise IndexUnavailable(f"cannot open the embedded index at {path}: {exc}") from exc
 
     @staticmethod
-    def outdated(folder: Path) -> bool:
-        """Whether ``folder`` holds an index of another schema version (to be rebuilt from the store)."""
+    def _marked_version(folder: Path) -> Any:
+        """The schema version the index in ``folder`` was written with (None: no index there yet)."""
         marker = folder / "fedcat-schema.json"
-        if not marker.exists():
-            return False
-        return bool(json.loads(marker.read_text()).get("version") != SCHEMA_VERSION)
+        return json.loads(marker.read_text()).get("version") if marker.exists() else None
 
-    @staticmethod
-    def _check_version(folder: Path) -> None:
-        marker = folder / "fedcat-schema.json"
-        if marker.exists():
-            version = json.loads(marker.read_text()).get("version")
-            if version != SCHEMA_VERSION:
-                raise IndexUnavailable(
-                    f"index at {folder} has schema version {version}, expected {SCHEMA_VERSION}: "
-                    "delete the folder and run `fedcat reindex`"
-                )
-        else:
-            marker.write_text(json.dumps({"version": SCHEMA_VERSION}))
+    @classmethod
+    def outdated(cls, folder: Path) -> bool:
+        """Whether ``folder`` holds an index of another schema version (to be rebuilt from the store)."""
+        version = cls._marked_version(folder)
+        return version is not None and version != SCHEMA_VERSION
+
+    @classmethod
+    def _check_version(cls, folder: Path) -> None:
+        version = cls._marked_version(folder)
+        if version is None:
+            (folder / "fedcat-schema.json").write_text(json.dumps({"version": SCHEMA_VERSION}))
+        elif version != SCHEMA_VERSION:
+            raise IndexUnavailable(
+                f"index at {folder} has schema version {version}, expected {SCHEMA_VERSION}: "
+                "delete the folder and run `fedcat reindex`"
+            )
 
     # -- writing -----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ owns the tantivy writer, while the parent keeps searching the same folder.
 
 Protocol, over the child's stdin and stdout: each message is a 4-byte
 big-endian length and a JSON array ``[op, payload]``. ``upsert`` (groups as
-``[key, [record JSON, ...]]``) and ``delete`` (record ids) get no answer, so
+``[key, [record, ...]]``) and ``delete`` (record ids) get no answer, so
 the parent never waits on them; ``commit``, ``clear`` and ``close`` are answered
 ``["ok", null]`` or ``["error", message]``; ``close`` commits first. A failed
 upsert or delete is reported by the next commit, whose caller then leaves its records pending for
@@ -18,7 +18,6 @@ the index catch-up; the pipe's buffer bounds how far the parent runs ahead.
 from __future__ import annotations
 
 import logging
-import struct
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fedcat.harvester import serial
+from fedcat.harvester.frames import read_frame, write_frame
 from fedcat.harvester.grouping import DatasetGroup
 from fedcat.harvester.model import Record
 
@@ -34,24 +34,17 @@ from .errors import IndexBackendError, IndexUnavailable
 
 log = logging.getLogger(__name__)
 
-_HEADER = struct.Struct(">I")
-#: Seconds a commit, clear or close may take before the child is taken for dead.
+#: Seconds to wait for the child to exit once asked to close.
 REPLY_TIMEOUT_S = 600.0
 
 
 def _write(stream: IO[bytes], op: str, payload: Any) -> None:
-    body = serial.dumps_bytes([op, payload])
-    stream.write(_HEADER.pack(len(body)) + body)
-    stream.flush()
+    write_frame(stream, serial.dumps_bytes([op, payload]))
 
 
 def _read(stream: IO[bytes]) -> list[Any] | None:
-    head = stream.read(_HEADER.size)
-    if len(head) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(head)
-    body = stream.read(size)
-    if len(body) < size:
+    body = read_frame(stream)
+    if body is None:
         return None
     message = serial.loads(body)
     assert isinstance(message, list)
@@ -85,7 +78,7 @@ class WriterProcess:
         assert proc.stdin is not None
         try:
             _write(proc.stdin, op, payload)
-        except (BrokenPipeError, OSError) as exc:
+        except OSError as exc:  # a broken pipe: the child is gone
             self._forget()
             raise IndexUnavailable(f"the index writer process is gone ({op}): {exc}") from exc
 
@@ -110,7 +103,7 @@ class WriterProcess:
         return proc.wait()
 
     def upsert(self, groups: Iterable[DatasetGroup]) -> None:
-        payload = [[g.key, [m.to_json() for m in g.members]] for g in groups]
+        payload = [[g.key, [m.to_dict() for m in g.members]] for g in groups]
         with self._lock:
             self._send("upsert", payload)
             self._uncommitted = True
@@ -157,7 +150,7 @@ def serve(folder: Path, inbox: IO[bytes], outbox: IO[bytes]) -> int:
         op, payload = message
         try:
             if op == "upsert":
-                groups = [DatasetGroup(key, [Record.from_json(m) for m in members]) for key, members in payload]
+                groups = [DatasetGroup(key, [Record.from_dict(m) for m in members]) for key, members in payload]
                 index.upsert_groups(groups, refresh=False)
             elif op == "delete":
                 index.delete(payload, refresh=False)

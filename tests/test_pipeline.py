@@ -222,3 +222,26 @@ def test_unchanged_payloads_are_not_mapped_again_until_the_rules_change(
     (run,) = cat.harvester.harvest(full=True)
     assert len([m for m in mapped if m not in deleted]) == len(live(oai_server))
     assert run.counts["updated"] == len(live(oai_server))
+
+
+def test_record_to_dict_is_asdict_and_shares_no_list() -> None:
+    from fedcat.harvester.model import (
+        Access, Evidence, Identifiers, LangText, Licence, Openness, Provenance, Record, Statement,
+    )
+
+    rec = Record(
+        id="s:1", source_id="s", local_id="1", titles=[LangText("冰川", "zh")], descriptions=[LangText("d")],
+        creators=["王"], subjects=["冰川"], identifiers=Identifiers(doi="10.1/x", accession=["A"], urls=["u"],
+                                                                   other=["o"]),
+        licence=Licence("CC-BY-4.0"), rights=["r"], statements=[Statement("dc:rights", "v", "openness:open")],
+        access=Access(openness=Openness.OPEN, flags=["f"], conflicts=["c"],
+                      evidence=[Evidence("openness", "open", "rule", "f", "v", "rule")]),
+        formats=["csv"], sets=["s1"], provenance=Provenance("s", "oaipmh", "http://x", run_id=1),
+    )
+    data = rec.to_dict()
+    assert data == dataclasses.asdict(rec)
+    data["access"]["flags"].append("x")
+    data["identifiers"]["urls"].append("x")
+    data["subjects"].append("x")
+    assert rec.access.flags == ["f"] and rec.identifiers.urls == ["u"] and rec.subjects == ["冰川"]
+    assert Record.from_json(rec.to_json()) == rec
