@@ -14,7 +14,6 @@ from rich.table import Table
 
 from fedcat.harvester.config import Audience
 from fedcat.harvester.linkcheck.result import LinkStatus
-from fedcat.harvester.linkcheck.run import check_links
 
 from .audience import Caller
 from .catalog import Catalog
@@ -100,6 +99,8 @@ def _ranking_table(body: dict[str, Any]) -> None:
 
 
 def cmd_linkcheck(args: argparse.Namespace) -> int:
+    from fedcat.harvester.linkcheck.run import check_links  # loaded by this command only
+
     catalog = _catalog(args)
     if args.source:
         catalog.config.source(args.source)  # an unknown id is a ConfigError naming the known ones

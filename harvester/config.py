@@ -22,6 +22,7 @@ import yaml.constructor
 
 from .errors import ConfigError
 from .model import Flag, GeoScope, Openness, Security
+from .yaml_loader import SafeLoader
 
 
 class Protocol(StrEnum):
@@ -240,7 +241,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return config_from_dict(data if data is not None else {}, path=str(p))
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (YAML requires unique keys)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 import html
 import json
@@ -89,6 +90,7 @@ _VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "GetRecord": (frozenset({"identifier", "metadataPrefix"}), frozenset()),
 }
 _RESUMABLE = frozenset({"ListSets", "ListIdentifiers", "ListRecords"})
+_LISTINGS_KEPT = 16  # filters whose listings a repository keeps
 
 _DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _SECONDS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
@@ -250,6 +252,8 @@ class OAIRepository:
         self._lock = threading.RLock()
         self._records: dict[str, DemoRecord] = {}
         self._ordered: list[DemoRecord] | None = None
+        #: Listings by filter, each with its records' sort keys (cleared whenever a record changes).
+        self._listings: dict[tuple[object, ...], tuple[list[DemoRecord], list[tuple[datetime, str]]]] = {}
         for record in records:
             self._records[record.identifier] = record
 
@@ -266,6 +270,24 @@ class OAIRepository:
                 self._ordered = sorted(self._records.values(), key=lambda r: (_utc(r.datestamp), r.identifier))
             return list(self._ordered)
 
+    def _changed(self) -> None:
+        self._ordered = None
+        self._listings.clear()
+
+    def _listing(self, lower: _Bound | None, upper: _Bound | None,
+                 set_spec: str | None) -> tuple[list[DemoRecord], list[tuple[datetime, str]]]:
+        """The records a list request selects, in order, with their keys; kept until a record changes,
+        so paging through a listing costs a page, not a pass over every record."""
+        key = (lower.value if lower else None, upper.value if upper else None, set_spec, self.deleted_record)
+        with self._lock:
+            found = self._listings.get(key)
+            if found is None:
+                matching = [r for r in self.records() if self._visible(r) and self._matches(r, lower, upper, set_spec)]
+                if len(self._listings) >= _LISTINGS_KEPT:
+                    self._listings.clear()
+                found = self._listings[key] = (matching, [self._key(r) for r in matching])
+            return found
+
     def get(self, identifier: str) -> DemoRecord | None:
         with self._lock:
             return self._records.get(identifier)
@@ -277,7 +299,7 @@ class OAIRepository:
         """Insert or replace a record (keyed by its OAI identifier)."""
         with self._lock:
             self._records[record.identifier] = record
-            self._ordered = None
+            self._changed()
 
     def delete(self, identifier: str, when: datetime | None = None) -> DemoRecord:
         """Mark a record deleted and bump its datestamp (default: now)."""
@@ -289,7 +311,7 @@ class OAIRepository:
                 raise KeyError(identifier) from None
             updated = replace(current, deleted=True, datestamp=stamp)
             self._records[identifier] = updated
-            self._ordered = None
+            self._changed()
             return updated
 
     def sets(self) -> list[tuple[str, str, str]]:
@@ -534,13 +556,8 @@ class OAIRepository:
                 raise OAIError("badArgument", "from is later than until")
         self._check_prefix(state.prefix)
 
-        matching = [
-            r for r in self.records() if self._visible(r) and self._matches(r, lower, upper, state.set_spec)
-        ]
-        cursor = 0
-        if state.after is not None:
-            after_key = state.after
-            cursor = sum(1 for r in matching if self._key(r) <= after_key)
+        matching, keys = self._listing(lower, upper, state.set_spec)
+        cursor = 0 if state.after is None else bisect.bisect_right(keys, state.after)
         page = matching[cursor : cursor + self.page_size]
         if not page:
             raise OAIError("noRecordsMatch", "no records match the request")

@@ -21,6 +21,7 @@ import yaml
 from ..errors import ConfigError
 from ..model import GeoScope, Openness, Security
 from . import dates, templates
+from ..yaml_loader import safe_load
 from .paths import PathSyntaxError, parse_path
 
 #: Built-in adapters are shipped profiles with a code crosswalk.
@@ -220,7 +221,7 @@ def load_profile(ref: str, *, key: str = "profile") -> Profile:
 @functools.lru_cache(maxsize=64)
 def _parse(text: str, where: str, key: str) -> Profile:
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"profile is not valid YAML: {exc}", key=key, path=where) from exc
     from ..config import _build  # the config's typed builder: the same errors, naming the key

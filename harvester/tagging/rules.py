@@ -19,6 +19,7 @@ import yaml
 from ..config import RuleConfig, _build
 from ..errors import ConfigError
 from ..model import Record
+from ..yaml_loader import safe_load
 
 #: The rules shipped with fedcat (``harvester/tagging/rules.yaml``).
 SHIPPED_RULES = "rules.yaml"
@@ -108,7 +109,7 @@ def load_rules_file(path: str | Path | None = None) -> list[CompiledRule]:
             raise ConfigError(f"cannot read the rules file: {exc}", key="tagging.rules_file") from exc
         where = str(path)
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", path=where) from exc
     if not isinstance(data, dict) or set(data) != {"rules"}:
