@@ -245,3 +245,24 @@ def test_record_to_dict_is_asdict_and_shares_no_list() -> None:
     data["subjects"].append("x")
     assert rec.access.flags == ["f"] and rec.identifiers.urls == ["u"] and rec.subjects == ["冰川"]
     assert Record.from_json(rec.to_json()) == rec
+
+
+def test_streaming_a_source_reads_each_batch_through_an_index(oai_server: OAIServer, catalog_factory: Any) -> None:
+    """Keyset paging must not sort the whole source per batch (metrics snapshots, --remap, reindex)."""
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    db = cat.store._db
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    try:
+        records = list(cat.store.iter_records("ncdc", batch=50))
+        raws = list(cat.store.iter_raw("ncdc", batch=50))
+        everything = list(cat.store.iter_records(batch=50))
+    finally:
+        db.set_trace_callback(None)
+    assert len(records) == len(raws) == len(everything) == len(live(oai_server)) > 100
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) >= 3 * 3
+    for sql in selects:
+        plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "TEMP B-TREE" not in plan and "SCAN r" not in plan, (sql, plan)

@@ -159,6 +159,10 @@ class RecordQuality:
 
 def assess(record: Record, reach: Reach | None = None) -> RecordQuality:
     seen = reach or Reach()
-    passed = frozenset(c.name for c in CHECKS if c.test(record, seen))
-    points = {d: sum(c.points for c in CHECKS if c.dimension is d and c.name in passed) for d in Dimension}
-    return RecordQuality(passed, points)
+    passed: list[str] = []
+    points = dict.fromkeys(Dimension, 0)
+    for check in CHECKS:
+        if check.test(record, seen):
+            passed.append(check.name)
+            points[check.dimension] += check.points
+    return RecordQuality(frozenset(passed), points)

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS records (
     index_pending INTEGER NOT NULL DEFAULT 1,
     input_key TEXT
 );
-CREATE INDEX IF NOT EXISTS records_source ON records(source_id);
+-- (source_id, id): a source's records in id order, which keyset paging reads a batch at a time
+CREATE INDEX IF NOT EXISTS records_source_id ON records(source_id, id);
 CREATE INDEX IF NOT EXISTS records_pending ON records(index_pending) WHERE index_pending = 1;
 CREATE TABLE IF NOT EXISTS raw_payloads (
     record_id TEXT PRIMARY KEY,
@@ -163,6 +164,8 @@ class RecordStore:
             self._add_group_columns()
         self._db.execute("CREATE INDEX IF NOT EXISTS records_group ON records(group_key)")
         self._db.execute("CREATE INDEX IF NOT EXISTS records_pid ON records(source_id, pid_key)")
+        # replaced by records_source_id: paging a source by id through it sorted every row per batch
+        self._db.execute("DROP INDEX IF EXISTS records_source")
 
     def _add_group_columns(self) -> None:
         """Stores from before duplicate grouping: compute every live record's group key once.
