@@ -28,7 +28,7 @@ from .errors import HarvestError, StoreError
 from .grouping import send_changes
 from .http import HttpClient
 from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
-from .model import Record
+from .model import GATED_SECURITY, Record
 from .store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
 from .tagging import Clock, Override, RuleBook, SourceTagger, today
 
@@ -81,6 +81,19 @@ class _SourceJob:
     def tagger_id(self) -> int:
         """Names the run's tagger (its overrides) in the mapping process: the run id is unique."""
         return self.run.id or 0
+
+    def error_raw(self, item: HarvestedItem) -> bytes | None:
+        """The raw bytes kept with a record that could not be mapped: none when the record may be
+        core or secret (its source or one of its sets defaults to that level, or an officer set it),
+        since nothing but the id and level of such a record is ever kept."""
+        gated = {s.value for s in GATED_SECURITY}
+        policies = [self.source.policy, *(st.policy for st in self.source.tagging.sets)]
+        if any(p.security in GATED_SECURITY for p in policies):
+            return None
+        rec_id = Record.make_id(self.source.id, item.local_id)
+        if any(o.record_id == rec_id and o.tag == "security" and o.value in gated for o in self.overrides):
+            return None
+        return item.raw
 
 
 @dataclass
@@ -305,10 +318,10 @@ class Harvester:
         for hi in page.items:
             result = mapped.get(id(hi))
             if hi.error:
-                errors.append((RecordError(hi.local_id, hi.error, page.url), hi.raw))
+                errors.append((RecordError(hi.local_id, hi.error, page.url), job.error_raw(hi)))
             elif isinstance(result, str):
                 log.warning("[%s] record %s not mapped: %s", source.id, hi.local_id, result)
-                errors.append((RecordError(hi.local_id, result, page.url), hi.raw))
+                errors.append((RecordError(hi.local_id, result, page.url), job.error_raw(hi)))
             elif result is not None:  # None: unchanged, not re-mapped
                 items.append(PageItem(result, RawPayload(hi.format, hi.raw),
                                       work.keys.get(Record.make_id(source.id, hi.local_id))))

@@ -959,3 +959,36 @@ def test_mark_interrupted_turns_running_runs_into_interrupted(serve: Any, catalo
     assert runs[running.id].finished_at is not None and runs[running.id].message
     assert runs[done.id].status is RunStatus.SUCCEEDED
     assert cat.store.mark_interrupted() == 0
+
+
+@pytest.mark.parametrize("gated_by", ["source policy", "set policy", "officer"])
+def test_a_malformed_record_that_may_be_core_keeps_no_raw_bytes(gated_by: str, serve: Any,
+                                                                catalog_factory: Any) -> None:
+    c = center("ncdc")
+    server = serve(OAIRepository(c, generate_records(c)[:20]))
+    victim = next(r for r in server.repository.records() if not r.deleted)
+    ident = victim.identifier.encode()
+
+    def fault(ctx: FaultContext) -> FaultAction | None:
+        _, _, body = real(server, ctx.params)
+        start = body.find(b"<identifier>" + ident + b"</identifier>")
+        if start >= 0:
+            at = body.find(b"<titles>", start)
+            body = body[:at] + b"<titles><unclosed>" + body[at + len(b"<titles>"):]
+        return FaultAction(body=body)
+
+    server.fault = fault
+    extra: dict[str, Any] = {}
+    if gated_by == "source policy":
+        extra["policy"] = {"security": "core"}
+    elif gated_by == "set policy":
+        extra["tagging"] = {"sets": [{"set": victim.sets[0], "policy": {"security": "secret"}}]}
+    cat = catalog_factory([source_for(server, **extra)])
+    if gated_by == "officer":
+        cat.store.overrides.put(f"ncdc:{victim.local_id}", "ncdc", "security", "core", "officer", "审定")
+    (run,) = cat.harvester.harvest()
+    assert run.counts["errored"] == 1 and run.errors[0].local_id == victim.local_id
+    with sqlite3.connect(cat.store.path) as db:
+        rows = db.execute("SELECT local_id, message, raw FROM record_errors").fetchall()
+    assert [(r[0], r[2]) for r in rows] == [(victim.local_id, None)]
+    assert "malformed" in rows[0][1]
