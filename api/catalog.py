@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from pathlib import Path
 
 from fedcat.harvester.config import Backend, Config, IndexConfig
 from fedcat.harvester.errors import ConfigError
+from fedcat.harvester.metrics.report import MetricsCache
 from fedcat.harvester.pipeline import Harvester
 from fedcat.harvester.store import RecordStore
 from fedcat.index.base import SearchIndex
@@ -66,6 +67,11 @@ class Catalog:
     store: RecordStore
     index: SearchIndex
     harvester: Harvester
+    #: Metrics computed for the API and the web pages, until the store changes.
+    metrics: MetricsCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = MetricsCache(self.store)
 
     @classmethod
     def open(cls, config: Config, *, index_required: bool = True) -> Catalog:

@@ -47,22 +47,35 @@ def find_source(catalog: Catalog, center_id: str) -> SourceConfig:
     raise NotFound(f"no center {center_id!r}")
 
 
-def all_metrics(catalog: Catalog, caller: Caller) -> dict[str, dict[str, Any]]:
+def metrics_of(catalog: Catalog, caller: Caller, center_id: str) -> dict[str, Any]:
+    """One center's metrics as the caller's audience sees them (kept until the store changes)."""
     today = catalog.harvester.clock()
-    visible = caller.visibility.allows_record
-    return {s.id: source_metrics(catalog.store, s.id, visible, today) for s in catalog.config.sources}
+    return catalog.metrics.get(("center", center_id, caller.audience, caller.unknown_as), today,
+                               lambda: source_metrics(catalog.store, center_id, caller.visibility.allows_record,
+                                                      today))
+
+
+def all_metrics(catalog: Catalog, caller: Caller) -> dict[str, dict[str, Any]]:
+    return {s.id: metrics_of(catalog, caller, s.id) for s in catalog.config.sources}
 
 
 def center_body(catalog: Catalog, caller: Caller, center_id: str) -> dict[str, Any]:
     src = find_source(catalog, center_id)
-    m = source_metrics(catalog.store, src.id, caller.visibility.allows_record, catalog.harvester.clock())
-    return {"center": _center(src), "audience": caller.audience.value, "metrics": m}
+    return {"center": _center(src), "audience": caller.audience.value,
+            "metrics": metrics_of(catalog, caller, src.id)}
+
+
+def all_centers_metrics(catalog: Catalog, caller: Caller) -> dict[str, Any]:
+    """The metrics of every configured center's records together (kept until the store changes)."""
+    ids = [s.id for s in catalog.config.sources]
+    today = catalog.harvester.clock()
+    return catalog.metrics.get(("overall", caller.audience, caller.unknown_as), today,
+                               lambda: overall_metrics(catalog.store, ids, caller.visibility.allows_record, today))
 
 
 def ranking_body(catalog: Catalog, caller: Caller) -> dict[str, Any]:
     per_center = all_metrics(catalog, caller)
-    ids = [s.id for s in catalog.config.sources]
-    overall = overall_metrics(catalog.store, ids, caller.visibility.allows_record, catalog.harvester.clock())
+    overall = all_centers_metrics(catalog, caller)
     return {"audience": caller.audience.value, "as_of": overall["as_of"], "weights": dict(RANKING_WEIGHTS),
             "ranking": rank(per_center), "overall": overall}
 

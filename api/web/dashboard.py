@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from fedcat.harvester.linkcheck.result import LinkStatus
-from fedcat.harvester.metrics import MAX_SCORE, overall_metrics, rank
+from fedcat.harvester.metrics import MAX_SCORE, rank
 
-from ..metrics import all_metrics, find_source, history_body
+from ..metrics import all_centers_metrics, all_metrics, find_source, history_body
 from . import charts
 from .charts import Bar, Series
 from .i18n import BADGE_TONE, Translator
@@ -67,9 +67,7 @@ def trend_chart(t: Translator, snapshots: list[dict[str, Any]]) -> Markup:
 def centers_page(request: Request) -> Response:
     page = Page(request)
     per_center = all_metrics(page.catalog, page.caller)
-    ids = [s.id for s in page.catalog.config.sources]
-    overall = overall_metrics(page.catalog.store, ids, page.caller.visibility.allows_record,
-                              page.catalog.harvester.clock())
+    overall = all_centers_metrics(page.catalog, page.caller)
     return page.render("centers.html", ranking=rank(per_center), overall=overall,
                        openness=openness_chart(page.t, overall), reach=reachability_chart(page.t, overall))
 

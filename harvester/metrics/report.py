@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -102,3 +103,33 @@ def _reuse(store: RecordStore, source_id: str, views: Mapping[str, Visible], mar
         metrics["ranking_score"] = ranking_score(metrics)
         out[audience] = metrics
     return out
+
+
+class MetricsCache:
+    """Metrics kept while nothing they are computed from can have changed.
+
+    Computing a center's metrics reads every one of its records, so the API keeps what it computed,
+    by a key naming the scope and the audience, and forgets all of it as soon as the store changes
+    (:meth:`RecordStore.generation`: any write, here or by another process) or the day does (ages,
+    embargoes). Callers get their own copy.
+    """
+
+    def __init__(self, store: RecordStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._stamp: tuple[tuple[int, int], date] | None = None
+        self._entries: dict[Hashable, dict[str, Any]] = {}
+
+    def get(self, key: Hashable, today: date, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        stamp = (self.store.generation(), today)
+        with self._lock:
+            if stamp != self._stamp:
+                self._entries.clear()
+                self._stamp = stamp
+            found = self._entries.get(key)
+        if found is None:
+            found = compute()
+            with self._lock:
+                if self._stamp == stamp:  # else the store changed meanwhile: the next call recomputes
+                    self._entries[key] = found
+        return copy.deepcopy(found)

@@ -153,6 +153,15 @@ class RecordStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the record store: {exc}") from exc
 
+    def generation(self) -> tuple[int, int]:
+        """A value that changes whenever the store does: rows written through this connection, or a
+        commit by any other (``fedcat harvest`` run beside ``fedcat serve``)."""
+        try:
+            with self._lock:
+                return self._db.total_changes, int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the record store: {exc}") from exc
+
     def _migrate(self) -> None:
         for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
                                   ("records", "input_key", "TEXT"), ("records", "pid_key", "TEXT")):
