@@ -7,6 +7,7 @@ tree so that it serialises to JSON (``to_dict``/``from_dict``) without help.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -353,6 +354,7 @@ _LICENCES: list[tuple[re.Pattern[str], str]] = [
 _CC_VERSION = re.compile(r"(\d\.\d)")
 
 
+@functools.lru_cache(maxsize=4096)  # a catalog's licence strings are few and repeat on every record
 def normalise_licence(raw: str | None) -> str | None:
     """Map a licence name or URL to an SPDX-style id; ``None`` when unrecognised."""
     if not raw:
