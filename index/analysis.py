@@ -13,6 +13,7 @@ unigrams and dictionary segmentation (bench/cjk_analysis.py measures it).
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 import unicodedata
@@ -22,8 +23,28 @@ from dataclasses import dataclass
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _CJK_RE = re.compile(rf"[{_CJK}]")
-_SPLIT_RE = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)", re.UNICODE)
 _ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK_RUN_RE = re.compile(rf"([{_CJK}]+)")
+_WORDISH_RE = re.compile(rf"[^\W_]|[{_CJK}]", re.UNICODE)
+
+
+#: Blocks of punctuation and symbols around CJK text: Latin-1, general punctuation, letterlike
+#: and other symbols, CJK symbols and punctuation, vertical and small forms, full-width forms.
+_SEPARATOR_BLOCKS = ((0x0080, 0x00BF), (0x2000, 0x2BFF), (0x3000, 0x303F), (0xFE10, 0xFE6F), (0xFF00, 0xFF65))
+
+
+@functools.cache  # built on first use: commands that analyse no CJK text do not pay for it
+def _separator_forms() -> re.Pattern[str]:
+    """Characters of those blocks that split tokens both before and after NFKC (，→ , and 、 alike).
+
+    Replacing them by a space first leaves most CJK text already normalised and the text between
+    CJK runs plain ASCII, which is split in one call.
+    """
+    chars = [chr(cp) for lo, hi in _SEPARATOR_BLOCKS for cp in range(lo, hi + 1)
+             if not _WORDISH_RE.search(chr(cp)) and not _WORDISH_RE.search(unicodedata.normalize("NFKC", chr(cp)))]
+    return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+
 
 
 @dataclass(frozen=True)
@@ -75,20 +96,26 @@ def analyse(text: str) -> list[str]:
     if text.isascii():
         return _ASCII_WORD_RE.findall(text.lower())
     out: list[str] = []
+    text = _separator_forms().sub(" ", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    for cjk, other in _SPLIT_RE.findall(text):
-        if cjk:
-            if len(cjk) == 1:
-                out.append(cjk)
+    # split() alternates text between CJK runs (even positions) and the runs themselves (odd)
+    for i, part in enumerate(_CJK_RUN_RE.split(text)):
+        if i % 2:
+            if len(part) == 1:
+                out.append(part)
             else:
-                out.extend(map(operator.add, cjk, cjk[1:]))
-        elif other.isascii():
-            out.append(other.lower())
+                out.extend(map(operator.add, part, part[1:]))
+        elif part.isascii():
+            out.extend(_ASCII_WORD_RE.findall(part.lower()))
         else:
-            folded = fold(other)
-            if folded:
-                out.append(folded)
+            for word in _WORD_RE.findall(part):
+                if word.isascii():
+                    out.append(word.lower())
+                else:
+                    folded = fold(word)
+                    if folded:
+                        out.append(folded)
     return out
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fedcat.harvester.grouping import DatasetGroup, groups_of
 from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Security
@@ -335,6 +337,20 @@ def test_fast_analysis_equals_query_analysis() -> None:
 
     for text in ("青藏高原冰川 Glacier Précis ＡＢＣ 2020年 J/ψ", "ǅemo İstanbul Ærø", "冰", "", "a_b-c"):
         assert analyse(text) == [t for g in term_groups(text) for t in g.tokens], text
+
+
+#: Characters where the two analyses could part: CJK and its compatibility forms, full- and half-width
+#: forms, punctuation, accents and combining marks, case and compatibility oddities.
+_TRICKY = list("冰川青藏高原豈兀ＡＢｃ１２，。！（）＿：　ｱｲひカ한ÉéİßﬁΣσ²①㍻ⅷ\u0301\u0308_- .,aZ09"
+               "、「」—…·“”℃°¨\u00a0\u200d\u302a々〇〡︰﹏")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_TRICKY) | st.characters(), max_size=40))
+def test_fast_analysis_equals_query_analysis_on_any_text(text: str) -> None:
+    from fedcat.index.analysis import analyse, term_groups
+
+    assert analyse(text) == [t for g in term_groups(text) for t in g.tokens]
 
 
 # -- duplicates: one dataset from several sources ---------------------------------------------------
