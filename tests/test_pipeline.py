@@ -266,3 +266,21 @@ def test_streaming_a_source_reads_each_batch_through_an_index(oai_server: OAISer
     for sql in selects:
         plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
         assert "TEMP B-TREE" not in plan and "SCAN r" not in plan, (sql, plan)
+
+
+def test_due_embargoes_are_found_through_an_index(oai_server: OAIServer, catalog_factory: Any) -> None:
+    """Lifting embargoes runs after every harvest: it must not read every record."""
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    db = cat.store._db
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    try:
+        due = cat.store.embargo_due("2999-12-31")
+    finally:
+        db.set_trace_callback(None)
+    embargoed = [r for r in cat.store.iter_records() if r.access.openness.value == "embargoed"]
+    assert embargoed and {r.id for r in due} == {r.id for r in embargoed if r.access.embargo_until}
+    (sql,) = [s for s in statements if "embargo" in s]
+    plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
+    assert "USING INDEX records_embargo" in plan, plan

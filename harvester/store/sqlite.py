@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS records (
 -- (source_id, id): a source's records in id order, which keyset paging reads a batch at a time
 CREATE INDEX IF NOT EXISTS records_source_id ON records(source_id, id);
 CREATE INDEX IF NOT EXISTS records_pending ON records(index_pending) WHERE index_pending = 1;
+-- embargoed records by end date, for lifting embargoes after each harvest (RecordStore.embargo_due)
+CREATE INDEX IF NOT EXISTS records_embargo ON records(json_extract(access_json, '$.embargo_until'))
+    WHERE deleted = 0 AND json_extract(access_json, '$.openness') = 'embargoed';
 CREATE TABLE IF NOT EXISTS raw_payloads (
     record_id TEXT PRIMARY KEY,
     format TEXT NOT NULL,
