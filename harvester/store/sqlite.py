@@ -51,7 +51,10 @@ CREATE TABLE IF NOT EXISTS records (
 );
 -- (source_id, id): a source's records in id order, which keyset paging reads a batch at a time
 CREATE INDEX IF NOT EXISTS records_source_id ON records(source_id, id);
-CREATE INDEX IF NOT EXISTS records_pending ON records(index_pending) WHERE index_pending = 1;
+-- records waiting for the index, in id order (the catch-up reads them a batch at a time)
+CREATE INDEX IF NOT EXISTS records_pending_id ON records(id) WHERE index_pending = 1;
+-- a source's last change, for deciding whether its metrics must be computed again (metrics.report.basis)
+CREATE INDEX IF NOT EXISTS records_updated ON records(source_id, updated_at);
 -- embargoed records by end date, for lifting embargoes after each harvest (RecordStore.embargo_due)
 CREATE INDEX IF NOT EXISTS records_embargo ON records(json_extract(access_json, '$.embargo_until'))
     WHERE deleted = 0 AND json_extract(access_json, '$.openness') = 'embargoed';
@@ -176,8 +179,10 @@ class RecordStore:
             self._add_group_columns()
         self._db.execute("CREATE INDEX IF NOT EXISTS records_group ON records(group_key)")
         self._db.execute("CREATE INDEX IF NOT EXISTS records_pid ON records(source_id, pid_key)")
-        # replaced by records_source_id: paging a source by id through it sorted every row per batch
+        # replaced by records_source_id and records_pending_id: paging by id through them sorted every
+        # row of the source, or every pending row, for each batch
         self._db.execute("DROP INDEX IF EXISTS records_source")
+        self._db.execute("DROP INDEX IF EXISTS records_pending")
 
     def _add_group_columns(self) -> None:
         """Stores from before duplicate grouping: compute every live record's group key once.
