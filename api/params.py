@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
+from fedcat.index.base import FACETS
+
 from .errors import BadParameter
 
 MAX_QUERY_LENGTH = 500
@@ -30,8 +32,19 @@ def search_filters(
     }
 
 
+#: The facet filters: the only parameters that may be given more than once (OR within a facet).
+REPEATABLE = frozenset(FACETS)
+
+
 def reject_unknown_params(request: Request, known: frozenset[str]) -> None:
-    unknown = sorted(set(request.query_params.keys()) - known)
+    """A 400 for a parameter the route does not know, or for one given twice that takes one value
+    (``?q=a&q=b`` would otherwise silently mean ``q=b``)."""
+    names = request.query_params.keys()
+    unknown = sorted(set(names) - known)
     if unknown:
         raise BadParameter(f"unknown parameter {unknown[0]!r} (known: {', '.join(sorted(known))})",
                            parameter=unknown[0])
+    repeated = sorted(n for n in set(names) - REPEATABLE if len(request.query_params.getlist(n)) > 1)
+    if repeated:
+        raise BadParameter(f"parameter {repeated[0]!r} given more than once; it takes one value",
+                           parameter=repeated[0])

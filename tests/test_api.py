@@ -142,6 +142,17 @@ def test_search_errors_have_the_envelope(api: Api, params: dict[str, str], param
         assert "page_size" in err["message"]
 
 
+def test_a_parameter_given_twice_is_refused_unless_it_is_a_filter(api: Api) -> None:
+    err = check_envelope(api.get("/api/v1/search", [("q", "冰川"), ("q", "genome")]), 400, "bad_parameter", "q")
+    assert "more than once" in err["message"]
+    check_envelope(api.get("/api/v1/export", [("format", "csv"), ("format", "json")]), 400, "bad_parameter",
+                   "format")
+    check_envelope(api.get("/api/v1/centers", [("format", "csv"), ("format", "csv")]), 400, "bad_parameter",
+                   "format")
+    both = api.ok("/api/v1/search", [("openness", "open"), ("openness", "registered")])
+    assert both["total"] >= api.ok("/api/v1/search", {"openness": "open"})["total"]
+
+
 def test_bad_year_names_the_year_parameter(api: Api) -> None:
     check_envelope(api.get("/api/v1/search", {"year": "abc"}), 400, "bad_parameter", "year")
 
