@@ -739,6 +739,7 @@ class FaultContext:
     request_number: int  # 1-based count of /oai requests to this server
     method: str  # "GET" or "POST"
     path: str
+    headers: dict[str, str] = field(default_factory=dict)  # the request's headers
 
 
 @dataclass
@@ -841,7 +842,7 @@ class _Handler(DemoHandler):
         action: FaultAction | None = None
         hook = owner.fault
         if hook is not None:
-            ctx = FaultContext(dict(params), number, self.command, path)
+            ctx = FaultContext(dict(params), number, self.command, path, dict(self.headers.items()))
             try:
                 action = hook(ctx)
             except Exception:  # a broken hook must not kill the server

@@ -135,7 +135,7 @@ class _Handler(DemoHandler):
         if isinstance(request.body, dict):
             fields.update({str(k): str(v) for k, v in request.body.items()})
         try:
-            return hook(FaultContext(fields, number, request.method, request.path))
+            return hook(FaultContext(fields, number, request.method, request.path, dict(self.headers.items())))
         except Exception:  # a broken hook must not kill the server
             logger.exception("fault hook failed; serving a normal response")
             return None
