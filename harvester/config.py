@@ -134,6 +134,7 @@ class SourceConfig:
     policy: Policy = field(default_factory=Policy)
     min_delay: float | None = None
     delete_by_absence: bool = True
+    overlap_days: float = 1.0
     tagging: SourceTagging = field(default_factory=SourceTagging)
     profile: str | None = None
     query: dict[str, str] = field(default_factory=dict)
@@ -284,6 +285,8 @@ def _check(cfg: Config, path: str | None) -> None:
             raise ConfigError(f"{src.url!r} is not an http(s) URL", key=f"sources[{i}].url")
         if src.schedule is not None:
             _check_cron(src.schedule, f"sources[{i}].schedule")
+        if src.overlap_days < 0:
+            raise ConfigError("must be 0 or more", key=f"sources[{i}].overlap_days")
         _check_source_tagging(src.tagging, f"sources[{i}].tagging")
         _check_profile(src, i, base_dir)
     _check_rules(cfg.tagging.rules, "tagging.rules")

@@ -309,3 +309,34 @@ def test_an_unchanged_re_harvest_never_scans_the_records_table(oai_server: OAISe
         if "MAX(updated_at)" in sql:  # the metrics basis: from the index alone, not every row of the source
             assert any("COVERING INDEX" in step for step in plan), (sql, plan)
     assert any("MAX(updated_at)" in sql for sql in reads)
+
+
+@pytest.mark.parametrize(("overlap_days", "back"), [(None, timedelta(days=1)), (0, timedelta(0)),
+                                                    (0.25, timedelta(hours=6))])
+def test_incremental_from_is_the_newest_datestamp_minus_the_overlap(
+        overlap_days: float | None, back: timedelta, oai_server: OAIServer, catalog_factory: Any) -> None:
+    extra = {} if overlap_days is None else {"overlap_days": overlap_days}
+    cat = catalog_factory([source_for(oai_server, **extra)])
+    cat.harvester.harvest()
+    stamp = cat.store.last_successful_datestamp("ncdc")
+    assert stamp
+    seen: list[dict[str, str]] = []
+
+    def spy(ctx: FaultContext) -> FaultAction | None:
+        seen.append(ctx.params)
+        return None
+
+    oai_server.fault = spy
+    cat.harvester.harvest()
+    (sent,) = [p["from"] for p in seen if p.get("verb") == "ListRecords" and "from" in p]
+    newest = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    assert datetime.fromisoformat(sent.replace("Z", "+00:00")) == newest - back
+
+
+def test_a_negative_overlap_is_a_config_error(tmp_path: Any, oai_server: OAIServer) -> None:
+    from fedcat.harvester.errors import ConfigError
+
+    from .conftest import make_config
+
+    with pytest.raises(ConfigError, match="overlap_days"):
+        make_config(tmp_path, [source_for(oai_server, overlap_days=-1)])

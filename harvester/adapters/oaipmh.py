@@ -45,7 +45,6 @@ NS = {"oai": OAI_NS}
 PREFERRED_PREFIXES = ("oai_datacite", "datacite", "iso19139", "dcat", "oai_dc")
 #: OAI errors may come with these statuses; their body is still an OAI answer.
 OAI_ERROR_STATUSES = frozenset({400, 404, 422})
-OVERLAP = timedelta(days=1)
 MAX_EMPTY_PAGES = 20
 
 
@@ -184,6 +183,12 @@ class OAIPMHAdapter(Adapter):
 
     # -- listing -------------------------------------------------------------------------
 
+    @property
+    def _overlap(self) -> timedelta:
+        """How far before the last run's newest datestamp an incremental listing starts (records
+        stamped while that run was listing, or by a server whose clock lags, are not missed)."""
+        return timedelta(days=self.source.overlap_days)
+
     def pages(self, *, full: bool, since: str | None, resume: dict[str, Any] | None) -> Iterator[Page]:
         ident = self.identify()
         self.info = ListingInfo(full=full or not since, supports_deletions=ident.deleted_record != "no")
@@ -193,7 +198,7 @@ class OAIPMHAdapter(Adapter):
         prefix = self.choose_prefix()
         window: dict[str, Any] = {"prefix": prefix, "from": None, "until": None, "full": self.info.full}
         if not self.info.full and since:
-            window["from"] = ident.format(parse_datestamp(since) - OVERLAP)
+            window["from"] = ident.format(parse_datestamp(since) - self._overlap)
         sets: list[str | None] = list(self.source.sets) or [None]
         for set_spec in sets:
             yield from self._list_window(dict(window, set=set_spec), ident)
@@ -212,7 +217,7 @@ class OAIPMHAdapter(Adapter):
             log.warning("[%s] resumption token expired; restarting the window", self.source.id)
             restart = dict(state, token=None)
             if state.get("newest") and not state.get("full"):
-                restart["from"] = ident.format(parse_datestamp(state["newest"]) - OVERLAP)
+                restart["from"] = ident.format(parse_datestamp(state["newest"]) - self._overlap)
             yield from self._list_window(restart, ident)
         if state.get("until"):
             # the crash happened inside a split window: list the rest of the original window
