@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,11 +24,12 @@ from fedcat.index.base import FACETS, SearchQuery
 
 from . import cli_metrics, cli_officer
 from .audience import Caller
+from .console import make_console
 from .catalog import Catalog
 
 log = logging.getLogger(__name__)
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 DEFAULT_CONFIG = "fedcat.yaml"
 

@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -16,9 +15,10 @@ from fedcat.harvester.config import Audience
 from fedcat.harvester.linkcheck.result import LinkStatus
 
 from .audience import Caller
+from .console import make_console
 from .catalog import Catalog
 
-console = Console()
+console = make_console()
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:

@@ -8,7 +8,6 @@ import os
 from typing import Any
 
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,8 +16,9 @@ from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.model import Record, access_labels
 
 from .catalog import Catalog
+from .console import make_console
 
-console = Console()
+console = make_console()
 TAGS = ("openness", "geo_scope", "security")
 
 
