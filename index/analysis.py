@@ -46,7 +46,6 @@ def _separator_forms() -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
 
 
-
 @dataclass(frozen=True)
 class TermGroup:
     """The tokens of one query word: a single Latin token, or the bigrams of one CJK run.
@@ -71,9 +70,10 @@ def is_cjk(text: str) -> bool:
 
 
 def bigrams(run: str) -> list[str]:
+    """Overlapping bigrams of a CJK run (a lone character stays a unigram)."""
     if len(run) == 1:
         return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+    return list(map(operator.add, run, run[1:]))
 
 
 def term_groups(text: str) -> list[TermGroup]:
@@ -102,20 +102,11 @@ def analyse(text: str) -> list[str]:
     # split() alternates text between CJK runs (even positions) and the runs themselves (odd)
     for i, part in enumerate(_CJK_RUN_RE.split(text)):
         if i % 2:
-            if len(part) == 1:
-                out.append(part)
-            else:
-                out.extend(map(operator.add, part, part[1:]))
+            out += bigrams(part)
         elif part.isascii():
-            out.extend(_ASCII_WORD_RE.findall(part.lower()))
+            out += _ASCII_WORD_RE.findall(part.lower())
         else:
-            for word in _WORD_RE.findall(part):
-                if word.isascii():
-                    out.append(word.lower())
-                else:
-                    folded = fold(word)
-                    if folded:
-                        out.append(folded)
+            out += [w for w in map(fold, _WORD_RE.findall(part)) if w]
     return out
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..config import Protocol, SourceConfig
 from ..http import HttpClient
 from .base import Adapter, HarvestedItem
 from .oaipmh import OAIPMHAdapter
 from .oaipmh import item_from_raw as oai_item_from_raw
+
+if TYPE_CHECKING:
+    from ..rest.profile import Profile
 
 # The REST adapter and its profiles are imported when a JSON source first needs them.
 
@@ -15,10 +20,9 @@ def build_adapter(source: SourceConfig, client: HttpClient) -> Adapter:
     """OAI-PMH sources get the OAI-PMH adapter; JSON APIs (rest, ckan, dataverse, datacite) the REST adapter."""
     if source.protocol is Protocol.OAIPMH:
         return OAIPMHAdapter(source, client)
-    from ..rest.profile import profile_for
     from .rest import RestAdapter
 
-    return RestAdapter(source, client, profile_for(source.id, source.profile))
+    return RestAdapter(source, client, _profile(source))
 
 
 def is_json_format(fmt: str) -> bool:
@@ -28,8 +32,13 @@ def is_json_format(fmt: str) -> bool:
 def item_from_raw(raw: bytes, fmt: str, source: SourceConfig) -> HarvestedItem:
     """Rebuild a harvested item from its stored raw payload, by the payload's format."""
     if is_json_format(fmt):
-        from ..rest.profile import profile_for
         from .rest import item_from_json
 
-        return item_from_json(raw, profile_for(source.id, source.profile))
+        return item_from_json(raw, _profile(source))
     return oai_item_from_raw(raw, fmt)
+
+
+def _profile(source: SourceConfig) -> Profile:
+    from ..rest.profile import profile_for
+
+    return profile_for(source.id, source.profile)
