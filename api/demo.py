@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 DEMO_BASE_PORT = 9101
 #: What the demo centers say about access when their records do not.
 DEMO_POLICY = {"security": "general"}
-#: The demo centers are on loopback: the link checker may visit them there, quickly.
-DEMO_LINKCHECK: dict[str, Any] = {"allow_networks": ["127.0.0.0/8"], "min_delay": 0.0, "timeout": 5.0}
+#: The demo centers are on loopback: the link checker may visit them there, quickly, and nothing else
+#: (a DOI's resolver link is left unchecked: the demo sends nothing off this machine).
+DEMO_LINKCHECK: dict[str, Any] = {"allow_networks": ["127.0.0.0/8"], "only_hosts": ["127.0.0.1"],
+                                  "min_delay": 0.0, "timeout": 5.0}
 
 
 def _ports_free(base: int, count: int) -> bool:

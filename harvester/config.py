@@ -191,6 +191,8 @@ class LinkCheckConfig:
     workers: int = 4
     #: Networks (CIDR) the checker may contact although they are loopback/private/link-local/multicast.
     allow_networks: list[str] = field(default_factory=list)
+    #: When not empty, the only hosts visited; links elsewhere are left unchecked.
+    only_hosts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -356,6 +358,8 @@ def _check_linkcheck(lc: LinkCheckConfig) -> None:
         except ValueError:
             raise ConfigError(f"{net!r} is not a network (CIDR such as 127.0.0.0/8 or ::1/128)",
                               key=f"linkcheck.allow_networks[{i}]") from None
+    for i, host in enumerate(lc.only_hosts):
+        _check_host(host, f"linkcheck.only_hosts[{i}]")
     if lc.timeout <= 0:
         raise ConfigError("must be greater than 0", key="linkcheck.timeout")
     if lc.max_redirects < 0 or lc.min_delay < 0:
@@ -363,6 +367,20 @@ def _check_linkcheck(lc: LinkCheckConfig) -> None:
                           else "linkcheck.min_delay")
     if lc.workers < 1:
         raise ConfigError("must be at least 1", key="linkcheck.workers")
+
+
+def _check_host(host: str, key: str) -> None:
+    """A bare host name or IP literal, as a URL's host part (no scheme, port or path)."""
+    import ipaddress
+
+    if ":" in host:  # only an IPv6 literal has one
+        try:
+            ipaddress.IPv6Address(host.strip("[]"))
+        except ValueError:
+            raise ConfigError(f"{host!r} is not a host (a name or IP address, without scheme or port)",
+                              key=key) from None
+    elif not re.fullmatch(r"[A-Za-z0-9_.-]+", host):
+        raise ConfigError(f"{host!r} is not a host (a name or IP address, without scheme or port)", key=key)
 
 
 def _check_cron(expr: str, key: str) -> None:

@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -14,6 +15,7 @@ from fedcat.api.catalog import Catalog
 from fedcat.api.demo import run_demo
 from fedcat.harvester.config import Config, load_config
 from fedcat.harvester.demo.federation import DEMO_REST_APIS, DemoFederation
+from fedcat.harvester.linkcheck.result import LinkKind, LinkStatus
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import SearchQuery
 
@@ -62,6 +64,11 @@ def test_fedcat_demo_harvests_the_json_centers_too(tmp_path: Path) -> None:
         assert raw.status_code == 200 and raw.headers["content-type"].startswith("application/json")
         payload: dict[str, Any] = raw.json()
         assert payload["copyRight"]["redistributeArea"] in ("国内国外均可分发", "仅限国内分发")
+        # the demo's link check visits its own centers only, NODA's landing pages included
+        checked = {s.id: catalog.store.links.for_source(s.id) for s in config.sources}
+        urls = [res.url for per_record in checked.values() for res in per_record.values() for res in res.values()]
+        assert urls and {urlsplit(u).hostname for u in urls} == {"127.0.0.1"}
+        assert checked["noda"] and all(res[LinkKind.LANDING].status is LinkStatus.OK for res in checked["noda"].values())
     finally:
         catalog.close()
 

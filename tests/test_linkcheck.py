@@ -43,6 +43,7 @@ class Site(BaseHTTPRequestHandler):
             "/moved": (301, {"Location": "/ok"}), "/private": (302, {"Location": "/login?next=/private"}),
             "/login": (200, {}), "/loop": (302, {"Location": "/loop"}),
             "/to-private": (302, {"Location": "http://10.1.2.3/internal"}),
+            "/to-named-host": (302, {"Location": "http://resolver.invalid/10.1/x"}),
         }
         if path == "/nohead" and self.command == "HEAD":
             status, headers = 405, {"Allow": "GET"}
@@ -180,6 +181,40 @@ def test_redirect_to_a_private_address_is_refused(site: str, monkeypatch: pytest
     v = checker().visit(f"{site}/to-private")
     assert v.status is LinkStatus.REFUSED and v.final_url == "http://10.1.2.3/internal"
     assert [host for host, _ in targets] == ["127.0.0.1"]  # only the first hop was contacted
+
+
+def test_only_hosts_are_visited_and_no_other_name_is_looked_up(site: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    lookups: list[Any] = []
+    real = socket.getaddrinfo
+
+    def watched(host: Any, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", watched)
+    c = checker(only_hosts=("127.0.0.1",))
+    assert c.visit(f"{site}/ok").status is LinkStatus.OK
+    elsewhere = c.visit(site.replace("127.0.0.1", "localhost") + "/ok")
+    assert elsewhere.status is LinkStatus.REFUSED and "only_hosts" in (elsewhere.detail or "")
+    hop = c.visit(f"{site}/to-named-host")  # a redirect off the listed hosts is refused, not followed
+    assert (hop.status, hop.final_url) == (LinkStatus.REFUSED, "http://resolver.invalid/10.1/x")
+    assert set(lookups) <= {"127.0.0.1"}  # neither localhost nor resolver.invalid was looked up
+    assert [p for _, p, _ in Site.seen] == ["/ok", "/to-named-host"]
+    assert checker().visit(site.replace("127.0.0.1", "localhost") + "/ok").status is LinkStatus.OK  # unset: any host
+
+
+def test_check_links_leaves_links_off_the_listed_hosts_unchecked(oai_server: OAIServer,
+                                                                  catalog_factory: Any) -> None:
+    cat: Catalog = catalog_factory([source_for(oai_server)], linkcheck={
+        "allow_networks": ["127.0.0.1/32"], "only_hosts": ["localhost"], "min_delay": 0, "timeout": 2})
+    cat.harvester.harvest()
+    before = oai_server.request_count
+    open_records = [r for r in cat.store.iter_records("ncdc") if r.access.openness is Openness.OPEN]
+    report = check_links(cat.store, cat.config)  # the demo's landing pages are on 127.0.0.1, not localhost
+    assert report.results == [] and report.out_of_scope == len(open_records) > 0
+    assert oai_server.request_count == before and cat.store.links.for_source("ncdc") == {}
+    reach = source_metrics(cat.store, "ncdc", lambda r: True, date(2025, 1, 31))["reachability"]
+    assert (reach["declared_open"], reach["checked"], reach["unreachable"]) == (len(open_records), 0, 0)
 
 
 def test_check_links_of_a_catalog(oai_server: OAIServer, catalog_factory: Any) -> None:

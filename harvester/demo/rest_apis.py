@@ -231,7 +231,7 @@ class NodaApi(DemoApi):
             found = self.find(lambda r: r.local_id == local)
             if found is None:
                 return RestReply(200, {"code": "1004", "message": "数据不存在", "responseBody": None})
-            return RestReply(200, {"code": "0", "message": "success", "responseBody": self.detail(found)})
+            return RestReply(200, {"code": "0", "message": "success", "responseBody": self.detail(found, base_url)})
         if request.path != self.SEARCH:
             return _not_found({"code": "404", "message": "not found"})
         page, size = body.get("pageNum"), body.get("pageSize")
@@ -248,9 +248,10 @@ class NodaApi(DemoApi):
                 "keyWords": ",".join(r.subjects), "publishTime": _stamp(r.datestamp), "dataType": r.sets[0]}
 
     @staticmethod
-    def detail(r: DemoRecord) -> dict[str, Any]:
+    def detail(r: DemoRecord, base_url: str) -> dict[str, Any]:
         domestic = r.access_statement in ("有条件共享", "离线申请")
         return {"id": r.local_id, "cstr": r.cstr, "doi": r.doi, "dataAbstractEn": r.description_en,
+                "detailUrl": r.absolute_landing_url(base_url),
                 "authors": [{"name": c} for c in r.creators], "license": r.license_name,
                 "copyRight": {"redistributeArea": "仅限国内分发" if domestic else "国内国外均可分发",
                               "dataSharingMod": "离线申请" if r.access_statement == "离线申请" else "在线下载",

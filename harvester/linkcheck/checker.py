@@ -1,7 +1,8 @@
 """Visit URLs the way a researcher would: HEAD (GET when HEAD is refused), redirects, login walls.
 
 Every request goes to an address the :class:`~.guard.AddressPolicy` accepted
-(each redirect hop is resolved and checked again), with explicit timeouts and
+(each redirect hop is resolved and checked again), on a host in ``only_hosts``
+when that is set (checked before any name lookup), with explicit timeouts and
 at most one request per ``min_delay`` seconds to any one host.
 """
 
@@ -40,7 +41,13 @@ class Settings:
     min_delay: float = 1.0
     workers: int = 4
     allow_networks: tuple[str, ...] = ()
+    #: When not empty, the only hosts visited (lower-case names or IP literals); others get no request.
+    only_hosts: tuple[str, ...] = ()
     user_agent: str = "fedcat-linkcheck/0.1.0"
+
+    def in_scope(self, url: str) -> bool:
+        """Whether ``url``'s host may be visited (``only_hosts`` empty, or the host is listed)."""
+        return not self.only_hosts or (urlsplit(url).hostname or "") in self.only_hosts
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,8 @@ class LinkChecker:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return Visit(LinkStatus.INVALID_URL, None, url, None, "not an http(s) URL"), method
         host = parts.hostname
+        if not self.settings.in_scope(url):
+            raise AddressRefused(f"{host} is not in linkcheck.only_hosts")
         address = self.policy.resolve(host, port)[0]
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         answer = self._send(method, parts.scheme, host, port, address, target)

@@ -22,6 +22,7 @@ def settings_from(config: Config) -> Settings:
     contact = f" (+{config.http.contact})" if config.http.contact else ""
     return Settings(timeout=lc.timeout, max_redirects=lc.max_redirects, min_delay=lc.min_delay,
                     workers=lc.workers, allow_networks=tuple(lc.allow_networks),
+                    only_hosts=tuple(h.lower().strip("[]") for h in lc.only_hosts),
                     user_agent=f"fedcat-linkcheck/0.1.0{contact}")
 
 
@@ -43,6 +44,8 @@ def _no_link(record: Record) -> LinkResult:
 @dataclass
 class LinkCheckReport:
     results: list[LinkResult] = field(default_factory=list)
+    #: Links not visited because their host is not in ``linkcheck.only_hosts``.
+    out_of_scope: int = 0
 
     def by_source(self) -> dict[str, Counter[str]]:
         out: dict[str, Counter[str]] = {}
@@ -53,7 +56,12 @@ class LinkCheckReport:
 
 def check_links(store: RecordStore, config: Config, source_id: str | None = None,
                 on_result: Callable[[LinkResult], None] | None = None) -> LinkCheckReport:
-    """Visit the landing page and access URL of each live record whose openness is ``open``."""
+    """Visit the landing page and access URL of each live record whose openness is ``open``.
+
+    Links to hosts outside ``linkcheck.only_hosts`` (when set) are left unchecked: no
+    request, no result.
+    """
+    settings = settings_from(config)
     targets: list[Target] = []
     report = LinkCheckReport()
     for rec in store.iter_records(source_id):
@@ -61,10 +69,13 @@ def check_links(store: RecordStore, config: Config, source_id: str | None = None
             continue
         found = targets_for(rec)
         if found:
-            targets += found
+            targets += [t for t in found if settings.in_scope(t.url)]
+            report.out_of_scope += sum(1 for t in found if not settings.in_scope(t.url))
         else:
             report.results.append(_no_link(rec))
+    if report.out_of_scope:
+        log.info("%d links are on hosts outside linkcheck.only_hosts: not checked", report.out_of_scope)
     log.info("checking %d links of open records", len(targets))
-    report.results += LinkChecker(settings_from(config)).check(targets, on_result=on_result)
+    report.results += LinkChecker(settings).check(targets, on_result=on_result)
     store.links.replace(source_id, report.results)
     return report
