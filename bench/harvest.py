@@ -11,7 +11,9 @@ Reports, in one run and as ratios against baselines measured in the same run:
    in child processes (`map_process`, `index.write_process`); then the peak RSS of a 200k-record
    harvest, both ways;
 3. an unchanged re-harvest (incremental, and with --full) as a share of the full harvest time;
-4. S sources x M records with a delay per page: total time against the slowest single source, and
+4. the ratio of (2) to (1) again, against a server that answers like a remote one: pages of 100
+   records, each after the per-page delay of (5);
+5. S sources x M records with a delay per page: total time against the slowest single source, and
    the same ratio for bare Sickle (one thread per source), which is what the machine and the server
    allow a client that does nothing with the records.
 
@@ -199,6 +201,15 @@ def single_source(records: int, page_size: int) -> dict[str, Any]:
     }
 
 
+def remote_like(records: int, page_size: int, delay: float) -> dict[str, Any]:
+    """Bare Sickle and fedcat over a server that waits ``delay`` before each page, as a distant one does."""
+    with Servers(1, records, page_size, delay) as srv, tempfile.TemporaryDirectory() as tmp:
+        n, sickle_s = bare_sickle(srv.urls[0])
+        fedcat_s, _, _ = run_fedcat(config_for(srv.urls, Path(tmp) / "data", 1), Path(tmp))
+    return {"records": n, "page_size": page_size, "page_delay_s": delay, "sickle_seconds": sickle_s,
+            "fedcat_seconds": fedcat_s, "ratio_fedcat_to_sickle": sickle_s / fedcat_s}
+
+
 def rss_only(records: int, page_size: int) -> dict[str, Any]:
     """Harvests of a large source for their peak RSS (no baseline): with the defaults (one process)
     and with mapping and index writes in child processes."""
@@ -245,6 +256,9 @@ def main() -> int:
     p.add_argument("--source-records", type=int, default=5_000)
     p.add_argument("--source-page-size", type=int, default=500)
     p.add_argument("--page-delay", type=float, default=0.2)
+    p.add_argument("--remote-records", type=int, default=20_000,
+                   help="records of the remote-like source (pages of --remote-page-size, --page-delay each; 0: skip)")
+    p.add_argument("--remote-page-size", type=int, default=100)
     p.add_argument("--rss-records", type=int, default=200_000,
                    help="records of the source harvested for peak RSS alone (0: skip)")
     p.add_argument("--skip-single", action="store_true")
@@ -255,6 +269,8 @@ def main() -> int:
     results: dict[str, Any] = {}
     if not args.skip_single:
         results["single"] = single_source(args.records, args.page_size)
+    if args.remote_records:
+        results["remote"] = remote_like(args.remote_records, args.remote_page_size, args.page_delay)
     if args.rss_records:
         results["rss"] = rss_only(args.rss_records, args.page_size)
     if not args.skip_many:
@@ -275,6 +291,12 @@ def main() -> int:
             f"  re-harvest, unchanged, incremental: {100 * r['reharvest_incremental_share']:.1f}% of the full harvest"
             f" (target <= 2%)\n"
             f"  re-harvest, unchanged, --full:      {100 * r['reharvest_full_share']:.1f}% of the full harvest\n")
+    if "remote" in results:
+        r = results["remote"]
+        sys.stdout.write(
+            f"single source, {r['records']} oai_dc records, {r['page_size']} per page, {r['page_delay_s']} s per page\n"
+            f"  bare Sickle:    {r['sickle_seconds']:6.1f} s  [baseline]\n"
+            f"  fedcat harvest: {r['fedcat_seconds']:6.1f} s  ratio {r['ratio_fedcat_to_sickle']:.2f}x\n")
     if "rss" in results:
         r = results["rss"]
         d, c = r["default"], r["children"]
