@@ -26,7 +26,7 @@ import pytest
 
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.demo.corpus import generate_records
-from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
+from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, FaultHook, OAIRepository, OAIServer
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import SearchQuery
 
@@ -222,15 +222,10 @@ def test_incremental_from_at_seconds_granularity(serve: Any, catalog_factory: An
 # -- 3. window splitting ------------------------------------------------------------------------------
 
 
-def test_failing_unbounded_listing_is_split_into_monthly_windows(serve: Any, catalog_factory: Any) -> None:
+def _harvest_80_days(serve: Any, catalog_factory: Any, fault: FaultHook) -> tuple[RunReport, Recorder]:
+    """Harvest 60 records spread over 80 days from a server that refuses some listings (``fault``);
+    the run must still find every live record."""
     server = serve(recent_repo("ncdc", n=60, days=80))
-
-    def fault(ctx: FaultContext) -> FaultAction | None:
-        p = ctx.params
-        if p.get("verb") == "ListRecords" and "until" not in p and "resumptionToken" not in p:
-            return FaultAction(status=503, body=b"overloaded")
-        return None
-
     rec = Recorder(fault)
     server.fault = rec
     cat = catalog_factory([source_for(server)], http={"max_retries": 1})
@@ -238,6 +233,17 @@ def test_failing_unbounded_listing_is_split_into_monthly_windows(serve: Any, cat
     assert run.status is RunStatus.SUCCEEDED, run.message
     assert search_ids(cat) == live_ids(server, "ncdc")
     assert cat.store.counts("ncdc")["records"] == len(live(server))
+    return run, rec
+
+
+def test_failing_unbounded_listing_is_split_into_monthly_windows(serve: Any, catalog_factory: Any) -> None:
+    def fault(ctx: FaultContext) -> FaultAction | None:
+        p = ctx.params
+        if p.get("verb") == "ListRecords" and "until" not in p and "resumptionToken" not in p:
+            return FaultAction(status=503, body=b"overloaded")
+        return None
+
+    run, rec = _harvest_80_days(serve, catalog_factory, fault)
     windows = [p for p in rec.listing() if "from" in p and "until" in p]
     assert len(windows) >= 3, "an 80-day span is listed in monthly windows"
     assert all(_parse(p["until"]) - _parse(p["from"]) <= timedelta(days=31) for p in windows)
@@ -245,7 +251,6 @@ def test_failing_unbounded_listing_is_split_into_monthly_windows(serve: Any, cat
 
 
 def test_failing_monthly_windows_are_split_into_daily_windows(serve: Any, catalog_factory: Any) -> None:
-    server = serve(recent_repo("ncdc", n=60, days=80))
     refused: list[dict[str, str]] = []
 
     def fault(ctx: FaultContext) -> FaultAction | None:
@@ -257,12 +262,7 @@ def test_failing_monthly_windows_are_split_into_daily_windows(serve: Any, catalo
             return FaultAction(status=503, body=b"overloaded")
         return None
 
-    rec = Recorder(fault)
-    server.fault = rec
-    cat = catalog_factory([source_for(server)], http={"max_retries": 1})
-    (run,) = cat.harvester.harvest()
-    assert run.status is RunStatus.SUCCEEDED, run.message
-    assert search_ids(cat) == live_ids(server, "ncdc")
+    run, rec = _harvest_80_days(serve, catalog_factory, fault)
     monthly = [p for p in refused if "until" in p]
     assert len(monthly) >= 2, "monthly windows were tried first"
     accepted = [p for p in rec.listing() if "until" in p and p not in refused]
