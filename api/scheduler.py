@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def _job(catalog: Catalog, source: SourceConfig) -> None:
-    report = catalog.harvester.harvest_source(source)
-    catalog.harvester.catch_up_index()
-    catalog.harvester.lift_embargoes()
+    harvester = catalog.harvester
+    with harvester.running():  # child processes stop when no other job is running
+        report = harvester.harvest_source(source)
+        harvester.catch_up_index()
+        harvester.lift_embargoes()
     log.warning("[%s] scheduled harvest %s: %s", source.id, report.status.value, report.to_dict())
 
 

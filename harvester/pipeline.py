@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from pathlib import Path
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -122,6 +123,7 @@ class Harvester:
         self.after_run: Callable[[RunReport], None] | None = None
         self._mapper: MapperProcess | None = None
         self._mapper_lock = threading.Lock()
+        self._runs_in_progress = 0
 
     def _mapper_for_run(self) -> MapperProcess | None:
         """The mapping process (started at its first page), or None when mapping stays in this process."""
@@ -139,6 +141,24 @@ class Harvester:
         if mapper is not None:
             mapper.close()
 
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Scope of harvest work. When the last scope open ends (runs may overlap: the scheduler's
+        jobs), the child processes stop and the index lets go of its writer; the next run starts
+        them again, so a long-lived scheduler does not keep them between runs."""
+        with self._mapper_lock:
+            self._runs_in_progress += 1
+        try:
+            yield
+        finally:
+            with self._mapper_lock:
+                self._runs_in_progress -= 1
+                last = self._runs_in_progress == 0
+            if last:
+                self.close()
+                if self.index is not None:
+                    self.index.idle()
+
     # -- many sources -------------------------------------------------------------------
 
     def harvest(self, source_ids: Sequence[str] | None = None, *, full: bool = False,
@@ -148,13 +168,11 @@ class Harvester:
         self.store.mark_interrupted()
         sink = progress or NullProgress()
         workers = max(1, min(self.config.workers, len(sources)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest") as pool:
-            reports = list(pool.map(lambda s: self.harvest_source(s, full=full, progress=sink), sources))
-        self.catch_up_index()
-        self.lift_embargoes()  # unchanged records are not re-tagged: ended embargoes flip here
-        self.close()
-        if self.index is not None:
-            self.index.idle()
+        with self.running():
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest") as pool:
+                reports = list(pool.map(lambda s: self.harvest_source(s, full=full, progress=sink), sources))
+            self.catch_up_index()
+            self.lift_embargoes()  # unchanged records are not re-tagged: ended embargoes flip here
         return reports
 
     # -- one source ------------------------------------------------------------------------

@@ -36,3 +36,23 @@ def test_a_scheduled_job_harvests_its_source(oai_server: OAIServer, catalog_fact
     (run,) = cat.store.runs("ncdc")
     assert run.status is RunStatus.SUCCEEDED
     assert cat.index.count() == sum(1 for r in oai_server.repository.records() if not r.deleted)
+
+
+def test_scheduled_jobs_stop_the_child_processes_when_the_last_one_ends(oai_server: OAIServer,
+                                                                          catalog_factory: Any) -> None:
+    cat = catalog_factory([source_for(oai_server, schedule="* * * * *")], map_process=True,
+                          index={"write_process": True})
+    harvester, writer = cat.harvester, cat.index._remote
+    assert writer is not None
+    with harvester.running():  # another job still running: the children it uses stay up
+        _job(cat, cat.config.sources[0])
+        assert harvester._mapper is not None and writer._proc is not None and writer._proc.poll() is None
+        channel = harvester._mapper._channel
+        assert channel is not None and channel.proc.poll() is None
+    assert harvester._mapper is None and writer._proc is None
+    assert channel.proc.poll() is not None  # the mapping process itself has ended
+    _job(cat, cat.config.sources[0])  # on its own, a job stops them when it ends; the next starts them again
+    assert harvester._mapper is None and writer._proc is None
+    (second, first) = cat.store.runs("ncdc")
+    assert first.status is RunStatus.SUCCEEDED and second.status is RunStatus.SUCCEEDED
+    assert cat.index.count() == sum(1 for r in oai_server.repository.records() if not r.deleted)
