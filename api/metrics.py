@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from fedcat.harvester.config import SourceConfig
-from fedcat.harvester.metrics import RANKING_WEIGHTS, overall_metrics, rank, source_metrics
+from fedcat.harvester.metrics import RANKING_WEIGHTS, rank
 
 from .audience import Caller
 from .catalog import Catalog
@@ -48,11 +48,9 @@ def find_source(catalog: Catalog, center_id: str) -> SourceConfig:
 
 
 def metrics_of(catalog: Catalog, caller: Caller, center_id: str) -> dict[str, Any]:
-    """One center's metrics as the caller's audience sees them (kept until the store changes)."""
-    today = catalog.harvester.clock()
-    return catalog.metrics.get(("center", center_id, caller.audience, caller.unknown_as), today,
-                               lambda: source_metrics(catalog.store, center_id, caller.visibility.allows_record,
-                                                      today))
+    """One center's metrics as the caller's audience sees them (its tally kept until the center changes)."""
+    return catalog.metrics.source(center_id, (caller.audience, caller.unknown_as), caller.visibility.allows_record,
+                                  catalog.harvester.clock())
 
 
 def all_metrics(catalog: Catalog, caller: Caller) -> dict[str, dict[str, Any]]:
@@ -66,11 +64,10 @@ def center_body(catalog: Catalog, caller: Caller, center_id: str) -> dict[str, A
 
 
 def all_centers_metrics(catalog: Catalog, caller: Caller) -> dict[str, Any]:
-    """The metrics of every configured center's records together (kept until the store changes)."""
+    """The metrics of every configured center's records together (the centers' kept tallies, added up)."""
     ids = [s.id for s in catalog.config.sources]
-    today = catalog.harvester.clock()
-    return catalog.metrics.get(("overall", caller.audience, caller.unknown_as), today,
-                               lambda: overall_metrics(catalog.store, ids, caller.visibility.allows_record, today))
+    return catalog.metrics.overall(ids, (caller.audience, caller.unknown_as), caller.visibility.allows_record,
+                                   catalog.harvester.clock())
 
 
 def ranking_body(catalog: Catalog, caller: Caller) -> dict[str, Any]:

@@ -38,8 +38,11 @@ def share(part: int, whole: int) -> float | None:
 
 
 @dataclass
-class _Tally:
-    """Counts gathered in one pass over the records."""
+class Tally:
+    """Counts gathered in one pass over some records; tallies of disjoint records add up (:func:`merge`).
+
+    Treat one as read-only once gathered: the API keeps them and shares them between requests.
+    """
 
     records: int = 0
     openness: Counter[str] = field(default_factory=Counter)
@@ -53,9 +56,9 @@ class _Tally:
     ages: Counter[int] = field(default_factory=Counter)  # days since modified → records (few distinct values)
     newest: str | None = None
     oldest: str | None = None
-    overdue: list[Any] = field(default_factory=list)  # (position, id) until merged, then ids
+    overdue: list[str] = field(default_factory=list)  # record ids, the MAX_IDS smallest
     links: Counter[str] = field(default_factory=Counter)
-    unreachable: list[Any] = field(default_factory=list)  # as overdue
+    unreachable: list[str] = field(default_factory=list)  # as overdue
     last_checked: str | None = None
 
 
@@ -73,7 +76,7 @@ def _modified_day(rec: Record) -> str | None:
     return value[:10] if value and len(value) >= 10 else None
 
 
-def _add_pids(t: _Tally, rec: Record) -> None:
+def _add_pids(t: Tally, rec: Record) -> None:
     ids = rec.identifiers
     doi, cstr = valid_doi(ids.doi), valid_cstr(ids.cstr)
     t.counts["doi"] += doi
@@ -83,7 +86,7 @@ def _add_pids(t: _Tally, rec: Record) -> None:
     t.counts["pid_any"] += doi or cstr
 
 
-def _add_dates(t: _Tally, rec: Record, today: date, seq: int) -> None:
+def _add_dates(t: Tally, rec: Record, today: date) -> None:
     day = _modified_day(rec)
     if day:
         try:
@@ -97,10 +100,10 @@ def _add_dates(t: _Tally, rec: Record, today: date, seq: int) -> None:
         if acc.openness not in (Openness.OPEN, Openness.REGISTERED):
             t.counts["embargo_overdue"] += 1
             if len(t.overdue) < MAX_IDS:
-                t.overdue.append((seq, rec.id))
+                t.overdue.append(rec.id)
 
 
-def _add_links(t: _Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | None, seq: int) -> None:
+def _add_links(t: Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | None) -> None:
     if rec.access.openness is not Openness.OPEN:
         return
     t.counts["declared_open"] += 1
@@ -113,13 +116,14 @@ def _add_links(t: _Tally, rec: Record, results: Mapping[LinkKind, LinkResult] | 
     if worst.reachable:
         t.counts["reachable"] += 1
     elif len(t.unreachable) < MAX_IDS:
-        t.unreachable.append((seq, rec.id))
+        t.unreachable.append(rec.id)
     for r in results.values():
         if r.checked_at and (t.last_checked is None or r.checked_at > t.last_checked):
             t.last_checked = r.checked_at
 
 
-def _tally(records: Iterable[Record], links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> _Tally:
+def tally(records: Iterable[Record], links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> Tally:
+    """The counts of ``records`` (streamed in id order), with their last link checks, as of ``today``."""
     return _tallies(records, {"": _everything}, links, today)[""]
 
 
@@ -128,29 +132,30 @@ def _everything(_: Record) -> bool:
 
 
 def _tallies(records: Iterable[Record], views: Mapping[str, Callable[[Record], bool]],
-             links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> dict[str, _Tally]:
+             links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date) -> dict[str, Tally]:
     """One pass over the records, one tally per view (the records each view lets through).
 
     Each record is counted once, into the tally of the set of views that see it; a view's
     tally is then the sum of the tallies of the sets it belongs to.
     """
-    by_class: dict[tuple[str, ...], _Tally] = {}
-    for seq, rec in enumerate(records):
+    by_class: dict[tuple[str, ...], Tally] = {}
+    for rec in records:
         seen_by = tuple(name for name, visible in views.items() if visible(rec))
         if not seen_by:
             continue
         t = by_class.get(seen_by)
         if t is None:
-            t = by_class[seen_by] = _Tally()
-        _add(t, rec, links, today, assess(rec, reach_of(links.get(rec.id))), seq)
-    return {name: _merge([t for seen_by, t in by_class.items() if name in seen_by]) for name in views}
+            t = by_class[seen_by] = Tally()
+        _add(t, rec, links, today, assess(rec, reach_of(links.get(rec.id))))
+    return {name: merge([t for seen_by, t in by_class.items() if name in seen_by]) for name in views}
 
 
-def _merge(parts: Sequence[_Tally]) -> _Tally:
+def merge(parts: Sequence[Tally]) -> Tally:
+    """One tally of the records of all ``parts`` (each part counts other records); the parts are not changed."""
     if len(parts) == 1:
         out = parts[0]
     else:
-        out = _Tally()
+        out = Tally()
         for t in parts:
             out.records += t.records
             out.score += t.score
@@ -166,13 +171,13 @@ def _merge(parts: Sequence[_Tally]) -> _Tally:
     return replace(out, overdue=_first_ids(out.overdue), unreachable=_first_ids(out.unreachable))
 
 
-def _first_ids(ids: list[Any]) -> list[Any]:
-    """The first MAX_IDS ids in record order (they are collected as (position, id) pairs)."""
-    return [i for _, i in sorted(ids)[:MAX_IDS]]
+def _first_ids(ids: list[str]) -> list[str]:
+    """The first MAX_IDS ids in record (id) order."""
+    return sorted(ids)[:MAX_IDS]
 
 
-def _add(t: _Tally, rec: Record, links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date,
-         quality: Any, seq: int) -> None:
+def _add(t: Tally, rec: Record, links: Mapping[str, Mapping[LinkKind, LinkResult]], today: date,
+         quality: Any) -> None:
     t.records += 1
     acc = rec.access
     t.openness[acc.openness.value] += 1
@@ -185,8 +190,8 @@ def _add(t: _Tally, rec: Record, links: Mapping[str, Mapping[LinkKind, LinkResul
     t.counts["citation"] += bool(rec.citation)
     t.counts["citation_complete"] += citation_complete(rec)
     t.counts["version"] += bool(rec.version)
-    _add_dates(t, rec, today, seq)
-    _add_links(t, rec, links.get(rec.id), seq)
+    _add_dates(t, rec, today)
+    _add_links(t, rec, links.get(rec.id))
     t.score += quality.score
     t.dims.update({d.value: p for d, p in quality.points.items()})
     t.checks.update(quality.passed)
@@ -196,7 +201,7 @@ def _distribution(counter: Counter[str], values: Iterable[str]) -> dict[str, int
     return {v: counter.get(v, 0) for v in values}
 
 
-def _completeness(t: _Tally) -> dict[str, Any]:
+def _completeness(t: Tally) -> dict[str, Any]:
     n = t.records
     mean = round(t.score / n, 1) if n else None
     return {
@@ -207,7 +212,7 @@ def _completeness(t: _Tally) -> dict[str, Any]:
     }
 
 
-def _freshness(t: _Tally, runs: Sequence[RunReport]) -> dict[str, Any]:
+def _freshness(t: Tally, runs: Sequence[RunReport]) -> dict[str, Any]:
     return {
         "records_dated": t.ages.total(),
         "median_days_since_modified": _median(t.ages),
@@ -246,7 +251,7 @@ def run_freshness(runs: Sequence[RunReport]) -> dict[str, Any]:
     }
 
 
-def _reachability(t: _Tally) -> dict[str, Any]:
+def _reachability(t: Tally) -> dict[str, Any]:
     declared, checked, reachable = t.counts["declared_open"], t.counts["checked"], t.counts["reachable"]
     return {
         "declared_open": declared, "checked": checked, "reachable": reachable,
@@ -254,7 +259,7 @@ def _reachability(t: _Tally) -> dict[str, Any]:
         "by_status": _distribution(t.links, [s.value for s in LinkStatus]),
         "reachable_share": share(reachable, declared),
         "unreachable_share": share(checked - reachable, checked),
-        "unreachable_ids": t.unreachable, "last_checked": t.last_checked,
+        "unreachable_ids": list(t.unreachable), "last_checked": t.last_checked,
     }
 
 
@@ -279,7 +284,7 @@ def center_metrics(
     today: date,
 ) -> dict[str, Any]:
     """Every metric of the given records (one center's, or all centers' for the overall figures)."""
-    return _metrics(_tally(records, links, today), gated=gated, runs=runs, today=today)
+    return finish(tally(records, links, today), gated=gated, runs=runs, today=today)
 
 
 def center_metrics_by_view(
@@ -292,11 +297,12 @@ def center_metrics_by_view(
     today: date,
 ) -> dict[str, dict[str, Any]]:
     """:func:`center_metrics` for several views (audiences) at once, reading the records once."""
-    return {name: _metrics(t, gated=gated, runs=runs, today=today)
+    return {name: finish(t, gated=gated, runs=runs, today=today)
             for name, t in _tallies(records, views, links, today).items()}
 
 
-def _metrics(t: _Tally, *, gated: Mapping[str, int], runs: Sequence[RunReport], today: date) -> dict[str, Any]:
+def finish(t: Tally, *, gated: Mapping[str, int], runs: Sequence[RunReport], today: date) -> dict[str, Any]:
+    """Every metric from a tally, the gated counts and the harvest runs (a new dict each call)."""
     n, c = t.records, t.counts
     security = _distribution(t.security, [s.value for s in Security if s.value not in ("core", "secret")])
     security.update({lvl: gated.get(lvl, 0) for lvl in ("core", "secret")})
@@ -319,7 +325,7 @@ def _metrics(t: _Tally, *, gated: Mapping[str, int], runs: Sequence[RunReport], 
         "completeness": _completeness(t),
         "freshness": _freshness(t, runs),
         "embargo": {"embargoed": t.openness["embargoed"], "passed_not_open": c["embargo_overdue"],
-                    "passed_not_open_ids": t.overdue},
+                    "passed_not_open_ids": list(t.overdue)},
         "reachability": _reachability(t),
     }
     out["ranking_score"] = ranking_score(out)

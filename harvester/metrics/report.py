@@ -13,7 +13,9 @@ from typing import Any
 
 from ..model import Record
 from ..store import RecordStore, RunReport
-from .compute import RUNS_WINDOW, center_metrics, center_metrics_by_view, rank, ranking_score, run_freshness
+from .compute import (
+    RUNS_WINDOW, Tally, center_metrics_by_view, finish, merge, rank, ranking_score, run_freshness, tally,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,29 +23,38 @@ log = logging.getLogger(__name__)
 Visible = Callable[[Record], bool]
 
 
-def source_metrics(store: RecordStore, source_id: str, visible: Visible, today: date) -> dict[str, Any]:
-    """The metrics of one source's records that ``visible`` lets through (gated levels as counts)."""
-    return center_metrics(
-        (r for r in store.iter_records(source_id) if visible(r)),
-        gated=store.gated_counts().get(source_id, {}),
-        runs=store.runs(source_id, limit=RUNS_WINDOW),
-        links=store.links.for_source(source_id),
-        today=today,
-    )
+def source_tally(store: RecordStore, source_id: str, visible: Visible, today: date) -> Tally:
+    """The counts of one source's records that ``visible`` lets through (reads every one of them)."""
+    return tally((r for r in store.iter_records(source_id) if visible(r)), store.links.for_source(source_id), today)
 
 
-def overall_metrics(store: RecordStore, source_ids: Sequence[str], visible: Visible, today: date) -> dict[str, Any]:
-    """The same metrics over every configured source's records together."""
+def finish_source(store: RecordStore, source_id: str, counted: Tally, today: date) -> dict[str, Any]:
+    """One source's metrics from its tally, its gated counts and its runs."""
+    return finish(counted, gated=store.gated_counts().get(source_id, {}),
+                  runs=store.runs(source_id, limit=RUNS_WINDOW), today=today)
+
+
+def finish_overall(store: RecordStore, source_ids: Sequence[str], tallies: Sequence[Tally], today: date
+                   ) -> dict[str, Any]:
+    """The metrics of several sources together, from their tallies (one per source)."""
     wanted = set(source_ids)
     gated: Counter[str] = Counter()
     for sid, levels in store.gated_counts().items():
         if sid in wanted:
             gated.update(levels)
     runs = [r for r in store.runs(None, limit=RUNS_WINDOW * max(1, len(wanted))) if r.source_id in wanted]
-    return center_metrics(
-        (r for r in store.iter_records() if r.source_id in wanted and visible(r)),
-        gated=dict(gated), runs=runs, links=store.links.for_source(None), today=today,
-    )
+    return finish(merge(tallies), gated=dict(gated), runs=runs, today=today)
+
+
+def source_metrics(store: RecordStore, source_id: str, visible: Visible, today: date) -> dict[str, Any]:
+    """The metrics of one source's records that ``visible`` lets through (gated levels as counts)."""
+    return finish_source(store, source_id, source_tally(store, source_id, visible, today), today)
+
+
+def overall_metrics(store: RecordStore, source_ids: Sequence[str], visible: Visible, today: date) -> dict[str, Any]:
+    """The same metrics over every configured source's records together."""
+    return finish_overall(store, source_ids, [source_tally(store, sid, visible, today) for sid in source_ids],
+                          today)
 
 
 def ranking(store: RecordStore, source_ids: Sequence[str], visible: Visible, today: date) -> list[dict[str, Any]]:
@@ -51,15 +62,9 @@ def ranking(store: RecordStore, source_ids: Sequence[str], visible: Visible, tod
 
 
 def basis(store: RecordStore, source_id: str, today: date) -> str:
-    """What a source's record-derived figures depend on: its records' count and last change, its gated
-    records, its link checks, and the day (ages)."""
-    records = store.read("SELECT COUNT(*) AS n, MAX(updated_at) AS last FROM records WHERE source_id = ?",
-                         (source_id,))[0]
-    links = store.read("SELECT COUNT(*) AS n, MAX(checked_at) AS last FROM link_checks WHERE source_id = ?",
-                       (source_id,))[0]
-    gated = store.gated_counts().get(source_id, {})
-    return json.dumps([records["n"], records["last"], links["n"], links["last"], sorted(gated.items()),
-                       today.isoformat()])
+    """What a source's record-derived figures depend on: its change counter (records, gated records,
+    link checks: :meth:`RecordStore.source_version`) and the day (ages, embargoes)."""
+    return json.dumps([store.source_version(source_id), today.isoformat()])
 
 
 def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapping[str, Visible],
@@ -80,7 +85,7 @@ def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapp
     by_audience = center_metrics_by_view(
         store.iter_records(source_id), views,
         gated=store.gated_counts().get(source_id, {}),
-        runs=store.runs(source_id, limit=RUNS_WINDOW),
+        runs=runs,
         links=store.links.for_source(source_id),
         today=today,
     )
@@ -106,30 +111,36 @@ def _reuse(store: RecordStore, source_id: str, views: Mapping[str, Visible], mar
 
 
 class MetricsCache:
-    """Metrics kept while nothing they are computed from can have changed.
+    """Tallies kept while nothing they are counted from has changed.
 
-    Computing a center's metrics reads every one of its records, so the API keeps what it computed,
-    by a key naming the scope and the audience, and forgets all of it as soon as the store changes
-    (:meth:`RecordStore.generation`: any write, here or by another process) or the day does (ages,
-    embargoes). Callers get their own copy.
+    Counting a center reads every one of its records, so the API keeps each center's tally, per
+    audience (``view``), with the center's change counter (:meth:`RecordStore.source_version`: any
+    change to its records, gated records or link checks, by this process or another) and the day
+    (ages, embargoes). A harvest of one center leaves the others' tallies standing; all-centers
+    figures add up the centers' tallies. The runs and gated counts are read on each call (cheap), and
+    every call returns a new dict.
     """
 
     def __init__(self, store: RecordStore) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._stamp: tuple[tuple[int, int], date] | None = None
-        self._entries: dict[Hashable, dict[str, Any]] = {}
+        self._tallies: dict[tuple[str, Hashable], tuple[tuple[int, date], Tally]] = {}
 
-    def get(self, key: Hashable, today: date, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        stamp = (self.store.generation(), today)
+    def tally(self, source_id: str, view: Hashable, visible: Visible, today: date) -> Tally:
+        """The source's tally as ``view`` (an audience, named by a hashable key) sees it."""
+        stamp = (self.store.source_version(source_id), today)
         with self._lock:
-            if stamp != self._stamp:
-                self._entries.clear()
-                self._stamp = stamp
-            found = self._entries.get(key)
-        if found is None:
-            found = compute()
-            with self._lock:
-                if self._stamp == stamp:  # else the store changed meanwhile: the next call recomputes
-                    self._entries[key] = found
-        return copy.deepcopy(found)
+            found = self._tallies.get((source_id, view))
+        if found is not None and found[0] == stamp:
+            return found[1]
+        counted = source_tally(self.store, source_id, visible, today)
+        with self._lock:  # counted after the stamp was read: a change meanwhile moves the stamp again
+            self._tallies[(source_id, view)] = (stamp, counted)
+        return counted
+
+    def source(self, source_id: str, view: Hashable, visible: Visible, today: date) -> dict[str, Any]:
+        return finish_source(self.store, source_id, self.tally(source_id, view, visible, today), today)
+
+    def overall(self, source_ids: Sequence[str], view: Hashable, visible: Visible, today: date) -> dict[str, Any]:
+        tallies = [self.tally(sid, view, visible, today) for sid in source_ids]
+        return finish_overall(self.store, source_ids, tallies, today)

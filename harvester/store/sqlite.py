@@ -53,8 +53,6 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_source_id ON records(source_id, id);
 -- records waiting for the index, in id order (the catch-up reads them a batch at a time)
 CREATE INDEX IF NOT EXISTS records_pending_id ON records(id) WHERE index_pending = 1;
--- a source's last change, for deciding whether its metrics must be computed again (metrics.report.basis)
-CREATE INDEX IF NOT EXISTS records_updated ON records(source_id, updated_at);
 -- embargoed records by end date, for lifting embargoes after each harvest (RecordStore.embargo_due)
 CREATE INDEX IF NOT EXISTS records_embargo ON records(json_extract(access_json, '$.embargo_until'))
     WHERE deleted = 0 AND json_extract(access_json, '$.openness') = 'embargoed';
@@ -104,6 +102,28 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     updated_at TEXT NOT NULL
 );
 """
+#: Each source's change counter: any change to what its metrics are computed from (a record's content
+#: or tags, its deletion, its gating, a link check) counts one, whichever connection makes it. The
+#: triggers fire only on real changes: an unchanged re-harvest leaves the counter as it was.
+VERSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS source_versions (source_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+""" + "".join(f"""
+CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table}{when} BEGIN
+    INSERT INTO source_versions(source_id, version) VALUES ({row}.source_id, 1)
+        ON CONFLICT(source_id) DO UPDATE SET version = version + 1;
+END;""" for name, event, table, when, row in (
+    ("records_added", "INSERT", "records", "", "NEW"),
+    ("records_changed", "UPDATE OF record_json, deleted, access_json", "records",
+     " WHEN OLD.record_json IS NOT NEW.record_json OR OLD.deleted IS NOT NEW.deleted"
+     " OR OLD.access_json IS NOT NEW.access_json", "NEW"),
+    ("records_removed", "DELETE", "records", "", "OLD"),
+    ("gated_added", "INSERT", "gated", "", "NEW"),
+    ("gated_changed", "UPDATE OF level", "gated", " WHEN OLD.level IS NOT NEW.level", "NEW"),
+    ("gated_removed", "DELETE", "gated", "", "OLD"),
+    ("links_added", "INSERT", "link_checks", "", "NEW"),
+    ("links_changed", "UPDATE", "link_checks", "", "NEW"),
+    ("links_removed", "DELETE", "link_checks", "", "OLD"),
+))
 SCHEMA_VERSION = "1"
 
 
@@ -139,7 +159,7 @@ class RecordStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA + officer.SCHEMA + metrics.SCHEMA)
+            self._db.executescript(SCHEMA + officer.SCHEMA + metrics.SCHEMA + VERSIONS_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self._migrate()
         except sqlite3.Error as exc:
@@ -159,14 +179,11 @@ class RecordStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the record store: {exc}") from exc
 
-    def generation(self) -> tuple[int, int]:
-        """A value that changes whenever the store does: rows written through this connection, or a
-        commit by any other (``fedcat harvest`` run beside ``fedcat serve``)."""
-        try:
-            with self._lock:
-                return self._db.total_changes, int(self._db.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the record store: {exc}") from exc
+    def source_version(self, source_id: str) -> int:
+        """The source's change counter (:data:`VERSIONS_SCHEMA`): it moves whenever the source's records,
+        gated records or link checks change, here or through another connection; 0 before any."""
+        rows = self.read("SELECT version FROM source_versions WHERE source_id = ?", (source_id,))
+        return int(rows[0]["version"]) if rows else 0
 
     def _migrate(self) -> None:
         for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
@@ -183,6 +200,8 @@ class RecordStore:
         # row of the source, or every pending row, for each batch
         self._db.execute("DROP INDEX IF EXISTS records_source")
         self._db.execute("DROP INDEX IF EXISTS records_pending")
+        # the metrics basis read a source's last change through it; source_versions counts changes now
+        self._db.execute("DROP INDEX IF EXISTS records_updated")
 
     def _add_group_columns(self) -> None:
         """Stores from before duplicate grouping: compute every live record's group key once.
