@@ -17,6 +17,7 @@ from fedcat.harvester.demo.oai_server import OAIServer
 from fedcat.harvester.linkcheck.result import LinkKind, LinkResult, LinkStatus
 from fedcat.harvester.metrics import overall_metrics, source_metrics
 from fedcat.harvester.model import Record
+from fedcat.harvester.store import RunReport, RunStatus
 
 from .conftest import source_for
 
@@ -138,3 +139,23 @@ def test_the_change_counter_moves_on_real_changes_only(oai_server: OAIServer, ca
     assert gated > linked
     cat.harvester.retag([rec.id])  # gated again, nothing new
     assert store.source_version("ncdc") == gated
+
+
+def test_a_center_being_harvested_keeps_its_figures_until_the_run_ends(oai_server: OAIServer,
+                                                                      catalog_factory: Any) -> None:
+    cat = two_centers(oai_server, catalog_factory)
+    path = "/api/v1/centers/ncdc/metrics"
+    before = get(cat, path)["metrics"]
+    reads = Reads(cat)
+    run = cat.store.start_run(RunReport(source_id="ncdc"))  # a run under way, by this (live) process
+    victim = next(r for r in cat.store.iter_records("ncdc"))
+    reads.sources.clear()
+    with sqlite3.connect(cat.store.path) as other:  # a page of that run
+        other.execute("UPDATE records SET deleted = 1 WHERE id = ?", (victim.id,))
+    during = get(cat, path)["metrics"]
+    assert during["records"] == before["records"] and reads.count == 0
+    assert get(cat, "/api/v1/centers") and reads.sources == ["copy"]  # the other center counted as usual
+    cat.store.finish_run(run, RunStatus.SUCCEEDED)
+    after = get(cat, path)["metrics"]
+    assert after["records"] == before["records"] - 1 and reads.sources == ["copy", "ncdc"]
+    assert after["freshness"]["harvest_runs"] == before["freshness"]["harvest_runs"] + 1

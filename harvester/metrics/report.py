@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from ..model import Record
-from ..store import RecordStore, RunReport
+from ..store import RecordStore, RunReport, RunStatus
 from .compute import (
     RUNS_WINDOW, Tally, center_metrics_by_view, finish, merge, rank, ranking_score, run_freshness, tally,
 )
@@ -116,8 +116,9 @@ class MetricsCache:
     Counting a center reads every one of its records, so the API keeps each center's tally, per
     audience (``view``), with the center's change counter (:meth:`RecordStore.source_version`: any
     change to its records, gated records or link checks, by this process or another) and the day
-    (ages, embargoes). A harvest of one center leaves the others' tallies standing; all-centers
-    figures add up the centers' tallies. The runs and gated counts are read on each call (cheap), and
+    (ages, embargoes). While a center is being harvested its kept tally stands until the run ends; a
+    harvest of one center leaves the others' tallies standing; all-centers figures add up the
+    centers' tallies. The runs and gated counts are read on each call (cheap), and
     every call returns a new dict.
     """
 
@@ -131,12 +132,17 @@ class MetricsCache:
         stamp = (self.store.source_version(source_id), today)
         with self._lock:
             found = self._tallies.get((source_id, view))
-        if found is not None and found[0] == stamp:
+        if found is not None and (found[0] == stamp or found[0][1] == today and self._being_harvested(source_id)):
             return found[1]
         counted = source_tally(self.store, source_id, visible, today)
         with self._lock:  # counted after the stamp was read: a change meanwhile moves the stamp again
             self._tallies[(source_id, view)] = (stamp, counted)
         return counted
+
+    def _being_harvested(self, source_id: str) -> bool:
+        """A run of the source is under way: its records change page by page, so the figures counted
+        before (or first asked during the run) are kept until it ends, not counted again per page."""
+        return any(r.status is RunStatus.RUNNING for r in self.store.runs(source_id, limit=1))
 
     def source(self, source_id: str, view: Hashable, visible: Visible, today: date) -> dict[str, Any]:
         return finish_source(self.store, source_id, self.tally(source_id, view, visible, today), today)

@@ -648,17 +648,18 @@ class RecordStore:
         A run of a live process on this host (a harvest going on elsewhere) is left alone.
         """
         host = socket.gethostname()
+        rows = self.read("SELECT id, pid, host FROM harvest_runs WHERE status=?", (RunStatus.RUNNING.value,))
+        dead = [r["id"] for r in rows if not (r["host"] == host and r["pid"] and _alive(r["pid"]))]
+        if not dead:  # the common case takes no write lock (readers call this too, through runs())
+            return 0
         with self.transaction() as db:
-            rows = db.execute("SELECT id, pid, host FROM harvest_runs WHERE status=?",
-                              (RunStatus.RUNNING.value,)).fetchall()
-            dead = [r["id"] for r in rows if not (r["host"] == host and r["pid"] and _alive(r["pid"]))]
             for run_id in dead:
                 db.execute(
-                    "UPDATE harvest_runs SET status=?, finished_at=?, message=? WHERE id=?",
+                    "UPDATE harvest_runs SET status=?, finished_at=?, message=? WHERE id=? AND status=?",
                     (RunStatus.INTERRUPTED.value, now_iso(), "the harvesting process stopped before the run ended",
-                     run_id),
+                     run_id, RunStatus.RUNNING.value),
                 )
-            return len(dead)
+        return len(dead)
 
     def runs(self, source_id: str | None = None, limit: int = 50) -> list[RunReport]:
         self.mark_interrupted()
