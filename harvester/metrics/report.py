@@ -118,8 +118,8 @@ class MetricsCache:
     change to its records, gated records or link checks, by this process or another) and the day
     (ages, embargoes). While a center is being harvested its kept tally stands until the run ends; a
     harvest of one center leaves the others' tallies standing; all-centers figures add up the
-    centers' tallies. The runs and gated counts are read on each call (cheap), and
-    every call returns a new dict.
+    centers' tallies. The runs and gated counts are read on each call (cheap), and every call
+    returns a new dict.
     """
 
     def __init__(self, store: RecordStore) -> None:
