@@ -111,8 +111,9 @@ def cmd_linkcheck(args: argparse.Namespace) -> int:
         catalog.close()
     by_source = report.by_source()
     if args.json:
-        print(json.dumps({"checked": len(report.results), "by_source": by_source,
-                          "results": [r.to_dict() for r in report.results]}, ensure_ascii=False, indent=2))
+        print(json.dumps({"checked": len(report.results), "not_checked_other_hosts": report.out_of_scope,
+                          "by_source": by_source, "results": [r.to_dict() for r in report.results]},
+                         ensure_ascii=False, indent=2))
         return 0
     table = Table(title="Link check of records declared open", box=box.SIMPLE_HEAD)
     statuses = [s.value for s in LinkStatus]
@@ -124,6 +125,8 @@ def cmd_linkcheck(args: argparse.Namespace) -> int:
     console.print(table)
     bad = sum(1 for r in report.results if not r.status.reachable)
     console.print(f"[bold]declared open but not reachable:[/] {bad} of {len(report.results)} links")
+    if report.out_of_scope:
+        console.print(f"not checked: {report.out_of_scope} links on hosts outside linkcheck.only_hosts")
     return 0
 
 
