@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,17 +139,47 @@ def cmd_harvests(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"harvests": [r.to_dict() for r in runs]}, ensure_ascii=False, indent=2))
         return 0
-    table = Table(title="Harvest runs")
-    for col in ("run", "source", "status", "started", "pages", "added", "updated", "unchanged", "deleted",
-                "errored", "message"):
-        table.add_column(col)
+    console.print(runs_table(runs))
+    for line in first_errors(runs):
+        console.print(line, markup=False, highlight=False)
+    return 0
+
+
+def _retries(counts: Mapping[str, int]) -> str:
+    """``{"http_503": 2, "timeout": 1}`` → ``3 (http_503 2, timeout 1)``."""
+    if not counts:
+        return "0"
+    return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"
+
+
+def runs_table(runs: Sequence[RunReport]) -> Table:
+    """``fedcat harvests``: one row per run, newest first."""
+    table = Table(title="Harvest runs", box=box.SIMPLE_HEAD)
+    for col in ("run", "source", "status", "started", "time", "pages", "added", "updated", "unchanged", "deleted",
+                "gated", "errored", "retries", "message"):
+        table.add_column(col, justify="right" if col in ("run", "time", "pages") or col in _COUNTS else "left")
     for r in runs:
         d = r.to_dict()
-        table.add_row(str(r.id), r.source_id, r.status.value, r.started_at or "", str(r.pages), str(d["added"]),
-                      str(d["updated"]), str(d["unchanged"]), str(d["deleted"]), str(d["errored"]),
-                      (r.message or "")[:60])
-    console.print(table)
-    return 0
+        took = f"{d['duration_s']:.0f}s" if d["duration_s"] is not None else ""
+        table.add_row(str(r.id), r.source_id, r.status.value, r.started_at or "", took, str(r.pages),
+                      *(str(d[k]) for k in _COUNTS), _retries(r.retries), (r.message or "")[:60])
+    return table
+
+
+_COUNTS = ("added", "updated", "unchanged", "deleted", "gated", "errored")
+#: Runs whose first errors ``fedcat harvests`` lists under its table (the newest ones with errors).
+ERROR_RUNS_SHOWN = 3
+
+
+def first_errors(runs: Sequence[RunReport]) -> list[str]:
+    """The first errors of the newest runs that had some: record id, message, URL."""
+    out: list[str] = []
+    for r in [r for r in runs if r.errors][:ERROR_RUNS_SHOWN]:
+        out.append(f"run {r.id} ({r.source_id}), first errors:")
+        for e in r.errors:
+            record = f"{r.source_id}:{e.local_id}" if e.local_id else "(no record)"
+            out.append(f"  {record}: {e.message}" + (f"\n    {e.url}" if e.url else ""))
+    return out
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import io
 import re
 import sqlite3
 import subprocess
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from fedcat.api.catalog import Catalog
+from fedcat.api.cli import first_errors, runs_table
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, FaultHook, OAIRepository, OAIServer
 from fedcat.harvester.store import RunReport, RunStatus
@@ -907,6 +910,17 @@ def test_run_report_to_dict(serve: Any, catalog_factory: Any) -> None:
     assert err["url"].startswith(server.url) and "verb=ListRecords" in err["url"]
     assert "metadataPrefix=oai_datacite" in err["url"] and "resumptionToken" not in err["url"]  # first page
     assert "malformed" in err["message"]
+
+    # `fedcat harvests` shows the same: time, retries by reason, and the first errors with id and URL
+    out = io.StringIO()
+    Console(file=out, width=250).print(runs_table(cat.store.runs("ncdc")))
+    row = next(line for line in out.getvalue().splitlines() if "partial" in line)
+    assert "1 (http_503 1)" in row and f"{report['duration_s']:.0f}s" in row
+    assert f"{len(live(server)) - 1}" in row.split()
+    lines = first_errors(cat.store.runs("ncdc"))
+    assert lines[0] == f"run {run.id} (ncdc), first errors:"
+    assert lines[1].startswith(f"  ncdc:{victim.local_id}: ") and "malformed" in lines[1]
+    assert lines[1].endswith("\n    " + err["url"])
 
 
 def test_failed_run_report_has_url_and_no_local_id(serve: Any, catalog_factory: Any) -> None:
