@@ -652,14 +652,15 @@ class RecordStore:
         dead = [r["id"] for r in rows if not (r["host"] == host and r["pid"] and _alive(r["pid"]))]
         if not dead:  # the common case takes no write lock (readers call this too, through runs())
             return 0
+        marked = 0
         with self.transaction() as db:
-            for run_id in dead:
-                db.execute(
+            for run_id in dead:  # unless another process marked it meanwhile
+                marked += db.execute(
                     "UPDATE harvest_runs SET status=?, finished_at=?, message=? WHERE id=? AND status=?",
                     (RunStatus.INTERRUPTED.value, now_iso(), "the harvesting process stopped before the run ended",
                      run_id, RunStatus.RUNNING.value),
-                )
-        return len(dead)
+                ).rowcount
+        return marked
 
     def runs(self, source_id: str | None = None, limit: int = 50) -> list[RunReport]:
         self.mark_interrupted()
