@@ -7,6 +7,7 @@ dimensions. docs/metrics.md lists each check, its weight and its MQA origin.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -93,15 +94,29 @@ def citation_complete(record: Record) -> bool:
                 and (record.publisher or record.center_zh) and has_pid)
 
 
-def _any_format(record: Record, test: Callable[[str], bool]) -> bool:
-    return any(test(f) for f in record.formats if f.strip())
+@dataclass(frozen=True)
+class _FormatFlags:
+    """What a record's list of formats passes (one check each)."""
+
+    any: bool
+    media_type: bool
+    known: bool
+    non_proprietary: bool
+    machine_readable: bool
 
 
-def _vocab(attr: str) -> Callable[[str], bool]:
-    def test(value: str) -> bool:
-        info = lookup(value)
-        return info is not None and bool(getattr(info, attr))
-    return test
+@functools.lru_cache(maxsize=1024)
+def _format_flags(formats: tuple[str, ...]) -> _FormatFlags:
+    """Cached: a center's records mostly share a few lists of formats."""
+    given = [f for f in formats if f.strip()]
+    infos = [info for info in map(lookup, given) if info is not None]
+    return _FormatFlags(any=bool(given), media_type=any(is_media_type(f) for f in given), known=bool(infos),
+                        non_proprietary=any(i.non_proprietary for i in infos),
+                        machine_readable=any(i.machine_readable for i in infos))
+
+
+def _formats(record: Record) -> _FormatFlags:
+    return _format_flags(tuple(record.formats))
 
 
 def _access_declared(rec: Record, _: Reach) -> bool:
@@ -117,13 +132,11 @@ CHECKS: tuple[Check, ...] = (
     Check("landing_page_reachable", Dimension.ACCESSIBILITY, 50, lambda r, x: x.landing_ok),
     Check("access_url", Dimension.ACCESSIBILITY, 20, lambda r, _: bool(r.access_url)),
     Check("access_url_reachable", Dimension.ACCESSIBILITY, 30, lambda r, x: bool(r.access_url) and x.access_ok),
-    Check("format", Dimension.INTEROPERABILITY, 20, lambda r, _: _any_format(r, lambda f: True)),
-    Check("media_type", Dimension.INTEROPERABILITY, 10, lambda r, _: _any_format(r, is_media_type)),
-    Check("format_vocabulary", Dimension.INTEROPERABILITY, 10,
-          lambda r, _: _any_format(r, lambda f: lookup(f) is not None)),
-    Check("non_proprietary", Dimension.INTEROPERABILITY, 20, lambda r, _: _any_format(r, _vocab("non_proprietary"))),
-    Check("machine_readable", Dimension.INTEROPERABILITY, 20,
-          lambda r, _: _any_format(r, _vocab("machine_readable"))),
+    Check("format", Dimension.INTEROPERABILITY, 20, lambda r, _: _formats(r).any),
+    Check("media_type", Dimension.INTEROPERABILITY, 10, lambda r, _: _formats(r).media_type),
+    Check("format_vocabulary", Dimension.INTEROPERABILITY, 10, lambda r, _: _formats(r).known),
+    Check("non_proprietary", Dimension.INTEROPERABILITY, 20, lambda r, _: _formats(r).non_proprietary),
+    Check("machine_readable", Dimension.INTEROPERABILITY, 20, lambda r, _: _formats(r).machine_readable),
     Check("datacite_schema", Dimension.INTEROPERABILITY, 30,
           lambda r, _: bool(r.provenance and DATACITE_FORMATS.search(
               f"{r.provenance.metadata_prefix or ''} {r.provenance.protocol}"))),
