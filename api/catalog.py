@@ -67,7 +67,7 @@ class Catalog:
     store: RecordStore
     index: SearchIndex
     harvester: Harvester
-    #: Metrics computed for the API and the web pages, until the store changes.
+    #: Each center's metrics tally, kept for the API and the web pages until that center changes.
     metrics: MetricsCache = field(init=False)
 
     def __post_init__(self) -> None:

@@ -18,11 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def _job(catalog: Catalog, source: SourceConfig) -> None:
-    harvester = catalog.harvester
-    with harvester.running():  # child processes stop when no other job is running
-        report = harvester.harvest_source(source)
-        harvester.catch_up_index()
-        harvester.lift_embargoes()
+    # harvest() leaves the runs of this process alone (other jobs' runs) and stops the child
+    # processes only when no other job is running
+    (report,) = catalog.harvester.harvest([source.id])
     log.warning("[%s] scheduled harvest %s: %s", source.id, report.status.value, report.to_dict())
 
 

@@ -373,13 +373,15 @@ def _check_host(host: str, key: str) -> None:
     """A bare host name or IP literal, as a URL's host part (no scheme, port or path)."""
     import ipaddress
 
-    if ":" in host:  # only an IPv6 literal has one
+    if ":" not in host:  # only an IPv6 literal has one
+        ok = re.fullmatch(r"[A-Za-z0-9_.-]+", host) is not None
+    else:
         try:
             ipaddress.IPv6Address(host.strip("[]"))
+            ok = True
         except ValueError:
-            raise ConfigError(f"{host!r} is not a host (a name or IP address, without scheme or port)",
-                              key=key) from None
-    elif not re.fullmatch(r"[A-Za-z0-9_.-]+", host):
+            ok = False
+    if not ok:
         raise ConfigError(f"{host!r} is not a host (a name or IP address, without scheme or port)", key=key)
 
 

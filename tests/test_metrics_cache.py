@@ -3,13 +3,10 @@ counter per source moves on every real change, and only then."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-import httpx
 
 from fedcat.api.app import create_app
 from fedcat.api.catalog import Catalog
@@ -20,16 +17,11 @@ from fedcat.harvester.model import Record
 from fedcat.harvester.store import RunReport, RunStatus
 
 from .conftest import source_for
+from .test_api import Api
 
 
 def get(cat: Catalog, path: str) -> Any:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(cat))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.get(path)
-    resp = asyncio.run(go())
-    assert resp.status_code == 200, resp.text
-    return resp.json()
+    return Api(create_app(cat)).ok(path)
 
 
 class Reads:

@@ -68,11 +68,13 @@ def check_links(store: RecordStore, config: Config, source_id: str | None = None
         if rec.access.openness is not Openness.OPEN:
             continue
         found = targets_for(rec)
-        if found:
-            targets += [t for t in found if settings.in_scope(t.url)]
-            report.out_of_scope += sum(1 for t in found if not settings.in_scope(t.url))
-        else:
+        if not found:
             report.results.append(_no_link(rec))
+        for t in found:
+            if settings.in_scope(t.url):
+                targets.append(t)
+            else:
+                report.out_of_scope += 1
     if report.out_of_scope:
         log.info("%d links are on hosts outside linkcheck.only_hosts: not checked", report.out_of_scope)
     log.info("checking %d links of open records", len(targets))
