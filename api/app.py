@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Query, Request
 
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 
-from . import errors, export, metrics, officer, records, web
+from . import errors, export, metrics, officer, records, review, web
 from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
@@ -41,6 +41,7 @@ def create_app(catalog: Catalog) -> FastAPI:
     errors.install(app)
     app.include_router(records.router)
     app.include_router(officer.router)
+    app.include_router(review.router)
     app.include_router(export.router)
     app.include_router(metrics.router)
     app.include_router(web.router)

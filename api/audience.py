@@ -5,7 +5,7 @@
 | public_international | ``general`` records whose geo scope is not ``domestic``   |
 | public_domestic      | all ``general``; ``sensitive`` without access links       |
 | registered           | ``general`` + ``sensitive``, with access links            |
-| officer              | also ``important`` (each read goes to the audit log)      |
+| officer              | also ``review`` and ``important`` (reads are audited)     |
 | nobody               | ``core``, ``secret`` (never stored beyond id/source/level) |
 
 The anonymous audience comes from ``api.anonymous_audience``; an API key
@@ -28,14 +28,16 @@ _SEES: dict[Audience, frozenset[Security]] = {
     Audience.PUBLIC_INTERNATIONAL: frozenset({Security.GENERAL}),
     Audience.PUBLIC_DOMESTIC: frozenset({Security.GENERAL, Security.SENSITIVE}),
     Audience.REGISTERED: frozenset({Security.GENERAL, Security.SENSITIVE}),
-    Audience.OFFICER: frozenset({Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT}),
+    Audience.OFFICER: frozenset({Security.GENERAL, Security.SENSITIVE, Security.REVIEW, Security.IMPORTANT}),
 }
 _LINKS: dict[Audience, frozenset[Security]] = {
     Audience.PUBLIC_INTERNATIONAL: frozenset({Security.GENERAL}),
     Audience.PUBLIC_DOMESTIC: frozenset({Security.GENERAL}),
     Audience.REGISTERED: frozenset({Security.GENERAL, Security.SENSITIVE}),
-    Audience.OFFICER: frozenset({Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT}),
+    Audience.OFFICER: frozenset({Security.GENERAL, Security.SENSITIVE, Security.REVIEW, Security.IMPORTANT}),
 }
+#: Levels whose every read by an officer goes to the audit log.
+AUDITED_LEVELS = frozenset({Security.REVIEW, Security.IMPORTANT})
 #: Fields of a search hit or record that lead to the data itself.
 LINK_FIELDS = ("landing_page", "access_url")
 

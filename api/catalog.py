@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pathlib import Path
 
 from fedcat.harvester.config import Backend, Config, IndexConfig
+from fedcat.harvester.decisions import Decisions
 from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.metrics.report import MetricsCache
 from fedcat.harvester.pipeline import Harvester
@@ -69,9 +70,12 @@ class Catalog:
     harvester: Harvester
     #: Each center's metrics tally, kept for the API and the web pages until that center changes.
     metrics: MetricsCache = field(init=False)
+    #: Officers' decisions: overrides, four eyes, the review queue.
+    decisions: Decisions = field(init=False)
 
     def __post_init__(self) -> None:
         self.metrics = MetricsCache(self.store)
+        self.decisions = Decisions(self.store, self.harvester)
 
     @classmethod
     def open(cls, config: Config, *, index_required: bool = True) -> Catalog:

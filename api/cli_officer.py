@@ -1,4 +1,4 @@
-"""Commands about tags and people: explain, override, embargoes, API keys, the audit log."""
+"""Commands about tags and people: explain, override, review, embargoes, API keys, the audit log."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from fedcat.harvester.config import Audience
+from fedcat.harvester.decisions import Decision, Status
 from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.model import Record, access_labels
+from fedcat.harvester.retagging import retag_store
 
 from .catalog import Catalog
 from .console import make_console
@@ -72,26 +74,107 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_decision(d: Decision) -> None:
+    if d.status is Status.PENDING:
+        what = f"{d.tag} = {d.value}" if d.value is not None else f"removing the {d.tag} override"
+        console.print(f"{d.record_id}: {what} is [bold]pending[/]: it lowers the record out of important, core "
+                      f"or secret, so a second officer must confirm it:\n  fedcat override {d.record_id} "
+                      f"--tag {d.tag} --confirm --by <another officer>", highlight=False)
+        return
+    if d.status is Status.DISCARDED:
+        console.print(f"{d.record_id}: the pending {d.tag} change by {d.pending.by if d.pending else '?'} is dropped")
+        return
+    if d.status is Status.REMOVED:
+        console.print(f"removed the {d.tag} override of {d.record_id}")
+    elif d.override is not None:
+        o = d.override
+        second = f", confirmed by {o.confirmed_by}" if o.confirmed_by else ""
+        console.print(f"{o.record_id}: {o.tag} = {o.value} (by {o.by}{second}, {o.at})")
+    if d.tags is not None:
+        console.print(f"{d.record_id}: re-tagged: " + ", ".join(f"{t}={v}" for t, v in d.tags.items()))
+
+
 def cmd_override(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     try:
-        if args.remove:
-            if not catalog.store.overrides.remove(args.id, args.tag):
-                raise FedcatError(f"no {args.tag} override on {args.id!r}")
-            console.print(f"removed the {args.tag} override of {args.id}")
+        decisions = catalog.decisions
+        if args.confirm:
+            decision = decisions.confirm(args.id, args.tag, args.by)
+        elif args.reject:
+            decision = decisions.reject(args.id, args.tag, args.by, args.reason or "")
+        elif args.remove:
+            decision = decisions.remove(args.id, args.tag, args.by, args.reason or "override removed")
         else:
             if not args.value or not args.reason:
-                raise FedcatError("--value and --reason are required (or --remove)")
-            source_id = catalog.store.source_of(args.id)
-            if source_id is None:
-                raise FedcatError(f"no record {args.id!r}")
-            o = catalog.store.overrides.put(args.id, source_id, args.tag, args.value, args.by, args.reason)
-            console.print(f"{o.record_id}: {o.tag} = {o.value} (by {o.by}, {o.at})")
-        for rec, outcome in catalog.harvester.retag([args.id]):
-            console.print(f"{rec.id}: re-tagged ({outcome.value}): "
-                          + ", ".join(f"{t}={getattr(rec.access, t).value}" for t in TAGS))
+                raise FedcatError("--value and --reason are required (or --remove, --confirm, --reject)")
+            decision = decisions.override(args.id, args.tag, args.value, args.by, args.reason)
+        _print_decision(decision)
     finally:
         catalog.close()
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    try:
+        if args.id:
+            if not args.value or not args.reason:
+                raise FedcatError("deciding a review needs --value (its security level) and --reason")
+            _print_decision(catalog.decisions.decide_review(args.id, args.value, args.by, args.reason))
+            return 0
+        queue = catalog.decisions.review_queue(args.source, args.limit)
+        pending = catalog.store.overrides.pending()
+    finally:
+        catalog.close()
+    if args.json:
+        from .review import queue_entry
+
+        print(json.dumps({"records": [queue_entry(r) for r in queue], "pending": [p.to_dict() for p in pending]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"{len(queue)} records awaiting review")
+    for col in ("record", "title", "why (rule: words)"):
+        table.add_column(col, overflow="fold")
+    for rec in queue:
+        why = "; ".join(f"{e.rule}: {e.source_value or ''}" for e in rec.access.evidence if e.tag == "security")
+        table.add_row(rec.id, rec.title, why)
+    console.print(table)
+    if pending:
+        pt = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"{len(pending)} changes awaiting a second officer")
+        for col in ("record", "change", "by", "at", "reason"):
+            pt.add_column(col, overflow="fold")
+        for p in pending:
+            pt.add_row(p.record_id, f"{p.tag} = {p.value}" if p.value else f"remove the {p.tag} override",
+                       p.by, p.at, p.reason)
+        console.print(pt)
+    if queue:
+        console.print(f"decide one: fedcat review {queue[0].id} --value general|sensitive|important --reason \"…\"",
+                      highlight=False)
+    return 0
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    try:
+        with console.status("re-tagging the stored records with the current rules"):
+            report = retag_store(catalog.harvester, args.source or None)
+    finally:
+        catalog.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    m = report.moves
+    console.print(f"re-tagged {report.records} records: {report.changed} changed — {m['more_restricted']} more "
+                  f"restricted, {m['more_open']} more open, {m['mixed']} both, {m['relabelled']} evidence only"
+                  + (f"; {report.gated} now gated (core/secret)" if report.gated else ""))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("tag", "more restricted", "more open"):
+        table.add_column(col)
+    for tag, counts in report.per_tag.items():
+        table.add_row(tag, str(counts["more_restricted"]), str(counts["more_open"]))
+    console.print(table)
+    for rec_id, tag, before, after in report.examples[:10]:
+        console.print(f"  {rec_id}: {tag} {before} → {after}", highlight=False)
     return 0
 
 
@@ -152,14 +235,35 @@ def add_parsers(sub: Any) -> None:
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(fn=cmd_explain)
 
-    ov = sub.add_parser("override", help="set (or --remove) an officer's value for one tag of a record")
+    ov = sub.add_parser("override", help="set (or --remove) an officer's value for one tag of a record; lowering "
+                                         "a record out of important/core/secret needs a second officer (--confirm)")
     ov.add_argument("id")
     ov.add_argument("--tag", required=True, choices=TAGS)
     ov.add_argument("--value", help="the tag's new value")
     ov.add_argument("--reason", help="why (kept with the override)")
     ov.add_argument("--by", default=os.environ.get("USER", "officer"), help="who decides (default: $USER)")
-    ov.add_argument("--remove", action="store_true")
+    act = ov.add_mutually_exclusive_group()
+    act.add_argument("--remove", action="store_true", help="remove the override: the rules decide again")
+    act.add_argument("--confirm", action="store_true", help="confirm another officer's pending change")
+    act.add_argument("--reject", action="store_true", help="drop a pending change")
     ov.set_defaults(fn=cmd_override)
+
+    rv = sub.add_parser("review", help="records awaiting review and changes awaiting a second officer; "
+                                       "with an id, decide that record's security")
+    rv.add_argument("id", nargs="?", help="decide this record (with --value and --reason)")
+    rv.add_argument("--value", choices=["general", "sensitive", "important", "core", "secret"])
+    rv.add_argument("--reason")
+    rv.add_argument("--by", default=os.environ.get("USER", "officer"), help="who decides (default: $USER)")
+    rv.add_argument("--source", help="only this source's records")
+    rv.add_argument("--limit", type=int, default=200)
+    rv.add_argument("--json", action="store_true")
+    rv.set_defaults(fn=cmd_review)
+
+    rt = sub.add_parser("retag", help="tag the stored records again after a rule change (tags only: no fetch, "
+                                      "no crosswalk); reports what moved")
+    rt.add_argument("--source", metavar="ID", action="append", help="only this source (repeatable)")
+    rt.add_argument("--json", action="store_true")
+    rt.set_defaults(fn=cmd_retag)
 
     sub.add_parser("embargoes", help="lift the embargoes that have ended (also a daily scheduled job)") \
         .set_defaults(fn=cmd_embargoes)

@@ -10,7 +10,7 @@ from fedcat.harvester.errors import StoreError
 from fedcat.harvester.model import Security
 from fedcat.index.base import Hit
 
-from .audience import Caller
+from .audience import AUDITED_LEVELS, Caller
 from .catalog import Catalog
 from .errors import Forbidden, Unauthorized
 
@@ -75,6 +75,6 @@ def audit_hits(catalog: Catalog, caller: Caller, action: str, hits: Iterable[Hit
     if not caller.is_officer:
         return
     ids = [s["id"] for h in hits for s in h.doc.get("sources") or [h.doc]
-           if s.get("security") == Security.IMPORTANT.value]
+           if s.get("security") in AUDITED_LEVELS]
     if ids:
         catalog.store.audit.add(caller.actor, caller.audience, action, ids)

@@ -5,7 +5,9 @@
         ├── BadParameter         400, names the query parameter
         ├── Unauthorized         401, an API key that is unknown, malformed or revoked
         ├── Forbidden            403, the caller's audience may not do this
-        └── NotFound             404 (a record the caller may not see is also "not found")
+        ├── NotFound             404 (a record the caller may not see is also "not found")
+        └── Conflict             409, the request does not fit the record's state (a proposer
+                                 confirming their own change, a review of a record not awaiting one)
 
 Every error the API sends, including FastAPI's own validation errors, unknown
 routes and unexpected failures, has the same JSON shape::
@@ -57,6 +59,11 @@ class Forbidden(ApiError):
 class NotFound(ApiError):
     status = 404
     code = "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
 
 
 def envelope(status: int, code: str, message: str, parameter: str | None = None) -> JSONResponse:

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from fedcat.harvester.errors import OverrideError
+from fedcat.harvester.decisions import Status
+from fedcat.harvester.errors import NothingToDecide, OverrideError
 from fedcat.harvester.model import Record, Security, access_labels
 from fedcat.harvester.tagging.engine import TAGS, check_override
 
-from .audience import Caller
+from .audience import AUDITED_LEVELS, Caller
 from .deps import caller_of, catalog_of, officer_of
 from .errors import BadParameter, Forbidden, NotFound
 
@@ -35,7 +36,7 @@ def visible_record(request: Request, record_id: str) -> tuple[Record, Caller]:
     rec = catalog_of(request).store.get(record_id)
     if rec is None or not caller.visibility.allows_record(rec):
         raise NotFound(f"no record {record_id!r}")
-    if caller.is_officer and rec.access.security is Security.IMPORTANT:
+    if caller.is_officer and rec.access.security in AUDITED_LEVELS:
         catalog_of(request).store.audit.add(caller.actor, caller.audience, "read_record", [rec.id])
     return rec, caller
 
@@ -59,30 +60,35 @@ def list_overrides(request: Request, record_id: str) -> dict[str, Any]:
 
 
 @router.post("/api/v1/records/{record_id:path}/overrides", status_code=201,
-             summary="Set one tag of a record, with a reason (officer); survives re-harvests")
-def put_override(request: Request, record_id: str, body: OverrideIn) -> dict[str, Any]:
+             summary="Set one tag of a record, with a reason (officer); survives re-harvests",
+             description="Lowering a record out of important, core or secret waits for a second officer: "
+                         "the answer is then 202 with status pending (confirm at /api/v1/review/confirm).")
+def put_override(request: Request, response: Response, record_id: str, body: OverrideIn) -> dict[str, Any]:
     caller = officer_of(request)
     cat = catalog_of(request)
     try:
         check_override(body.tag, body.value)
     except OverrideError as exc:
         raise BadParameter(str(exc), parameter="tag" if body.tag not in TAGS else "value") from exc
-    source_id = cat.store.source_of(record_id)
-    if source_id is None:
+    if cat.store.source_of(record_id) is None:
         raise NotFound(f"no record {record_id!r}")
-    override = cat.store.overrides.put(record_id, source_id, body.tag, body.value, caller.actor, body.reason)
-    cat.harvester.retag([record_id])
-    return {"override": override.__dict__, "record": f"/api/v1/records/{record_id}"}
+    decision = cat.decisions.override(record_id, body.tag, body.value, caller.actor, body.reason)
+    if decision.status is Status.PENDING:
+        response.status_code = 202
+    return {**decision.to_dict(), "record": f"/api/v1/records/{record_id}"}
 
 
 @router.delete("/api/v1/records/{record_id:path}/overrides/{tag}", summary="Remove an override (officer)")
-def delete_override(request: Request, record_id: str, tag: str) -> dict[str, Any]:
-    officer_of(request)
+def delete_override(request: Request, response: Response, record_id: str, tag: str) -> dict[str, Any]:
+    caller = officer_of(request)
     cat = catalog_of(request)
-    if not cat.store.overrides.remove(record_id, tag):
-        raise NotFound(f"no {tag} override on {record_id!r}")
-    cat.harvester.retag([record_id])
-    return {"removed": {"record_id": record_id, "tag": tag}}
+    try:
+        decision = cat.decisions.remove(record_id, tag, caller.actor)
+    except NothingToDecide as exc:
+        raise NotFound(str(exc)) from exc
+    if decision.status is Status.PENDING:
+        response.status_code = 202
+    return {**decision.to_dict(), "removed": {"record_id": record_id, "tag": tag}}
 
 
 def same_dataset(request: Request, rec: Record, caller: Caller) -> list[dict[str, Any]]:

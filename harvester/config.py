@@ -59,14 +59,21 @@ class RuleMatch:
     """What a tagging rule looks for; every key given must match (regular expressions, any case).
 
     ``statement`` is searched in the record's access statements (restricted to ``fields``,
-    shell-style patterns, when given); ``licence`` in the normalised licence id; ``content``
-    in titles, descriptions and subjects. A named group ``date`` captures an embargo end.
+    shell-style patterns, when given; ``!pattern`` leaves those fields out); ``licence`` in the
+    normalised licence id; ``content`` in titles, descriptions and subjects, and every pattern of
+    ``context`` must then match there too (words that must also be present: a genome *and* a
+    human population). ``unless`` cancels the
+    match when it is found: in the same statement for a statement rule, anywhere in the
+    content for a content rule. Every pattern reads folded text (one script, one width: see
+    ``harvester/tagging/normalise.py``). A named group ``date`` captures an embargo end.
     """
 
     statement: str | None = None
     fields: list[str] = field(default_factory=list)
     licence: str | None = None
     content: str | None = None
+    context: list[str] = field(default_factory=list)
+    unless: str | None = None
 
 
 @dataclass

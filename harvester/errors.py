@@ -10,6 +10,8 @@ Every exception raised on purpose by ``fedcat.harvester`` derives from
     ├── CrosswalkError               one record cannot be mapped (isolated, never fatal)
     ├── UnreadablePayload            a payload is not readable as its format (RDF, JSON-LD)
     ├── OverrideError                an officer override names an unknown tag or value
+    │   ├── NothingToDecide          no such record, override or pending change
+    │   └── DecisionConflict         not allowed in the record's state (confirming one's own change)
     └── HarvestError                 a source could not be harvested (source_id, url)
         ├── TransportError           no usable HTTP answer
         │   ├── RequestTimeout       connect or read timeout
@@ -56,6 +58,14 @@ class ConfigError(FedcatError):
 
 class OverrideError(FedcatError):
     """An override's tag or value is not in the vocabulary."""
+
+
+class NothingToDecide(OverrideError):
+    """The record, override or pending change an officer names does not exist."""
+
+
+class DecisionConflict(OverrideError):
+    """An officer's decision does not fit the record's state (four eyes need two officers)."""
 
 
 class StoreError(FedcatError):

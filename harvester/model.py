@@ -41,6 +41,8 @@ class Security(StrEnum):
 
     GENERAL = "general"
     SENSITIVE = "sensitive"
+    #: A restricted-category hint without a decisive signal: officers only, until one decides.
+    REVIEW = "review"
     IMPORTANT = "important"
     CORE = "core"
     SECRET = "secret"
@@ -56,7 +58,7 @@ OPENNESS_ORDER: tuple[Openness, ...] = (
 )
 GEO_ORDER: tuple[GeoScope, ...] = (GeoScope.INTERNATIONAL, GeoScope.DOMESTIC)
 SECURITY_ORDER: tuple[Security, ...] = (
-    Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT, Security.CORE, Security.SECRET,
+    Security.GENERAL, Security.SENSITIVE, Security.REVIEW, Security.IMPORTANT, Security.CORE, Security.SECRET,
 )
 
 
@@ -66,6 +68,7 @@ class Flag(StrEnum):
     HUMAN_GENETIC_RESOURCES = "human_genetic_resources"
     PERSONAL_INFO = "personal_info"
     EXPORT_REVIEW_REQUIRED = "export_review_required"
+    TRADE_SECRET = "trade_secret"
 
 OPENNESS_LABELS_ZH = {
     Openness.OPEN: "开放获取",
@@ -83,6 +86,7 @@ GEO_LABELS_ZH = {
 SECURITY_LABELS_ZH = {
     Security.GENERAL: "一般数据",
     Security.SENSITIVE: "一般数据（受限）",
+    Security.REVIEW: "待审核",
     Security.IMPORTANT: "重要数据",
     Security.CORE: "核心数据",
     Security.SECRET: "涉密",

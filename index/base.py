@@ -57,7 +57,7 @@ class Visibility:
 
 #: What anyone may see without restriction (used by the CLI, which runs as the operator).
 EVERYTHING = Visibility(
-    security=frozenset({Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT, Security.UNKNOWN})
+    security=frozenset({Security.GENERAL, Security.SENSITIVE, Security.REVIEW, Security.IMPORTANT, Security.UNKNOWN})
 )
 
 

@@ -36,7 +36,8 @@ from .base import Visibility
 from .documents import IndexDoc, indexable, to_index_doc
 
 #: Levels a document may hold (core and secret never enter an index).
-INDEXED_LEVELS: tuple[Security, ...] = (Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT, Security.UNKNOWN)
+INDEXED_LEVELS: tuple[Security, ...] = (
+    Security.GENERAL, Security.SENSITIVE, Security.REVIEW, Security.IMPORTANT, Security.UNKNOWN)
 #: Every visibility class a query can express: (levels allowed, domestic hidden), fixed order.
 VIEW_CLASSES: tuple[tuple[frozenset[Security], bool], ...] = tuple(
     (frozenset(levels), hide)

@@ -22,6 +22,7 @@ from fedcat.index import cursor
 from fedcat.index.base import SearchQuery, Sort
 from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.elastic_dsl import Page, create_index_body, search_body
+from fedcat.index.groups import VIEW_CLASSES
 from fedcat.index.errors import BadQuery, BulkError, IndexUnavailable
 
 from .conftest import make_config, source_for
@@ -113,7 +114,8 @@ def test_bulk_sends_documents_and_reports_each_rejected_one(script: Script, serv
     assert bulk.body[1]["title"]["all"] == "青藏高原冰川物质平衡数据集"
     assert bulk.body[1]["member"] == ["s1:1"]
     # every other id the group's documents could have had is deleted in the same request
-    assert [line["delete"]["_id"] for line in bulk.body[2:31]] == [f"id:s1:1|{n}" for n in range(1, 30)]
+    views = len(VIEW_CLASSES)
+    assert [line["delete"]["_id"] for line in bulk.body[2:views + 1]] == [f"id:s1:1|{n}" for n in range(1, views)]
     assert len(script.sent("POST", f"/{ALIAS}/_refresh")) == 1
     es(server).upsert(CORPUS[:1], refresh=False)
     assert len(script.sent("POST", f"/{ALIAS}/_refresh")) == 1
@@ -127,9 +129,10 @@ def test_bulk_is_chunked_and_deleting_an_unknown_id_is_not_an_error(script: Scri
             for line in req.body if len(line) == 1 and ("delete" in line or "index" in line)]}
 
     script.on("PUT", "/_bulk", missing)
-    idx = es(server, bulk_chunk=30)
+    views = len(VIEW_CLASSES)  # a group's document and a delete of every other view's id: one chunk
+    idx = es(server, bulk_chunk=views)
     result = idx.upsert(CORPUS)
-    assert [len(r.body) for r in script.sent("PUT", "/_bulk")] == [31] * len(CORPUS)
+    assert [len(r.body) for r in script.sent("PUT", "/_bulk")] == [views + 1] * len(CORPUS)
     assert (result.indexed, result.errors) == (len(CORPUS), {})
     script.on("POST", f"/{ALIAS}/_delete_by_query", (200, {"deleted": 1}))
     result = idx.delete(["a", "b", "c"])
@@ -155,7 +158,8 @@ def test_documents_rejected_with_429_are_retried(script: Script, server: WireSer
     idx = ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=2, timeout=5, bulk_backoff=0.01))
     result = idx.upsert(CORPUS[:2], refresh=False)
     assert (result.indexed, result.errors) == (2, {})
-    assert calls == [62, 2]  # only the rejected document was sent again (2 groups: 2 index + 58 delete actions)
+    views = len(VIEW_CLASSES)  # 2 groups: each an index action, its document and a delete of each other view
+    assert calls == [2 * (views + 1), 2]  # only the rejected document was sent again
 
 
 def test_a_failing_cluster_raises_index_unavailable_after_the_retries(script: Script, server: WireServer) -> None:

@@ -110,7 +110,7 @@ def test_distributions_and_shares(m: dict[str, Any]) -> None:
     assert m["openness"] == {"open": 2, "registered": 1, "conditional": 0, "embargoed": 1, "metadata_only": 0,
                              "unknown": 1}
     assert m["geo_scope"] == {"international": 3, "domestic": 1, "unknown": 1}
-    assert m["security"] == {"general": 2, "sensitive": 1, "important": 1, "unknown": 1, "core": 2, "secret": 0}
+    assert m["security"] == {"general": 2, "sensitive": 1, "review": 0, "important": 1, "unknown": 1, "core": 2, "secret": 0}
     assert m["gated"] == {"core": 2, "secret": 0}
     assert m["open_share"] == 0.6
     assert m["pid"] == {"doi": 2, "doi_invalid": 1, "cstr": 2, "cstr_invalid": 0, "any": 3, "doi_share": 0.4,

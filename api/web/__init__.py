@@ -8,10 +8,10 @@ in the ``fedcat_key`` cookie (set at ``/key``).
 
 from fastapi import APIRouter
 
-from . import dashboard, key, record, search
+from . import dashboard, key, record, review, search
 
 router = APIRouter()
-for _module in (search, record, dashboard, key):
+for _module in (search, record, dashboard, key, review):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -32,7 +32,8 @@ def openness_chart(t: Translator, m: dict[str, Any]) -> Markup:
 
 
 def security_chart(t: Translator, m: dict[str, Any]) -> Markup:
-    tones = {"general": "good", "sensitive": "fair", "important": "warn", "core": "bad", "secret": "bad"}
+    tones = {"general": "good", "sensitive": "fair", "review": "warn", "important": "warn", "core": "bad",
+             "secret": "bad"}
     bars = [Bar(t.tag(k), v, tones.get(k, "none"), str(v)) for k, v in m["security"].items()]
     return charts.hbars(bars, t("security_chart"))
 

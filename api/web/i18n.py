@@ -29,7 +29,7 @@ _EN_TAGS = {
     "open": "Open", "registered": "Registration", "conditional": "Conditional", "embargoed": "Embargoed",
     "metadata_only": "Metadata only", "unknown": "Not stated", "international": "International",
     "domestic": "Domestic only", "general": "General", "sensitive": "General (restricted)",
-    "important": "Important", "core": "Core", "secret": "Classified",
+    "review": "Awaiting review", "important": "Important", "core": "Core", "secret": "Classified",
 }
 _ZH_TAGS: dict[str, str] = {
     **{o.value: v for o, v in OPENNESS_LABELS_ZH.items()},
@@ -39,6 +39,21 @@ _ZH_TAGS: dict[str, str] = {
 
 TEXT: dict[str, tuple[str, str]] = {
     "site": ("国家科学数据中心联合目录", "Catalog of China's national science data centers"),
+    "review": ("待审核", "Review queue"),
+    "review_intro": ("规则发现了受限类别的线索（人类遗传资源、个人信息、涉密字样、重要数据）但无法确定级别的记录。"
+                     "在官员作出决定前，只有官员能看到它们。",
+                     "Records where the rules found a hint of a restricted category (human genetic resources, "
+                     "personal information, a classification word, important data) but nothing decisive. Until an "
+                     "officer decides, only officers see them."),
+    "review_empty": ("没有待审核的记录。", "No record awaits review."),
+    "review_why": ("线索", "Hint"), "review_decide": ("决定方式", "How to decide"),
+    "review_pending": ("待第二位官员确认的更改", "Changes awaiting a second officer"),
+    "review_pending_intro": ("降低重要、核心或涉密记录级别的更改，须由另一位官员确认后生效。",
+                             "A change that lowers a record out of important, core or secret takes effect only "
+                             "when a different officer confirms it."),
+    "review_change": ("更改", "Change"), "review_by": ("提出人", "Proposed by"), "review_reason": ("理由", "Reason"),
+    "review_officers_only": ("待审核队列仅向官员显示：请在 /key 使用官员的 API 密钥。",
+                             "The review queue is shown to officers: use an officer's API key at /key."),
     "search": ("搜索", "Search"),
     "search_label": ("搜索数据集（中文或英文）", "Search datasets (Chinese or English)"),
     "search_placeholder": ("例如：冰川、genome、降水", "e.g. 冰川, genome, precipitation"),
@@ -140,5 +155,6 @@ BADGE_TONE = {
     Openness.OPEN.value: "good", Openness.REGISTERED.value: "fair", Openness.CONDITIONAL.value: "warn",
     Openness.EMBARGOED.value: "warn", Openness.METADATA_ONLY.value: "bad", Openness.UNKNOWN.value: "none",
     Security.GENERAL.value: "none", Security.SENSITIVE.value: "warn", Security.IMPORTANT.value: "bad",
+    Security.REVIEW.value: "bad",
     GeoScope.DOMESTIC.value: "warn", GeoScope.INTERNATIONAL.value: "good",
 }

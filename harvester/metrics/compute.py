@@ -313,6 +313,7 @@ def finish(t: Tally, *, gated: Mapping[str, int], runs: Sequence[RunReport], tod
         "openness": _distribution(t.openness, [o.value for o in Openness]),
         "geo_scope": _distribution(t.geo, [g.value for g in GeoScope]),
         "security": security,
+        "awaiting_review": t.security[Security.REVIEW.value],
         "open_share": share(t.openness["open"] + t.openness["registered"], n),
         "pid": {"doi": c["doi"], "doi_invalid": c["doi_invalid"], "cstr": c["cstr"], "cstr_invalid": c["cstr_invalid"],
                 "any": c["pid_any"], "doi_share": share(c["doi"], n), "cstr_share": share(c["cstr"], n),

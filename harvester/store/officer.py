@@ -1,5 +1,9 @@
 """The store's tables for people rather than records: officer overrides, API keys, the audit log.
 
+An override that would lower a record's security out of ``important``, ``core`` or ``secret`` is
+first a *pending* override (``pending_overrides``): it takes effect only when a second, different
+officer confirms it (:meth:`Overrides.confirm`).
+
 API keys are shown once and stored as SHA-256 digests (a key is 32 random
 bytes, so a plain digest is as strong as a slow hash); a presented key is
 looked up by its public prefix and compared in constant time.
@@ -31,9 +35,21 @@ CREATE TABLE IF NOT EXISTS overrides (
     by TEXT NOT NULL,
     reason TEXT NOT NULL,
     at TEXT NOT NULL,
+    confirmed_by TEXT,
     UNIQUE(record_id, tag)
 );
 CREATE INDEX IF NOT EXISTS overrides_source ON overrides(source_id);
+CREATE TABLE IF NOT EXISTS pending_overrides (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    value TEXT,
+    by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE(record_id, tag)
+);
 CREATE TABLE IF NOT EXISTS api_keys (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     prefix TEXT NOT NULL UNIQUE,
@@ -71,7 +87,8 @@ class Overrides:
         self._db = db
         self._now = now
 
-    def put(self, record_id: str, source_id: str, tag: str, value: str, by: str, reason: str) -> Override:
+    def put(self, record_id: str, source_id: str, tag: str, value: str, by: str, reason: str,
+            *, confirmed_by: str | None = None) -> Override:
         """Set (or replace) the officer's value for one tag of one record (OverrideError if invalid)."""
         check_override(tag, value)
         if not reason.strip():
@@ -79,17 +96,49 @@ class Overrides:
         at = self._now()
         with self._db.transaction() as db:
             cur = db.execute(
-                "INSERT INTO overrides(record_id, source_id, tag, value, by, reason, at) VALUES (?,?,?,?,?,?,?)"
-                " ON CONFLICT(record_id, tag) DO UPDATE SET value=excluded.value, by=excluded.by,"
-                " reason=excluded.reason, at=excluded.at RETURNING id",
-                (record_id, source_id, tag, value, by, reason, at),
+                "INSERT INTO overrides(record_id, source_id, tag, value, by, reason, at, confirmed_by)"
+                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(record_id, tag) DO UPDATE SET value=excluded.value,"
+                " by=excluded.by, reason=excluded.reason, at=excluded.at, confirmed_by=excluded.confirmed_by"
+                " RETURNING id",
+                (record_id, source_id, tag, value, by, reason, at, confirmed_by),
             )
             row = cur.fetchone()
-        return Override(record_id, tag, value, by, reason, at, id=int(row[0]))
+            db.execute("DELETE FROM pending_overrides WHERE record_id=? AND tag=?", (record_id, tag))
+        return Override(record_id, tag, value, by, reason, at, id=int(row[0]), confirmed_by=confirmed_by)
+
+    def propose(self, record_id: str, source_id: str, tag: str, value: str | None, by: str,
+                reason: str) -> PendingOverride:
+        """Keep a change (``value`` None: removing the override) until a second officer confirms it."""
+        if value is not None:
+            check_override(tag, value)
+        if not reason.strip():
+            raise OverrideError("an override needs a reason")
+        at = self._now()
+        with self._db.transaction() as db:
+            db.execute(
+                "INSERT INTO pending_overrides(record_id, source_id, tag, value, by, reason, at) VALUES (?,?,?,?,?,?,?)"
+                " ON CONFLICT(record_id, tag) DO UPDATE SET value=excluded.value, by=excluded.by,"
+                " reason=excluded.reason, at=excluded.at",
+                (record_id, source_id, tag, value, by, reason, at),
+            )
+        return PendingOverride(record_id, source_id, tag, value, by, reason, at)
+
+    def pending(self, record_id: str | None = None) -> list[PendingOverride]:
+        """Changes waiting for a second officer (of one record, or all), oldest first."""
+        where, args = ("WHERE record_id=?", (record_id,)) if record_id else ("", ())
+        return [PendingOverride(r["record_id"], r["source_id"], r["tag"], r["value"], r["by"], r["reason"], r["at"])
+                for r in self._db.read(f"SELECT * FROM pending_overrides {where} ORDER BY at, id", args)]
+
+    def discard(self, record_id: str, tag: str) -> bool:
+        """Drop a pending change (rejected, or withdrawn); False when there is none."""
+        with self._db.transaction() as db:
+            return db.execute("DELETE FROM pending_overrides WHERE record_id=? AND tag=?",
+                              (record_id, tag)).rowcount > 0
 
     def remove(self, record_id: str, tag: str) -> bool:
         with self._db.transaction() as db:
             cur = db.execute("DELETE FROM overrides WHERE record_id=? AND tag=?", (record_id, tag))
+            db.execute("DELETE FROM pending_overrides WHERE record_id=? AND tag=?", (record_id, tag))
             return cur.rowcount > 0
 
     def for_record(self, record_id: str) -> list[Override]:
@@ -102,7 +151,24 @@ class Overrides:
 
 
 def _override(row: sqlite3.Row) -> Override:
-    return Override(row["record_id"], row["tag"], row["value"], row["by"], row["reason"], row["at"], id=row["id"])
+    return Override(row["record_id"], row["tag"], row["value"], row["by"], row["reason"], row["at"], id=row["id"],
+                    confirmed_by=row["confirmed_by"])
+
+
+@dataclass(frozen=True)
+class PendingOverride:
+    """A change to one tag that waits for a second officer; ``value`` None removes the override."""
+
+    record_id: str
+    source_id: str
+    tag: str
+    value: str | None
+    by: str
+    reason: str
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 # -- API keys ----------------------------------------------------------------------------------

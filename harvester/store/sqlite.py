@@ -187,7 +187,8 @@ class RecordStore:
 
     def _migrate(self) -> None:
         for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
-                                  ("records", "input_key", "TEXT"), ("records", "pid_key", "TEXT")):
+                                  ("records", "input_key", "TEXT"), ("records", "pid_key", "TEXT"),
+                                  ("overrides", "confirmed_by", "TEXT")):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if name not in columns:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
@@ -430,6 +431,20 @@ class RecordStore:
         rows = self.read("SELECT source_id FROM records WHERE id = ? AND deleted = 0 UNION ALL"
                          " SELECT source_id FROM gated WHERE id = ?", (record_id, record_id))
         return rows[0]["source_id"] if rows else None
+
+    def current_security(self, record_id: str) -> str | None:
+        """The security level a stored record has now (live or gated), or None when there is no such record."""
+        rows = self.read("SELECT json_extract(access_json, '$.security') AS level FROM records WHERE id = ?"
+                         " AND deleted = 0 UNION ALL SELECT level FROM gated WHERE id = ?", (record_id, record_id))
+        return str(rows[0]["level"]) if rows else None
+
+    def awaiting_review(self, source_id: str | None = None, limit: int = 500) -> list[Record]:
+        """Live records tagged ``review`` (a restricted-category hint, nothing decisive), oldest change first."""
+        where = " AND source_id = ?" if source_id else ""
+        rows = self.read(
+            "SELECT record_json FROM records WHERE deleted = 0 AND json_extract(access_json, '$.security') = 'review'"
+            f"{where} ORDER BY updated_at, id LIMIT ?", (*([source_id] if source_id else []), limit))
+        return [Record.from_json(r["record_json"]) for r in rows]
 
     def gated_level(self, record_id: str) -> tuple[str, str] | None:
         """(source id, level) of a gated record, else None."""

@@ -38,7 +38,7 @@ from ..model import (
     Record,
     Security,
 )
-from .rules import CompiledRule, Match, compile_rules, load_rules_file, matches, statement_match
+from .rules import CompiledRule, Content, Match, compile_rules, load_rules_file, matches, statement_match
 
 TAGS = ("openness", "geo_scope", "security")
 Clock = Callable[[], date]
@@ -67,6 +67,8 @@ class Override:
     reason: str
     at: str
     id: int | None = None
+    #: The second officer, for a change that needed one (lowering a record out of important/core/secret).
+    confirmed_by: str | None = None
 
 
 def check_override(tag: str, value: str) -> None:
@@ -177,14 +179,16 @@ class SourceTagger:
         for st in record.statements:
             for m in self._statement_matches(ruleset, st.field, st.value):
                 _propose_rule(proposals, m)
+        content = Content.of(record)
         for rule in ruleset.other:
-            for m in matches(rule, record):
+            for m in matches(rule, record, content):
                 _propose_rule(proposals, m)
         _propose_mapped(proposals, record)
         self._propose_policies(proposals, record)
         for o in self.overrides.get(record.id, ()):
             proposals.add(o.tag, o.value, Tier.OVERRIDE, Evidence(
-                tag=o.tag, value=o.value, rule="officer-override", field=f"override by {o.by} at {o.at}",
+                tag=o.tag, value=o.value, rule="officer-override",
+                field=f"override by {o.by} at {o.at}" + (f", confirmed by {o.confirmed_by}" if o.confirmed_by else ""),
                 source_value=o.reason, tier=Tier.OVERRIDE.label))
         record.access = _decide(proposals, self.clock())
         return record
@@ -310,7 +314,7 @@ def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
     seen: set[tuple[str | None, ...]] = set()
     out = []
     for ev in evidence:
-        key = (ev.value, ev.rule, ev.field, ev.source_value)
+        key = (ev.value, ev.field, ev.source_value)  # two rules reading the same words: the first says why
         if key not in seen:
             seen.add(key)
             out.append(ev)

@@ -20,6 +20,7 @@ from ..config import RuleConfig, _build
 from ..errors import ConfigError
 from ..model import Record
 from ..yaml_loader import safe_load
+from .normalise import fold, original_span
 
 #: The rules shipped with fedcat (``harvester/tagging/rules.yaml``).
 SHIPPED_RULES = "rules.yaml"
@@ -35,6 +36,10 @@ class CompiledRule:
     content: re.Pattern[str] | None
     #: ``when.fields`` as one compiled pattern (None: every field).
     fields: re.Pattern[str] | None = None
+    context: tuple[re.Pattern[str], ...] = ()
+    unless: re.Pattern[str] | None = None
+    #: ``when.fields`` entries written ``!pattern``: statement fields the rule does not read.
+    not_fields: re.Pattern[str] | None = None
 
     @property
     def id(self) -> str:
@@ -45,7 +50,10 @@ class CompiledRule:
         return self.statement is not None and self.licence is None and self.content is None
 
     def reads_field(self, name: str) -> bool:
-        return self.fields is None or self.fields.match(name) is not None
+        folded = fold(name)
+        if self.not_fields is not None and self.not_fields.match(folded):
+            return False
+        return self.fields is None or self.fields.match(folded) is not None
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,10 @@ def compile_rules(rules: Sequence[RuleConfig], key: str) -> list[CompiledRule]:
             raise ConfigError("needs at least one of statement, licence, content", key=f"{rkey}.when")
         if when.fields and not when.statement:
             raise ConfigError("fields only narrows a statement pattern", key=f"{rkey}.when.fields")
+        if when.context and not when.content:
+            raise ConfigError("context only narrows a content pattern", key=f"{rkey}.when.context")
+        if when.unless and not (when.statement or when.content):
+            raise ConfigError("unless only cancels a statement or content pattern", key=f"{rkey}.when.unless")
         tags = rule.set
         if tags.openness is None and tags.geo_scope is None and tags.security is None and not rule.flags:
             raise ConfigError("sets no tag and no flag", key=f"{rkey}.set")
@@ -83,9 +95,17 @@ def compile_rules(rules: Sequence[RuleConfig], key: str) -> list[CompiledRule]:
             statement=_pattern(when.statement, f"{rkey}.when.statement"),
             licence=_pattern(when.licence, f"{rkey}.when.licence"),
             content=_pattern(when.content, f"{rkey}.when.content"),
-            fields=re.compile("|".join(fnmatch.translate(f) for f in when.fields)) if when.fields else None,
+            fields=_fields([f for f in when.fields if not f.startswith("!")]),
+            context=tuple(p for i, c in enumerate(when.context)
+                          if (p := _pattern(c, f"{rkey}.when.context[{i}]")) is not None),
+            unless=_pattern(when.unless, f"{rkey}.when.unless"),
+            not_fields=_fields([f[1:] for f in when.fields if f.startswith("!")]),
         ))
     return out
+
+
+def _fields(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(fnmatch.translate(f) for f in patterns)) if patterns else None
 
 
 def _pattern(value: str | None, key: str) -> re.Pattern[str] | None:
@@ -121,21 +141,57 @@ def load_rules_file(path: str | Path | None = None) -> list[CompiledRule]:
         raise ConfigError(exc.detail, key=exc.key, path=where) from None
 
 
-def matches(rule: CompiledRule, record: Record) -> Iterator[Match]:
+@dataclass(frozen=True)
+class Content:
+    """A record's titles, subjects and descriptions, each with its folded form (folded once per record)."""
+
+    fields: tuple[tuple[str, str, str], ...]  # (field, original, folded)
+
+    @classmethod
+    def of(cls, record: Record) -> Content:
+        texts = [("title", t.value) for t in record.titles] + [("subject", s) for s in record.subjects] \
+            + [("description", d.value) for d in record.descriptions]
+        return cls(tuple((name, value, fold(value)) for name, value in texts if value))
+
+    def search(self, pattern: re.Pattern[str]) -> tuple[str, str] | None:
+        """(field, the source's own words) of the first place ``pattern`` matches, or None."""
+        for name, original, folded in self.fields:
+            m = pattern.search(folded)
+            if m:
+                return name, _clip(original_span(original, *m.span()))
+        return None
+
+    def has(self, pattern: re.Pattern[str]) -> bool:
+        return any(pattern.search(folded) for _, _, folded in self.fields)
+
+
+def matches(rule: CompiledRule, record: Record, content: Content | None = None) -> Iterator[Match]:
     """Every way ``rule`` matches ``record``: one match per matching statement, else one.
 
     All the rule's clauses must match; the evidence names the statement when
-    there is a statement clause, else the licence or content field.
+    there is a statement clause, else the licence or content field (and, with a
+    ``context`` clause, both words that decided).
     """
     others: list[Match] = []
     if rule.licence is not None:
         lic = record.licence.normalised or record.licence.raw or ""
-        if not (lic and rule.licence.search(lic)):
+        if not (lic and rule.licence.search(fold(lic))):
             return
         others.append(Match(rule, "licence", lic))
     if rule.content is not None:
-        hit = _content_match(rule.content, record)
+        content = content if content is not None else Content.of(record)
+        hit = content.search(rule.content)
         if hit is None:
+            return
+        for pattern in rule.context:
+            around = content.search(pattern)
+            if around is None:
+                return
+            if around[1] in hit[1]:  # the words that decided already say it (人类遗传资源 names 人类)
+                continue
+            fields = hit[0] if around[0] in hit[0].split("+") else f"{hit[0]}+{around[0]}"
+            hit = (fields, f"{hit[1]} + {around[1]}")
+        if rule.unless is not None and rule.statement is None and content.has(rule.unless):
             return
         others.append(Match(rule, *hit))
     if rule.statement is None:
@@ -148,25 +204,18 @@ def matches(rule: CompiledRule, record: Record) -> Iterator[Match]:
 
 
 def statement_match(rule: CompiledRule, field: str, value: str) -> Match | None:
-    """How ``rule``'s statement clause matches one statement, or None."""
+    """How ``rule``'s statement clause matches one statement (read folded), or None."""
     assert rule.statement is not None
     if not rule.reads_field(field):
         return None
-    m = rule.statement.search(value)
+    folded = fold(value)
+    m = rule.statement.search(folded)
     if m is None:
+        return None
+    if rule.unless is not None and rule.unless.search(folded):
         return None
     until = _iso(m.group("date")) if "date" in m.re.groupindex and m.group("date") else None
     return Match(rule, field, _clip(value), until)
-
-
-def _content_match(pattern: re.Pattern[str], record: Record) -> tuple[str, str] | None:
-    for name, values in (("title", [t.value for t in record.titles]), ("subject", record.subjects),
-                         ("description", [d.value for d in record.descriptions])):
-        for value in values:
-            m = pattern.search(value)
-            if m:
-                return name, _clip(m.group(0))
-    return None
 
 
 def _iso(text: str) -> str | None:
