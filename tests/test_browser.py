@@ -169,3 +169,29 @@ def test_narrow_screen(browser: Any, base_url: str, path: str) -> None:
     name = "7-narrow" + path.replace("/", "-").replace("?", "-").replace("=", "-")
     shot(page, name)
     page.close()
+
+
+@pytest.mark.parametrize(("width", "lang"), [(1400, "zh"), (1400, "en"), (400, "zh"), (400, "en")])
+def test_review_queue_for_officers(browser: Any, base_url: str, world: World, width: int, lang: str) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900},
+                            extra_http_headers={"Authorization": f"Bearer {world.keys['officer']}"})
+    page.goto(f"{base_url}/review?lang={lang}")
+    items = page.locator("li.queue-item")
+    expected = len(world.catalog.decisions.review_queue())
+    assert expected > 0 and items.count() == expected
+    assert page.locator("h1 .count").inner_text() == str(expected)
+    first = items.first
+    box = first.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 60
+    table = first.locator("ul.why")
+    assert table.is_visible() and "human-genetic-review" in table.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.locator('nav a[href="/review"]').count() == 1
+    shot(page, f"8-review-{width}-{lang}")
+    page.close()
+
+    anonymous = browser.new_page(viewport={"width": width, "height": 900})
+    resp = anonymous.goto(f"{base_url}/review?lang={lang}")
+    assert resp is not None and resp.status == 403
+    assert anonymous.locator('nav a[href="/review"]').count() == 0
+    anonymous.close()

@@ -51,7 +51,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "review_pending_intro": ("降低重要、核心或涉密记录级别的更改，须由另一位官员确认后生效。",
                              "A change that lowers a record out of important, core or secret takes effect only "
                              "when a different officer confirms it."),
-    "review_change": ("更改", "Change"), "review_by": ("提出人", "Proposed by"), "review_reason": ("理由", "Reason"),
+    "review_record": ("记录", "Record"), "review_change": ("更改", "Change"), "review_by": ("提出人", "Proposed by"), "review_reason": ("理由", "Reason"),
     "review_officers_only": ("待审核队列仅向官员显示：请在 /key 使用官员的 API 密钥。",
                              "The review queue is shown to officers: use an officer's API key at /key."),
     "search": ("搜索", "Search"),

@@ -6,6 +6,7 @@ not decide. :mod:`.engine` weighs the proposals of every rule by precedence.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import re
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,7 @@ from ..errors import ConfigError
 from ..model import Record
 from ..yaml_loader import safe_load
 from .normalise import fold, original_span
+from .prefilter import may_match
 
 #: The rules shipped with fedcat (``harvester/tagging/rules.yaml``).
 SHIPPED_RULES = "rules.yaml"
@@ -141,28 +143,49 @@ def load_rules_file(path: str | Path | None = None) -> list[CompiledRule]:
         raise ConfigError(exc.detail, key=exc.key, path=where) from None
 
 
+#: Between two fields in :attr:`Content.text`: no pattern of the shipped rules reads across it.
+_FIELD_BREAK = "\n。\n"
+
+
 @dataclass(frozen=True)
 class Content:
-    """A record's titles, subjects and descriptions, each with its folded form (folded once per record)."""
+    """A record's titles, subjects and descriptions, folded once per record.
+
+    Rules search :attr:`text`, every field folded and joined (one search per rule, not per field);
+    a match is traced back to its field and to the source's own characters for the evidence.
+    """
 
     fields: tuple[tuple[str, str, str], ...]  # (field, original, folded)
+    text: str
+    starts: tuple[int, ...]  # where each field begins in ``text``
+    lowered: str = ""  # ``text.lower()``, for :func:`.prefilter.may_match`
 
     @classmethod
     def of(cls, record: Record) -> Content:
         texts = [("title", t.value) for t in record.titles] + [("subject", s) for s in record.subjects] \
             + [("description", d.value) for d in record.descriptions]
-        return cls(tuple((name, value, fold(value)) for name, value in texts if value))
+        fields = tuple((name, value, fold(value)) for name, value in texts if value)
+        starts, at = [], 0
+        for _, _, folded in fields:
+            starts.append(at)
+            at += len(folded) + len(_FIELD_BREAK)
+        text = _FIELD_BREAK.join(f for _, _, f in fields)
+        return cls(fields, text, tuple(starts), text.lower())
 
     def search(self, pattern: re.Pattern[str]) -> tuple[str, str] | None:
         """(field, the source's own words) of the first place ``pattern`` matches, or None."""
-        for name, original, folded in self.fields:
-            m = pattern.search(folded)
-            if m:
-                return name, _clip(original_span(original, *m.span()))
-        return None
+        if not may_match(pattern, self.lowered):
+            return None
+        m = pattern.search(self.text)
+        if m is None:
+            return None
+        i = bisect.bisect_right(self.starts, m.start()) - 1
+        name, original, _ = self.fields[i]
+        start = self.starts[i]
+        return name, _clip(original_span(original, m.start() - start, m.end() - start))
 
     def has(self, pattern: re.Pattern[str]) -> bool:
-        return any(pattern.search(folded) for _, _, folded in self.fields)
+        return may_match(pattern, self.lowered) and pattern.search(self.text) is not None
 
 
 def matches(rule: CompiledRule, record: Record, content: Content | None = None) -> Iterator[Match]:

@@ -1,0 +1,109 @@
+"""A cheap test that lets a content rule skip its regular expression on text it cannot match.
+
+Content rules are long alternations (``基因组|外显子|转录组|…``) that Python's ``re`` tries at every
+position of a record's text, the most expensive step of tagging. Every match of such a pattern
+starts with one of a few literal strings (after zero-width assertions such as ``\\b`` and
+lookbehinds): :func:`needles` reads them off the parsed pattern, and a record whose text holds none
+of them is not searched. The test only ever skips text the pattern cannot match; a pattern whose
+matches cannot be reduced to literal beginnings gets no needles and is always searched.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from re import _constants as sre  # the parser's opcodes (Python 3.11+)
+from re import _parser as sre_parse
+from typing import Any
+
+#: Literal beginnings longer than this are cut (longer needles filter no better here).
+_MAX_LEN = 6
+#: Above this many beginnings a pattern is always searched (the test would cost what it saves).
+_MAX_NEEDLES = 200
+_ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
+
+
+@functools.lru_cache(maxsize=1024)
+def needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Lower-case strings one of which every match of ``pattern`` starts with; None when unknown."""
+    try:
+        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    except re.error:  # pragma: no cover - the pattern compiled already
+        return None
+    found = _alternatives(list(parsed))
+    if found is None or not found or len(found) > _MAX_NEEDLES or any(not s for s in found):
+        return None
+    return tuple(sorted({s.lower() for s in found}))
+
+
+def may_match(pattern: re.Pattern[str], lowered: str) -> bool:
+    """False only when ``pattern`` cannot match text whose lower-case form is ``lowered``."""
+    found = needles(pattern)
+    return found is None or any(n in lowered for n in found)
+
+
+def _alternatives(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """The beginnings of a sequence that may be one top-level branch."""
+    if len(items) == 1 and items[0][0] is sre.BRANCH:
+        out: set[str] = set()
+        for branch in items[0][1][1]:
+            sub = _sequence(list(branch))
+            if sub is None:
+                return None
+            out |= sub[0]
+        return out
+    seq = _sequence(items)
+    return None if seq is None else seq[0]
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool] | None:
+    """(beginnings, whether each is the whole match) of a sequence of parsed items."""
+    outs = {""}
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        chars = _chars(op, av)
+        if chars is not None:
+            outs = {o + c for o in outs for c in chars}
+        elif op is sre.BRANCH or (op is sre.SUBPATTERN and av[2] == 0):
+            inner = _group([(op, av)] if op is sre.BRANCH else list(av[3]))
+            if inner is None:
+                return (outs, False) if all(outs) else None
+            strings, complete = inner
+            outs = {o + s for o in outs for s in strings}
+            if not complete:
+                return _cut(outs), False
+        else:
+            return (_cut(outs), False) if all(outs) else None
+        if len(outs) > _MAX_NEEDLES:
+            return None
+        if all(len(o) >= _MAX_LEN for o in outs):
+            return _cut(outs), False
+    return _cut(outs), True
+
+
+def _group(items: list[tuple[Any, Any]]) -> tuple[set[str], bool] | None:
+    if len(items) == 1 and items[0][0] is sre.BRANCH:
+        strings: set[str] = set()
+        complete = True
+        for branch in items[0][1][1]:
+            sub = _sequence(list(branch))
+            if sub is None or not all(sub[0]):
+                return None
+            strings |= sub[0]
+            complete = complete and sub[1]
+        return strings, complete
+    return _sequence(items)
+
+
+def _chars(op: Any, av: Any) -> set[str] | None:
+    """The characters one item matches, when it is one literal character or a small literal class."""
+    if op is sre.LITERAL:
+        return {chr(av)}
+    if op is sre.IN and len(av) <= 32 and all(o is sre.LITERAL for o, _ in av):
+        return {chr(v) for _, v in av}
+    return None
+
+
+def _cut(outs: set[str]) -> set[str]:
+    return {o[:_MAX_LEN] for o in outs}
