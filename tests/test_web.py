@@ -155,3 +155,28 @@ def test_key_form_sets_a_strict_cookie(web: Client, world: World) -> None:
     cookie = resp.headers["set-cookie"]
     assert f"{KEY_COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert web.post("/key", {"key": "fck_bad_key"}).status_code == 401
+
+
+#: Human genetic data of people, and personal data, in the demo's titles (checked here by its own words,
+#: not by the rules under test): 中国人群…基因组/转录组/变异/GWAS, 人体…
+HUMAN_DATA = re.compile(r"(?:中国人群|人群|人体|患者|受访者).*(?:基因|转录|变异|GWAS|测序|单细胞|身份|病历)")
+
+
+def test_the_demo_shows_no_human_genetic_or_personal_data_to_the_international_public(
+        web: Client, world: World) -> None:
+    lines = web.get("/api/v1/export", {"format": "jsonl"}).text.splitlines()
+    public = [json.loads(line) for line in lines]
+    assert len(public) > 400
+    leaked = [(d["id"], d["title"]) for d in public if HUMAN_DATA.search(d.get("title") or "")]
+    assert leaked == []
+    everything = list(world.catalog.store.iter_records())
+    human = [r for r in everything if HUMAN_DATA.search(r.title)]
+    assert len(human) >= 10  # the demo has them: they are tagged, not missing
+    assert all(r.access.security.value in ("sensitive", "review") for r in human)
+    # what the rules could not decide is in the officers' queue, with its evidence
+    queue = Client(create_app(world.catalog)).get("/api/v1/review",
+                                                  headers={"Authorization": f"Bearer {world.keys['officer']}"})
+    assert queue.status_code == 200
+    records = queue.json()["records"]
+    assert records and all(r["evidence"] for r in records)
+    assert web.get("/review").status_code == 403

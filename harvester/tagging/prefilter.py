@@ -11,26 +11,34 @@ matches cannot be reduced to literal beginnings gets no needles and is always se
 from __future__ import annotations
 
 import functools
+import importlib
 import re
-from re import _constants as sre  # the parser's opcodes (Python 3.11+)
-from re import _parser as sre_parse
 from typing import Any
+
+# Python's own parser of regular expressions and its opcodes (private modules of ``re``, 3.11+).
+# Should they change, :func:`needles` gives up and every pattern is simply always searched.
+try:
+    sre_parse: Any = importlib.import_module("re._parser")
+    sre: Any = importlib.import_module("re._constants")
+except ImportError:  # pragma: no cover - another Python
+    sre_parse = sre = None
 
 #: Literal beginnings longer than this are cut (longer needles filter no better here).
 _MAX_LEN = 6
 #: Above this many beginnings a pattern is always searched (the test would cost what it saves).
 _MAX_NEEDLES = 200
-_ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
+_ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT} if sre is not None else set()
 
 
 @functools.lru_cache(maxsize=1024)
 def needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     """Lower-case strings one of which every match of ``pattern`` starts with; None when unknown."""
-    try:
-        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
-    except re.error:  # pragma: no cover - the pattern compiled already
+    if sre_parse is None:  # pragma: no cover - another Python
         return None
-    found = _alternatives(list(parsed))
+    try:
+        found = _alternatives(list(sre_parse.parse(pattern.pattern, pattern.flags)))
+    except (re.error, AttributeError, TypeError, ValueError):  # pragma: no cover - a parser we do not know
+        return None
     if found is None or not found or len(found) > _MAX_NEEDLES or any(not s for s in found):
         return None
     return tuple(sorted({s.lower() for s in found}))
