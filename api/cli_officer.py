@@ -221,10 +221,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     finally:
         catalog.close()
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("at", "actor", "action", "records"):
+    for col in ("at", "actor", "action", "records", "detail"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        table.add_row(e.at, e.actor, e.action, ", ".join(e.record_ids))
+        table.add_row(e.at, e.actor, e.action, ", ".join(e.record_ids), e.detail or "")
     console.print(table)
     return 0
 
@@ -279,6 +279,7 @@ def add_parsers(sub: Any) -> None:
     kr.add_argument("name")
     kr.set_defaults(fn=cmd_keys)
 
-    au = sub.add_parser("audit", help="officer reads of important records, newest first")
+    au = sub.add_parser("audit", help="officer reads of review and important records, and officers' decisions "
+                                      "(overrides, reviews, four-eyes steps), newest first")
     au.add_argument("--limit", type=int, default=50)
     au.set_defaults(fn=cmd_audit)
