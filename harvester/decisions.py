@@ -138,7 +138,8 @@ class Decisions:
         """Drop a pending change (a second officer disagrees, or the proposer withdraws it)."""
         p = self._pending(record_id, tag)
         self.store.overrides.discard(record_id, tag)
-        self._audit(by, "override_rejected", record_id, f"{tag}={p.value}: proposed by {p.by}; {reason}".strip())
+        detail = f"{tag}={p.value}: proposed by {p.by}" + (f"; {reason}" if reason.strip() else "")
+        self._audit(by, "override_rejected", record_id, detail)
         return Decision(Status.DISCARDED, record_id, tag, p.value, by, pending=p)
 
     def review_queue(self, source_id: str | None = None, limit: int = 500) -> list[Record]:
