@@ -20,6 +20,7 @@ from .catalog import Catalog
 from .deps import audit_hits, caller_of
 from .errors import BadParameter
 from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
+from .security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def create_app(catalog: Catalog) -> FastAPI:
         redoc_url=None,
     )
     app.state.catalog = catalog
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(records.router)
     app.include_router(officer.router)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from fedcat.harvester.links import safe_url
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
 
 from .audience import Caller
@@ -75,12 +76,25 @@ def _docs(catalog: Catalog, caller: Caller, query: SearchQuery, limit: int) -> I
         query.cursor = result.next_cursor
 
 
+#: A spreadsheet runs a cell that starts with one of these as a formula: harvested text gets a quote first.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(column: str, value: Any) -> Any:
+    """A CSV cell: URLs only through the scheme allowlist, text never read as a formula."""
+    if column == "landing_page":
+        return safe_url(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: row.get(k) for k in CSV_COLUMNS})
+        writer.writerow({k: _cell(k, row.get(k)) for k in CSV_COLUMNS})
         if buf.tell() > 64 * 1024:
             yield buf.getvalue()
             buf.seek(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .links import safe_url
 from .model import Record
 
 
@@ -22,8 +23,8 @@ def gbt7714(record: Record) -> str:
     ids = record.identifiers
     if ids.doi:
         parts.append(f"https://doi.org/{ids.doi}")
-    elif record.landing_page:
-        parts.append(record.landing_page)
+    elif safe_url(record.landing_page):
+        parts.append(record.landing_page or "")
     if ids.cstr:
         parts.append(ids.cstr)
     return ". ".join(parts) + "."
@@ -47,7 +48,7 @@ def bibtex(record: Record) -> str:
         ("year", str(record.year) if record.year else None),
         ("version", record.version),
         ("doi", record.identifiers.doi),
-        ("url", f"https://doi.org/{record.identifiers.doi}" if record.identifiers.doi else record.landing_page),
+        ("url", f"https://doi.org/{record.identifiers.doi}" if record.identifiers.doi else safe_url(record.landing_page)),
         ("note", f"{record.identifiers.cstr}" if record.identifiers.cstr else None),
         ("howpublished", "[DS/OL]"),
     ]

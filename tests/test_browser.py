@@ -195,3 +195,24 @@ def test_review_queue_for_officers(browser: Any, base_url: str, world: World, wi
     assert resp is not None and resp.status == 403
     assert anonymous.locator('nav a[href="/review"]').count() == 0
     anonymous.close()
+
+
+def test_the_key_form_works_in_a_real_browser_under_the_content_policy(
+        browser: Any, base_url: str, world: World) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    resp = page.goto(f"{base_url}/key?lang=en")
+    assert resp is not None and "default-src 'none'" in resp.headers["content-security-policy"]
+    assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") == "flex"  # CSS loaded
+    page.fill("#key", world.keys["officer"])
+    page.click("form.keyform button[type=submit]")
+    page.wait_for_url("**/centers")
+    assert page.inner_text("nav .who") == "officer"
+    assert page.locator('nav a[href="/review"]').count() == 1
+    page.goto(f"{base_url}/key")
+    page.click("form:not(.keyform) button[type=submit]")
+    page.wait_for_url("**/centers")
+    assert page.locator('nav a[href="/review"]').count() == 0
+    assert not [e for e in errors if "Content Security Policy" in e]
+    page.close()

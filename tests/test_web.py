@@ -155,6 +155,25 @@ def test_key_form_sets_a_strict_cookie(web: Client, world: World) -> None:
     cookie = resp.headers["set-cookie"]
     assert f"{KEY_COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert web.post("/key", {"key": "fck_bad_key"}).status_code == 401
+    same_site = web.post("/key", {"key": world.keys["registered"]}, headers={"Origin": "http://test"})
+    assert same_site.status_code == 303 and "Secure" not in same_site.headers["set-cookie"]
+    over_https = web.post("/key", {"key": world.keys["registered"]}, base_url="https://test")
+    assert "Secure" in over_https.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
+                                     {"Referer": "https://evil.example/page.html"}])
+@pytest.mark.parametrize("form", ["set", "forget"])
+def test_a_cross_site_form_cannot_set_or_forget_the_key(web: Client, world: World, headers: dict[str, str],
+                                                        form: str) -> None:
+    data = {"key": world.keys["officer"]} if form == "set" else {"forget": "1"}
+    resp = web.post("/key", data, headers=headers)
+    assert resp.status_code == 403 and "set-cookie" not in resp.headers
+
+
+def test_an_oversized_key_form_is_refused(web: Client, world: World) -> None:
+    resp = web.post("/key", {"key": world.keys["registered"], "pad": "x" * 10_000})
+    assert resp.status_code == 413 and "set-cookie" not in resp.headers
 
 
 #: Human genetic data of people, and personal data, in the demo's titles (checked here by its own words,

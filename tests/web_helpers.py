@@ -68,9 +68,10 @@ class Client:
                 return await c.get(path, params=params)
         return asyncio.run(go())
 
-    def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+    def post(self, path: str, data: dict[str, str], headers: dict[str, str] | None = None,
+             base_url: str = "http://test") -> httpx.Response:
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-                return await c.post(path, data=data)
+            async with httpx.AsyncClient(transport=transport, base_url=base_url) as c:
+                return await c.post(path, data=data, headers=headers or {})
         return asyncio.run(go())

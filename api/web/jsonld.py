@@ -7,6 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from fedcat.harvester.links import safe_url
 from fedcat.harvester.model import Openness, Record, pick_lang
 
 from .i18n import Lang, Translator
@@ -18,13 +19,13 @@ def dataset(record: Record) -> dict[str, Any]:
     identifiers = [f"https://doi.org/{ids.doi}"] if ids.doi else []
     if ids.cstr:
         identifiers.append(ids.cstr)
-    licence = record.licence.url or (f"https://spdx.org/licenses/{record.licence.normalised}"
-                                     if record.licence.normalised else None)
+    licence = safe_url(record.licence.url) or (f"https://spdx.org/licenses/{record.licence.normalised}"
+                                               if record.licence.normalised else None)
     out: dict[str, Any] = {
         "@context": "https://schema.org", "@type": "Dataset", "name": record.title,
         "alternateName": record.title_en if record.title_en and record.title_en != record.title else None,
         "description": pick_lang(record.descriptions, "zh"), "identifier": identifiers or None,
-        "url": record.landing_page, "license": licence,
+        "url": safe_url(record.landing_page), "license": licence,
         "creator": [{"@type": "Person", "name": c} for c in record.creators] or None,
         "publisher": {"@type": "Organization", "name": record.publisher} if record.publisher else None,
         "provider": {"@type": "Organization", "name": record.center_zh or record.source_id},
@@ -37,7 +38,12 @@ def dataset(record: Record) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+#: ``<``, ``>`` and ``&`` as JSON escapes: no harvested text can end the script element or open a comment
+#: (``<!--<script>`` would swallow the rest of the page) inside it.
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def script(record: Record) -> Markup:
-    """The ``<script type="application/ld+json">`` element (``</`` escaped so the text cannot end it)."""
-    text = json.dumps(dataset(record), ensure_ascii=False, indent=1).replace("</", "<\\/")
+    """The ``<script type="application/ld+json">`` element, its JSON unable to break out of it."""
+    text = json.dumps(dataset(record), ensure_ascii=False, indent=1).translate(_HTML_SAFE)
     return Markup(f'<script type="application/ld+json">{text}</script>')

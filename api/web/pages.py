@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fedcat.harvester.config import SourceConfig
+from fedcat.harvester.links import safe_url
 from fedcat.index.errors import BadQuery, IndexUnavailable
 
 from ..audience import Caller
@@ -27,6 +28,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.globals["tone"] = lambda value: BADGE_TONE.get(value or "", "none")
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
+    env.filters["safe_url"] = safe_url  # every harvested URL becomes a link only through the allowlist
     return env
 
 

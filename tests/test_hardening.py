@@ -1,0 +1,111 @@
+"""Harvested text is untrusted: links only through the scheme allowlist, JSON-LD that cannot break out of
+its script, CSV cells that cannot run as formulas, and security headers on every response."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+
+from fedcat.api.app import create_app
+from fedcat.api.catalog import Catalog
+from fedcat.harvester.citation import bibtex, gbt7714
+from fedcat.harvester.config import Audience
+from fedcat.harvester.links import safe_url
+from fedcat.harvester.model import Access, GeoScope, Identifiers, LangText, Licence, Openness, Record, Security
+from fedcat.harvester.store import PageItem, RunReport
+
+from .web_helpers import Client
+
+EVIL_LICENCE = "javascript:alert(document.domain)//creativecommons.org/licenses/by/4.0/"
+EVIL_TITLE = "冰川<!--<script>alert(1)</script>"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("https://data.example.cn/ds/1", "https://data.example.cn/ds/1"),
+    ("http://127.0.0.1:9/x", "http://127.0.0.1:9/x"),
+    ("ftp://ftp.example.cn/pub/a.nc", "ftp://ftp.example.cn/pub/a.nc"),
+    (EVIL_LICENCE, None),
+    ("JavaScript:alert(1)", None),
+    ("java\tscript:alert(1)", None),
+    (" javascript:alert(1)", None),
+    ("data:text/html,<script>alert(1)</script>", None),
+    ("vbscript:msgbox(1)", None),
+    ("//evil.example/x", None),
+    ("https:/\\evil.example", None),
+    ("/relative/path", None),
+    ("", None),
+    (None, None),
+])
+def test_the_scheme_allowlist(value: str | None, expected: str | None) -> None:
+    assert safe_url(value) == expected
+
+
+def hostile_record() -> Record:
+    return Record(
+        id="evil:1", source_id="evil", local_id="1", titles=[LangText(EVIL_TITLE, "zh")],
+        descriptions=[LangText("=HYPERLINK(\"http://evil.example\")", "zh")],
+        licence=Licence(normalised="CC-BY-4.0", raw="CC BY 4.0", url=EVIL_LICENCE),
+        landing_page="javascript:alert('landing')", access_url="javascript:alert('access')",
+        identifiers=Identifiers(), year=2024,
+        access=Access(openness=Openness.OPEN, geo_scope=GeoScope.INTERNATIONAL, security=Security.GENERAL))
+
+
+@pytest.fixture
+def cat(catalog_factory: Any) -> Catalog:
+    catalog: Catalog = catalog_factory([])
+    catalog.harvester.clock = lambda: date(2026, 1, 1)
+    run = catalog.store.start_run(RunReport(source_id="evil", full=True))
+    catalog.store.store_page(run, [PageItem(hostile_record(), None)], checkpoint=None)
+    catalog.harvester.catch_up_index()
+    return catalog
+
+
+def test_a_record_page_never_links_a_harvested_javascript_url(cat: Catalog) -> None:
+    _, key = cat.store.keys.create("lab", Audience.REGISTERED)
+    page = Client(create_app(cat)).get("/record/evil:1", headers={"Authorization": f"Bearer {key}"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs and not [h for h in hrefs if not h.startswith(("/", "#", "http://", "https://", "ftp://"))]
+    assert "javascript:" not in " ".join(hrefs).lower()
+    assert "javascript:alert(&#39;landing&#39;)" in html  # shown as text
+    assert "CC-BY-4.0" in html
+
+
+def test_json_ld_cannot_break_out_of_its_script(cat: Catalog) -> None:
+    html = Client(create_app(cat)).get("/record/evil:1").text
+    scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert len(scripts) == 1
+    assert "<" not in scripts[0] and ">" not in scripts[0]
+    data = json.loads(scripts[0])
+    assert data["name"] == EVIL_TITLE
+    assert "url" not in data and data["license"] == "https://spdx.org/licenses/CC-BY-4.0"
+    assert html.count("<h1") == 1 and "</main>" in html  # the page after the script is intact
+
+
+def test_citations_and_csv_hold_no_unsafe_link_and_no_formula(cat: Catalog) -> None:
+    rec = hostile_record()
+    assert "javascript" not in bibtex(rec) and "javascript" not in gbt7714(rec)
+    body = Client(create_app(cat)).get("/api/v1/export", {"format": "csv"}).text
+    (row,) = list(csv.DictReader(io.StringIO(body)))
+    assert row["landing_page"] == ""
+    assert not row["title"].startswith(("=", "+", "-", "@"))
+
+
+@pytest.mark.parametrize("path", ["/", "/record/evil:1", "/centers", "/api/v1/search", "/api/v1/nope",
+                                  "/api/v1/docs"])
+def test_every_response_carries_the_security_headers(cat: Catalog, path: str) -> None:
+    resp = Client(create_app(cat)).get(path)
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["x-frame-options"] == "DENY"
+    assert resp.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    policy = resp.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    if path != "/api/v1/docs":
+        assert "default-src 'none'" in policy and "script-src" not in policy
