@@ -11,6 +11,13 @@ from fedcat.index.base import FACETS
 from .errors import BadParameter
 
 MAX_QUERY_LENGTH = 500
+#: The years a year filter may name (a larger number would overflow the engines' 64-bit integers).
+MIN_YEAR, MAX_YEAR = 1, 9999
+
+
+def valid_year(value: int | str) -> bool:
+    text = str(value)
+    return text.isdigit() and len(text) <= 4 and MIN_YEAR <= int(text) <= MAX_YEAR
 
 
 def search_filters(
@@ -23,6 +30,8 @@ def search_filters(
     subject: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, list[str]]:
     """The facet filters of a search or export (OR within a facet, AND across facets)."""
+    if year and any(not valid_year(y) for y in year):
+        raise BadParameter(f"year must be between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
     return {
         name: [str(v) for v in values]
         for name, values in (("source", source), ("openness", openness), ("geo_scope", geo_scope),

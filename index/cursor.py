@@ -38,7 +38,7 @@ def decode(cursor: str, query: SearchQuery) -> dict[str, Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise BadQuery("not a cursor returned by this index", param="cursor") from exc
     if not isinstance(data, dict) or not isinstance(data.get("f"), str):
         raise BadQuery("not a cursor returned by this index", param="cursor")

@@ -3,6 +3,7 @@ its script, CSV cells that cannot run as formulas, and security headers on every
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -109,3 +110,24 @@ def test_every_response_carries_the_security_headers(cat: Catalog, path: str) ->
     assert "frame-ancestors 'none'" in policy
     if path != "/api/v1/docs":
         assert "default-src 'none'" in policy and "script-src" not in policy
+
+
+@pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/export"])
+@pytest.mark.parametrize("year", ["9223372036854775808", "99999", "0", "-1"])
+def test_an_out_of_range_year_is_a_400_naming_the_parameter(cat: Catalog, path: str, year: str) -> None:
+    resp = Client(create_app(cat)).get(path, {"year": year})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["parameter"] == "year"
+
+
+def test_an_out_of_range_year_on_the_search_page_is_a_400_page(cat: Catalog) -> None:
+    resp = Client(create_app(cat)).get("/", {"year": "9223372036854775808"})
+    assert resp.status_code == 400 and "year" in resp.text
+
+
+def test_a_deeply_nested_cursor_is_a_400(cat: Catalog) -> None:
+    nested = base64.urlsafe_b64encode(("[" * 2500 + "]" * 2500).encode()).decode().rstrip("=")
+    resp = Client(create_app(cat)).get("/api/v1/search", {"cursor": nested[:4000]})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["parameter"] == "cursor"
+    assert Client(create_app(cat)).get("/", {"cursor": nested[:4000]}).status_code == 400

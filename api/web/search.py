@@ -14,7 +14,7 @@ from fedcat.index.base import FACETS, SearchQuery, Sort
 
 from ..deps import audit_hits
 from ..errors import BadParameter
-from ..params import MAX_QUERY_LENGTH
+from ..params import MAX_QUERY_LENGTH, MAX_YEAR, MIN_YEAR, valid_year
 from .pages import Page, html_errors
 
 router = APIRouter()
@@ -34,8 +34,8 @@ def _filters(request: Request) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name in FACETS:
         values = [v for v in request.query_params.getlist(name) if v.strip()]
-        if name == "year" and any(not v.isdigit() for v in values):
-            raise BadParameter("year must be a number", parameter="year")
+        if name == "year" and any(not valid_year(v) for v in values):
+            raise BadParameter(f"year must be a number between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
         if values:
             out[name] = values
     return out
