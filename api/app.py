@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 
+from fedcat.harvester.store import RunReport
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 
 from . import errors, export, metrics, officer, records, review, web
@@ -19,6 +20,7 @@ from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
 from .errors import BadParameter
+from .metrics import metrics_of
 from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
 from .security_headers import SecurityHeaders
 
@@ -72,8 +74,11 @@ def create_app(catalog: Catalog) -> FastAPI:
         audit_hits(catalog, caller, "search", result.hits)
         return search_body(result, query, caller)
 
-    @app.get("/api/v1/sources", summary="The federation's sources with their record counts and last run")
-    def sources() -> dict[str, Any]:
+    @app.get("/api/v1/sources", summary="The federation's sources with their record counts and last run",
+             description="`records` counts the records the caller's audience may see; a harvest run's record "
+                         "counts and errors are shown to officers.")
+    def sources(request: Request) -> dict[str, Any]:
+        caller = caller_of(request)
         stats = catalog.store.source_stats()
         gated = catalog.store.gated_counts()
         out = []
@@ -83,27 +88,45 @@ def create_app(catalog: Catalog) -> FastAPI:
                 "id": src.id, "name": src.name, "name_en": src.name_en, "protocol": src.protocol.value,
                 "url": src.url, "metadata_prefix": src.metadata_prefix, "enabled": src.enabled,
                 "schedule": src.schedule,
-                "records": stats.get(src.id, {}).get("records", 0),
+                "records": metrics_of(catalog, caller, src.id)["records"],
                 "deleted": stats.get(src.id, {}).get("deleted", 0),
                 "gated": gated.get(src.id, {}),
-                "last_run": runs[0].to_dict() if runs else None,
+                "last_run": run_view(runs[0], caller) if runs else None,
             })
         return {"sources": out}
 
     @app.get("/api/v1/harvests", summary="Harvest runs, newest first")
     def harvests(
+        request: Request,
         source: Annotated[str | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> dict[str, Any]:
         if source is not None and source not in {s.id for s in catalog.config.sources}:
             raise BadParameter(f"unknown source {source!r}", parameter="source")
-        return {"harvests": [r.to_dict() for r in catalog.store.runs(source, limit=limit)]}
+        caller = caller_of(request)
+        return {"harvests": [run_view(r, caller) for r in catalog.store.runs(source, limit=limit)]}
 
     @app.get("/api/v1/health", include_in_schema=False)
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "index": catalog.index.name, "documents": catalog.index.count()}
+    def health(request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": "ok", "index": catalog.index.name}
+        if caller_of(request).is_officer:  # the index's size counts every level: officers only
+            body["documents"] = catalog.index.count()
+        return body
 
     return app
+
+
+#: What a harvest run shows every caller; its record counts and errors (which count and name records of
+#: every level) are for officers.
+RUN_PUBLIC_FIELDS = ("id", "source_id", "status", "full", "started_at", "finished_at", "duration_s", "pages",
+                     "message")
+
+
+def run_view(run: RunReport, caller: Caller) -> dict[str, Any]:
+    body = run.to_dict()
+    if caller.is_officer:
+        return body
+    return {**{k: body.get(k) for k in RUN_PUBLIC_FIELDS}, "counts_withheld": "record counts are shown to officers"}
 
 
 def _facet_list(raw: str | None) -> tuple[str, ...]:

@@ -35,13 +35,14 @@ HTML_TITLE_EN = f"<em>{HTML_MARKER}</em> & <script>alert(1)</script>"
 class Api:
     """Synchronous calls to the ASGI app through httpx (no network)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, key: str | None = None) -> None:
         self.app = app
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     def get(self, path: str, params: Any = None) -> httpx.Response:
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=self.headers) as client:
                 return await client.get(path, params=params)
 
         return asyncio.run(go())
@@ -447,22 +448,36 @@ def test_deleted_records_are_404_and_not_searchable(api: Api, fed: DemoFederatio
 # -- sources, harvests, openapi -------------------------------------------------------------------
 
 
-def test_sources_list_counts_matching_the_store(api: Api, fed: DemoFederation, catalog: Catalog) -> None:
-    sources = api.ok("/api/v1/sources")["sources"]
+@pytest.fixture(scope="module")
+def officer_api(catalog: Catalog) -> Api:
+    _, key = catalog.store.keys.create("officer-api", Audience.OFFICER)
+    return Api(create_app(catalog), key)
+
+
+def test_sources_list_counts_matching_the_store(api: Api, officer_api: Api, fed: DemoFederation,
+                                                catalog: Catalog) -> None:
+    sources = officer_api.ok("/api/v1/sources")["sources"]
+    public = {s["id"]: s for s in api.ok("/api/v1/sources")["sources"]}
     assert [s["id"] for s in sources] == [c.id for c in fed.centers]
     for src, center in zip(sources, fed.centers, strict=True):
         counts = catalog.store.counts(src["id"])
         n_live = len(live(fed.records(center.id)))
         assert src["records"] == counts["records"]
         assert src["records"] + sum(src["gated"].values()) == n_live
+        # the anonymous audience's count is what it can find, never more
+        assert public[src["id"]]["records"] == len(api.walk(source=src["id"])) <= src["records"]
+        assert "added" not in public[src["id"]]["last_run"]
         assert src["deleted"] == counts["deleted"] == len(fed.records(center.id)) - n_live
         assert src["name"] == center.name_zh
         assert src["url"] == fed.servers[center.id].url
         assert src["last_run"]["status"] == "succeeded"
 
 
-def test_harvests_list_succeeded_runs_with_counts(api: Api, fed: DemoFederation) -> None:
-    runs = api.ok("/api/v1/harvests")["harvests"]
+def test_harvests_list_succeeded_runs_with_counts(api: Api, officer_api: Api, fed: DemoFederation) -> None:
+    public = api.ok("/api/v1/harvests")["harvests"]
+    assert public and all("added" not in r and "errors" not in r and r["counts_withheld"] for r in public)
+    runs = officer_api.ok("/api/v1/harvests")["harvests"]
+    assert [r["id"] for r in runs] == [r["id"] for r in public]
     assert sorted(r["source_id"] for r in runs) == sorted(c.id for c in fed.centers)
     for run in runs:
         assert run["status"] == "succeeded"

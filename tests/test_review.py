@@ -188,3 +188,17 @@ def test_the_cli_lists_the_queue_decides_and_refuses_a_self_confirmation(
     assert "second, different officer" in capsys.readouterr().err
     assert main(["--config", config, "override", important, "--tag", "security", "--confirm", "--by", "wang"]) == 0
     assert "confirmed by wang" in capsys.readouterr().out
+
+
+def test_counts_follow_the_callers_audience(cat: Catalog, prepared: OAIServer) -> None:
+    clients = audience_clients(cat)
+    anonymous, officer = clients["public_international"], clients["officer"]
+    (public_src,) = anonymous.ok("/api/v1/sources")["sources"]
+    (officer_src,) = officer.ok("/api/v1/sources")["sources"]
+    assert public_src["records"] == len(anonymous.all_ids())
+    assert officer_src["records"] == len(officer.all_ids()) > public_src["records"]  # important, review …
+    assert "documents" not in anonymous.ok("/api/v1/health")
+    assert officer.ok("/api/v1/health")["documents"] > 0
+    (run,) = anonymous.ok("/api/v1/harvests")["harvests"]
+    assert "added" not in run and "errors" not in run and run["status"] == "succeeded"
+    assert officer.ok("/api/v1/harvests")["harvests"][0]["added"] > 0
