@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
+from fedcat.harvester.model import GeoScope, Openness, Security
 from fedcat.index.base import FACETS
 
 from .errors import BadParameter
@@ -13,6 +14,23 @@ from .errors import BadParameter
 MAX_QUERY_LENGTH = 500
 #: The years a year filter may name (a larger number would overflow the engines' 64-bit integers).
 MIN_YEAR, MAX_YEAR = 1, 9999
+
+
+#: The facets whose values are a fixed vocabulary: any other value is a mistake, not an empty result.
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "openness": tuple(o.value for o in Openness),
+    "geo_scope": tuple(g.value for g in GeoScope),
+    "security": tuple(s.value for s in Security),
+}
+
+
+def check_vocabulary(name: str, values: list[str]) -> None:
+    """A 400 naming the allowed values when a vocabulary facet is given a value outside it."""
+    allowed = VOCABULARIES.get(name)
+    bad = [v for v in values if allowed is not None and v not in allowed]
+    if bad:
+        raise BadParameter(f"{name}={bad[0]!r} is not a value of {name} (allowed: {', '.join(allowed or ())})",
+                           parameter=name)
 
 
 def valid_year(value: int | str) -> bool:
@@ -32,6 +50,8 @@ def search_filters(
     """The facet filters of a search or export (OR within a facet, AND across facets)."""
     if year and any(not valid_year(y) for y in year):
         raise BadParameter(f"year must be between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
+    for name, values in (("openness", openness), ("geo_scope", geo_scope), ("security", security)):
+        check_vocabulary(name, values or [])
     return {
         name: [str(v) for v in values]
         for name, values in (("source", source), ("openness", openness), ("geo_scope", geo_scope),

@@ -131,3 +131,15 @@ def test_a_deeply_nested_cursor_is_a_400(cat: Catalog) -> None:
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["parameter"] == "cursor"
     assert Client(create_app(cat)).get("/", {"cursor": nested[:4000]}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/export"])
+@pytest.mark.parametrize(("name", "value"), [("openness", "opne"), ("geo_scope", "abroad"), ("security", "top")])
+def test_a_misspelt_vocabulary_value_is_a_400_naming_the_allowed_values(
+        cat: Catalog, path: str, name: str, value: str) -> None:
+    resp = Client(create_app(cat)).get(path, {name: value})
+    assert resp.status_code == 400, resp.text
+    err = resp.json()["error"]
+    assert err["parameter"] == name and "allowed:" in err["message"] and value in err["message"]
+    page = Client(create_app(cat)).get("/", {name: value})
+    assert page.status_code == 400 and "allowed:" in page.text

@@ -14,7 +14,7 @@ from fedcat.index.base import FACETS, SearchQuery, Sort
 
 from ..deps import audit_hits
 from ..errors import BadParameter
-from ..params import MAX_QUERY_LENGTH, MAX_YEAR, MIN_YEAR, valid_year
+from ..params import MAX_QUERY_LENGTH, MAX_YEAR, MIN_YEAR, check_vocabulary, valid_year
 from .pages import Page, html_errors
 
 router = APIRouter()
@@ -36,6 +36,7 @@ def _filters(request: Request) -> dict[str, list[str]]:
         values = [v for v in request.query_params.getlist(name) if v.strip()]
         if name == "year" and any(not valid_year(v) for v in values):
             raise BadParameter(f"year must be a number between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
+        check_vocabulary(name, values)
         if values:
             out[name] = values
     return out
