@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,14 @@ def test_fedcat_demo_harvests_the_json_centers_too(tmp_path: Path) -> None:
         urls = [res.url for per_record in checked.values() for res in per_record.values() for res in res.values()]
         assert urls and {urlsplit(u).hostname for u in urls} == {"127.0.0.1"}
         assert checked["noda"] and all(res[LinkKind.LANDING].status is LinkStatus.OK for res in checked["noda"].values())
+        # ScienceDB's HTML descriptions lose their markup, not the text after a bare "<" (相对误差<5%)
+        sciencedb = list(catalog.store.iter_records("sciencedb"))
+        with_lt = [r for r in sciencedb if any("<" in d.value for d in r.descriptions)]
+        assert with_lt and all(not re.search(r"</?[a-zA-Z]", d.value) for r in sciencedb for d in r.descriptions)
+        for rec in with_lt:
+            text = rec.descriptions[0].value
+            assert re.search(r"<\d", text) and not text.rstrip().endswith(("<", "误差")), text
+            assert len(text) > text.index("<") + 10  # the sentence after "<5%" is there
     finally:
         catalog.close()
 

@@ -9,7 +9,6 @@ tags themselves are left to the taggers.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -24,6 +23,7 @@ from ..rest import dates, paths
 from ..rest.profile import FieldSpec, Profile, profile_for
 from . import ckan, datacite_json, dataverse, dcat
 from .common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
+from .markup import strip_markup
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ BUILTIN: dict[str, JsonCrosswalk] = {
     "datacite_json": datacite_json.crosswalk,
     "dcat": dcat.crosswalk_json,
 }
-_TAG = re.compile(r"<[^>]+>")
 
 
 def crosswalk(item: HarvestedItem, source: SourceConfig, run_id: int | None = None) -> Record:
@@ -86,8 +85,7 @@ def _texts(data: Any, specs: list[FieldSpec], profile: Profile, *, strip_html: b
     for spec in specs:
         for value in _strings(data, spec, profile):
             if strip_html:
-                value = html.unescape(_TAG.sub(" ", value))
-                value = re.sub(r"[ \t]+", " ", value).strip()
+                value = strip_markup(value)
             if value and all(t.value != value for t in out):
                 out.append(LangText(value, spec.lang))
     return out
