@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from fastapi import Request
 
 from fedcat.harvester.errors import StoreError
-from fedcat.harvester.model import Security
 from fedcat.index.base import Hit
 
 from .audience import AUDITED_LEVELS, Caller

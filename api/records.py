@@ -1,7 +1,8 @@
 """Record routes: one record with its tags and evidence, its raw payload, officer overrides.
 
 A record the caller may not see is a 404 exactly like a missing one. Officer
-reads of ``important`` records are written to the audit log.
+reads of ``review`` and ``important`` records are written to the audit log; setting an override goes
+through :mod:`fedcat.harvester.decisions` (four eyes to lower a record out of important/core/secret).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from fedcat.harvester.decisions import Status
-from fedcat.harvester.errors import NothingToDecide, OverrideError
-from fedcat.harvester.model import Record, Security, access_labels
-from fedcat.harvester.tagging.engine import TAGS, check_override
+from fedcat.harvester.model import Record, access_labels
+from fedcat.harvester.tagging.engine import TAGS
 
 from .audience import AUDITED_LEVELS, Caller
+from .review import decision_errors
 from .deps import caller_of, catalog_of, officer_of
-from .errors import BadParameter, Forbidden, NotFound
+from .errors import Forbidden, NotFound
 
 router = APIRouter()
 
@@ -65,14 +66,8 @@ def list_overrides(request: Request, record_id: str) -> dict[str, Any]:
                          "the answer is then 202 with status pending (confirm at /api/v1/review/confirm).")
 def put_override(request: Request, response: Response, record_id: str, body: OverrideIn) -> dict[str, Any]:
     caller = officer_of(request)
-    cat = catalog_of(request)
-    try:
-        check_override(body.tag, body.value)
-    except OverrideError as exc:
-        raise BadParameter(str(exc), parameter="tag" if body.tag not in TAGS else "value") from exc
-    if cat.store.source_of(record_id) is None:
-        raise NotFound(f"no record {record_id!r}")
-    decision = cat.decisions.override(record_id, body.tag, body.value, caller.actor, body.reason)
+    with decision_errors("tag" if body.tag not in TAGS else "value"):
+        decision = catalog_of(request).decisions.override(record_id, body.tag, body.value, caller.actor, body.reason)
     if decision.status is Status.PENDING:
         response.status_code = 202
     return {**decision.to_dict(), "record": f"/api/v1/records/{record_id}"}
@@ -81,11 +76,8 @@ def put_override(request: Request, response: Response, record_id: str, body: Ove
 @router.delete("/api/v1/records/{record_id:path}/overrides/{tag}", summary="Remove an override (officer)")
 def delete_override(request: Request, response: Response, record_id: str, tag: str) -> dict[str, Any]:
     caller = officer_of(request)
-    cat = catalog_of(request)
-    try:
-        decision = cat.decisions.remove(record_id, tag, caller.actor)
-    except NothingToDecide as exc:
-        raise NotFound(str(exc)) from exc
+    with decision_errors("tag"):
+        decision = catalog_of(request).decisions.remove(record_id, tag, caller.actor)
     if decision.status is Status.PENDING:
         response.status_code = 202
     return {**decision.to_dict(), "removed": {"record_id": record_id, "tag": tag}}

@@ -8,11 +8,14 @@ pending change. Officers only: everyone else gets 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from fedcat.harvester.decisions import Decision
 from fedcat.harvester.errors import DecisionConflict, NothingToDecide, OverrideError
 from fedcat.harvester.model import Record
 
@@ -50,17 +53,22 @@ def review_queue(request: Request, source: str | None = None,
             "pending": [p.to_dict() for p in cat.store.overrides.pending()]}
 
 
-def _act(fn: Any, *args: Any) -> dict[str, Any]:
+@contextmanager
+def decision_errors(parameter: str = "value") -> Iterator[None]:
+    """An officer decision's errors as API errors: 404 nothing to decide, 409 conflict, 400 bad value."""
     try:
-        decision = fn(*args)
+        yield
     except NothingToDecide as exc:
         raise NotFound(str(exc)) from exc
     except DecisionConflict as exc:
         raise Conflict(str(exc)) from exc
     except OverrideError as exc:
-        raise BadParameter(str(exc), parameter="value") from exc
-    result: dict[str, Any] = decision.to_dict()
-    return result
+        raise BadParameter(str(exc), parameter=parameter) from exc
+
+
+def _act(fn: Callable[..., Decision], *args: str) -> dict[str, Any]:
+    with decision_errors():
+        return fn(*args).to_dict()
 
 
 @router.post("/api/v1/review/decide", summary="Settle the security of a record awaiting review (officer)")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import Audience
 from .errors import DecisionConflict, NothingToDecide, OverrideError
@@ -55,7 +55,7 @@ class Decision:
     #: The record's tags after the decision (None for a gated record, whose metadata is not kept).
     tags: dict[str, str] | None = None
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {"status": self.status.value, "record_id": self.record_id, "tag": self.tag, "value": self.value,
                 "by": self.by, "override": self.override.__dict__ if self.override else None,
                 "pending": self.pending.to_dict() if self.pending else None, "tags": self.tags}
@@ -91,9 +91,7 @@ class Decisions:
 
     def override(self, record_id: str, tag: str, value: str, by: str, reason: str) -> Decision:
         """Set one tag (applied now, or pending when it lowers a record out of a four-eyes level)."""
-        check_override(tag, value)
-        if not reason.strip():
-            raise OverrideError("an override needs a reason")
+        check_override(tag, value)  # before ranking the value (the store checks it, and the reason, again)
         source_id = self._source(record_id)
         if needs_second_officer(tag, self.store.current_security(record_id), value):
             pending = self.store.overrides.propose(record_id, source_id, tag, value, by, reason)
