@@ -216,3 +216,16 @@ def test_the_key_form_works_in_a_real_browser_under_the_content_policy(
     assert page.locator('nav a[href="/review"]').count() == 0
     assert not [e for e in errors if "Content Security Policy" in e]
     page.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_record_page_fits_a_narrow_screen(browser: Any, base_url: str, lang: str) -> None:
+    page = browser.new_page(viewport={"width": 400, "height": 900})
+    page.goto(f"{base_url}/?q=glacier&lang={lang}")
+    page.locator(".hit h3 a").first.click()
+    page.wait_for_url("**/record/**")
+    for i in range(page.locator(".evidence details").count()):
+        page.locator(".evidence summary").nth(i).click()  # every evidence table open
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    shot(page, f"9-record-narrow-{lang}")
+    page.close()
