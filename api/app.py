@@ -15,18 +15,17 @@ from fastapi import Depends, FastAPI, Query, Request
 from fedcat.harvester.store import RunReport
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 
-from . import errors, export, metrics, officer, records, review, web
+from . import errors, export, metrics, officer, openapi, records, review, web
 from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
 from .errors import BadParameter
 from .metrics import metrics_of
-from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
+from .params import MAX_QUERY_LENGTH, search_filters, strict_params
 from .security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
-SEARCH_PARAMS = frozenset({"q", "size", "cursor", "sort", "facets", *FACETS})
 #: Elasticsearch cursors carry a point-in-time id, which grows with the number of shards.
 MAX_CURSOR_LENGTH = 4096
 
@@ -39,10 +38,12 @@ def create_app(catalog: Catalog) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        dependencies=[Depends(strict_params)],
     )
     app.state.catalog = catalog
     app.add_middleware(SecurityHeaders)
     errors.install(app)
+    openapi.install(app)
     app.include_router(records.router)
     app.include_router(officer.router)
     app.include_router(review.router)
@@ -66,7 +67,6 @@ def create_app(catalog: Catalog) -> FastAPI:
         sort: Sort = Sort.RELEVANCE,
         facets: Annotated[str | None, Query(description="Comma-separated facet names, or 'none'")] = None,
     ) -> dict[str, Any]:
-        reject_unknown_params(request, SEARCH_PARAMS)
         caller = caller_of(request)
         query = SearchQuery(text=q, filters=filters, facets=_facet_list(facets), size=size,
                             cursor=cursor, sort=sort, visibility=caller.visibility)

@@ -18,6 +18,7 @@ routes and unexpected failures, has the same JSON shape::
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -66,11 +67,12 @@ class Conflict(ApiError):
     code = "conflict"
 
 
-def envelope(status: int, code: str, message: str, parameter: str | None = None) -> JSONResponse:
+def envelope(status: int, code: str, message: str, parameter: str | None = None,
+             headers: Mapping[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"status": status, "code": code, "message": message}
     if parameter:
         body["parameter"] = parameter
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
@@ -102,7 +104,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return envelope(exc.status_code, code, str(exc.detail))
+        return envelope(exc.status_code, code, str(exc.detail), headers=exc.headers)  # 405's Allow
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

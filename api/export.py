@@ -17,15 +17,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from fedcat.harvester.links import safe_url
-from fedcat.index.base import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
+from fedcat.index.base import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
 
 from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of, catalog_of
-from .params import MAX_QUERY_LENGTH, reject_unknown_params, search_filters
+from .params import MAX_QUERY_LENGTH, search_filters
 
 router = APIRouter()
-EXPORT_PARAMS = frozenset({"q", "sort", "format", "limit", *FACETS})
 CSV_COLUMNS = ("id", "title", "title_en", "center", "source_id", "openness", "geo_scope", "security",
                "embargo_until", "licence", "year", "published", "doi", "cstr", "landing_page")
 
@@ -35,7 +34,12 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
-@router.get("/api/v1/export", summary="Every matching record as JSON Lines or CSV")
+@router.get("/api/v1/export", summary="Every matching record as JSON Lines or CSV",
+            response_class=StreamingResponse,
+            responses={200: {"description": "One record per line (format=jsonl) or per row (format=csv, UTF-8 "
+                                            "with a byte-order mark so that spreadsheets read Chinese)",
+                             "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                                         "text/csv": {"schema": {"type": "string"}}}}})
 def export(
     request: Request,
     filters: Annotated[dict[str, list[str]], Depends(search_filters)],
@@ -44,7 +48,6 @@ def export(
     format: ExportFormat = ExportFormat.JSONL,
     limit: Annotated[int, Query(ge=1, le=MAX_RESULT_WINDOW)] = MAX_RESULT_WINDOW,
 ) -> StreamingResponse:
-    reject_unknown_params(request, EXPORT_PARAMS)
     caller = caller_of(request)
     query = SearchQuery(text=q, filters=filters, facets=(), size=min(MAX_PAGE_SIZE, limit), sort=sort,
                         visibility=caller.visibility, highlight=False)
@@ -89,8 +92,14 @@ def _cell(column: str, value: Any) -> Any:
     return value
 
 
+#: Starts every CSV fedcat serves: without it, spreadsheet programs read UTF-8 as the local code page and
+#: Chinese turns to mojibake; CSV readers that know UTF-8 skip it (``encoding="utf-8-sig"`` in Python).
+UTF8_BOM = "\ufeff"
+
+
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buf = io.StringIO()
+    buf.write(UTF8_BOM)
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:

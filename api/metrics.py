@@ -23,7 +23,7 @@ from .audience import Caller
 from .catalog import Catalog
 from .deps import caller_of, catalog_of
 from .errors import NotFound
-from .params import reject_unknown_params
+from .export import UTF8_BOM
 
 router = APIRouter()
 
@@ -142,34 +142,39 @@ def csv_rows(kind: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _respond(kind: str, body: dict[str, Any], fmt: Format) -> Response:
     if fmt is Format.CSV:
-        return Response(to_csv(csv_rows(kind, body)), media_type="text/csv; charset=utf-8",
+        return Response(UTF8_BOM + to_csv(csv_rows(kind, body)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="fedcat-{kind}.csv"'})
     return JSONResponse(body)
 
 
 # -- routes ---------------------------------------------------------------------------------------------
 
+#: Every metrics route answers JSON, or CSV with ``format=csv``.
+JSON_OR_CSV: dict[int | str, dict[str, Any]] = {200: {
+    "description": "JSON, or CSV (UTF-8 with a byte-order mark) with format=csv",
+    "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}}
 
-@router.get("/api/v1/centers", summary="The data centers with their headline metrics (JSON or CSV)")
+
+@router.get("/api/v1/centers", summary="The data centers with their headline metrics (JSON or CSV)",
+            responses=JSON_OR_CSV)
 def centers(request: Request, format: Format = Format.JSON) -> Response:
-    reject_unknown_params(request, frozenset({"format"}))
     return _respond("centers", centers_body(catalog_of(request), caller_of(request)), format)
 
 
-@router.get("/api/v1/centers/{center_id}/metrics", summary="Every metric of one center, for the caller's audience")
+@router.get("/api/v1/centers/{center_id}/metrics", summary="Every metric of one center, for the caller's audience",
+            responses=JSON_OR_CSV)
 def center_metrics(request: Request, center_id: str, format: Format = Format.JSON) -> Response:
-    reject_unknown_params(request, frozenset({"format"}))
     return _respond("center", center_body(catalog_of(request), caller_of(request), center_id), format)
 
 
-@router.get("/api/v1/centers/{center_id}/metrics/history", summary="A center's metrics after each harvest run")
+@router.get("/api/v1/centers/{center_id}/metrics/history", summary="A center's metrics after each harvest run",
+            responses=JSON_OR_CSV)
 def center_history(request: Request, center_id: str, format: Format = Format.JSON,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-    reject_unknown_params(request, frozenset({"format", "limit"}))
     return _respond("history", history_body(catalog_of(request), caller_of(request), center_id, limit), format)
 
 
-@router.get("/api/v1/metrics/ranking", summary="Centers ranked by their openness score, and the overall figures")
+@router.get("/api/v1/metrics/ranking", summary="Centers ranked by their openness score, and the overall figures",
+            responses=JSON_OR_CSV)
 def metrics_ranking(request: Request, format: Format = Format.JSON) -> Response:
-    reject_unknown_params(request, frozenset({"format"}))
     return _respond("ranking", ranking_body(catalog_of(request), caller_of(request)), format)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from fedcat.harvester.model import GeoScope, Openness, Security
 from fedcat.index.base import FACETS
@@ -63,6 +65,32 @@ def search_filters(
 
 #: The facet filters: the only parameters that may be given more than once (OR within a facet).
 REPEATABLE = frozenset(FACETS)
+
+
+_ROUTE_PARAMS: dict[int, frozenset[str]] = {}
+
+
+def declared_params(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route declares (its own and its dependencies')."""
+    known = _ROUTE_PARAMS.get(id(route))
+    if known is None:
+        known = _ROUTE_PARAMS[id(route)] = frozenset(_query_params(route.dependant))
+    return known
+
+
+def _query_params(dependant: Dependant) -> list[str]:
+    names = [p.alias for p in dependant.query_params]
+    for sub in dependant.dependencies:
+        names += _query_params(sub)
+    return names
+
+
+def strict_params(request: Request) -> None:
+    """Every API route's rule (an app-wide dependency): a parameter it does not declare is a 400, and so is
+    one given twice that takes one value. The web pages are lenient (links from elsewhere add their own)."""
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute) and route.path.startswith("/api/"):
+        reject_unknown_params(request, declared_params(route))
 
 
 def reject_unknown_params(request: Request, known: frozenset[str]) -> None:

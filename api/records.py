@@ -34,8 +34,8 @@ class OverrideIn(BaseModel):
 def visible_record(request: Request, record_id: str) -> tuple[Record, Caller]:
     """The record and caller, or 404 when it is missing or the caller may not see it (indistinguishable)."""
     caller = caller_of(request)
-    rec = catalog_of(request).store.get(record_id)
-    if rec is None or not caller.visibility.allows_record(rec):
+    rec = catalog_of(request).store.get_visible(record_id, caller.visibility.allows)
+    if rec is None:
         raise NotFound(f"no record {record_id!r}")
     if caller.is_officer and rec.access.security in AUDITED_LEVELS:
         catalog_of(request).store.audit.add(caller.actor, caller.audience, "read_record", [rec.id])

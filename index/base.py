@@ -18,6 +18,8 @@ from typing import Any
 from fedcat.harvester.grouping import DatasetGroup, groups_of
 from fedcat.harvester.model import GATED_SECURITY, GeoScope, Record, Security
 
+from .errors import BadQuery
+
 #: Facets (and filters) every backend supports, in display order.
 FACETS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "year", "subject")
 MAX_PAGE_SIZE = 100
@@ -69,9 +71,18 @@ class SearchQuery:
     facet_size: int = 20
     size: int = 20
     cursor: str | None = None
+    #: Where the first page starts when there is no cursor (the web pages' numbered pager); with
+    #: ``size``, at most MAX_RESULT_WINDOW.
+    offset: int = 0
     sort: Sort = Sort.RELEVANCE
     visibility: Visibility = EVERYTHING
     highlight: bool = True
+
+
+def check_offset(query: SearchQuery) -> None:
+    """Both backends refuse an offset past the result window (BadQuery naming ``page``)."""
+    if query.offset < 0 or query.offset + query.size > MAX_RESULT_WINDOW:
+        raise BadQuery(f"pages reach at most {MAX_RESULT_WINDOW} results; narrow the query", param="page")
 
 
 @dataclass

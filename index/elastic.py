@@ -39,7 +39,16 @@ from elasticsearch import (
 from fedcat.harvester.grouping import DatasetGroup
 
 from . import cursor
-from .base import MAX_RESULT_WINDOW, BulkResult, FacetBucket, Hit, SearchIndex, SearchQuery, SearchResult
+from .base import (
+    MAX_RESULT_WINDOW,
+    BulkResult,
+    FacetBucket,
+    Hit,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    check_offset,
+)
 from .documents import display_highlights, indexable
 from .elastic_dsl import (
     SCHEMA_VERSION,
@@ -297,7 +306,11 @@ class ElasticsearchIndex(SearchIndex):
 
     def search(self, query: SearchQuery) -> SearchResult:
         validate(query)
-        page = Page.from_payload(cursor.decode(query.cursor, query)) if query.cursor else Page()
+        if query.cursor:
+            page = Page.from_payload(cursor.decode(query.cursor, query))
+        else:
+            check_offset(query)
+            page = Page(seen=query.offset)
         if page.seen >= MAX_RESULT_WINDOW:
             raise BadQuery(f"cursors reach at most {MAX_RESULT_WINDOW} results; narrow the query", param="cursor")
         body = search_body(query, page, keep_alive=self.settings.pit_keep_alive)

@@ -259,6 +259,8 @@ def search_body(query: SearchQuery, page: Page, *, keep_alive: str) -> dict[str,
         body["aggs"] = aggregations(query)
     if page.search_after is not None:
         body["search_after"] = page.search_after
+    elif page.seen:
+        body["from"] = page.seen  # a numbered page: the first request starts at an offset
     if page.pit is not None:
         body["pit"] = {"id": page.pit, "keep_alive": keep_alive}
     return body

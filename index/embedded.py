@@ -27,6 +27,7 @@ from .base import (
     MAX_PAGE_SIZE,
     MAX_RESULT_WINDOW,
     BulkResult,
+    check_offset,
     FacetBucket,
     Hit,
     SearchIndex,
@@ -332,7 +333,8 @@ def _tokens(text: str) -> str:
 
 def _decode_offset(query: SearchQuery) -> int:
     if not query.cursor:
-        return 0
+        check_offset(query)
+        return query.offset
     data = cursor.decode(query.cursor, query)
     offset = data.get("o")
     if not isinstance(offset, int):

@@ -194,6 +194,15 @@ def test_next_page_searches_after_the_last_hit_inside_the_point_in_time() -> Non
     assert set(body) == {"query", "sort", "size", "track_total_hits", "_source", "search_after", "pit"}
 
 
+def test_a_numbered_page_starts_from_an_offset_and_later_pages_search_after() -> None:
+    body = search_body(SearchQuery(text="冰川", facets=(), size=20, offset=40), Page(seen=40), keep_alive="5m")
+    assert body["from"] == 40 and "search_after" not in body
+    later = search_body(SearchQuery(text="冰川", facets=(), size=20),
+                        Page(search_after=[1.0, "s1:3"], pit="cGl0", seen=60), keep_alive="5m")
+    assert "from" not in later
+    assert "from" not in search_body(SearchQuery(text="冰川", facets=()), Page(), keep_alive="5m")
+
+
 @pytest.mark.parametrize("payload", [
     {"a": "s1:3", "p": None, "n": 2}, {"a": [{"x": 1}], "p": None, "n": 2}, {"a": [], "p": 5, "n": 2},
     {"a": [], "p": None, "n": -1}, {"a": [], "p": None}, {"o": 20},

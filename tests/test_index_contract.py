@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from fedcat.harvester.grouping import DatasetGroup, groups_of
 from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Security
-from fedcat.index.base import EVERYTHING, FacetBucket, SearchIndex, SearchQuery, Sort, Visibility
+from fedcat.index.base import EVERYTHING, MAX_RESULT_WINDOW, FacetBucket, SearchIndex, SearchQuery, Sort, Visibility
 from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import BadQuery
@@ -194,6 +194,30 @@ def test_cursor_pages_through_everything_once(index: SearchIndex) -> None:
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == len(CORPUS)
+
+
+def test_a_numbered_page_starts_where_the_cursor_walk_reaches(index: SearchIndex) -> None:
+    """``offset`` (the web pager's page numbers) gives the pages a cursor walk gives, and continues by cursor."""
+    walked = []
+    cursor = None
+    while True:
+        page = index.search(SearchQuery(size=2, cursor=cursor, sort=Sort.NEWEST, facets=()))
+        walked.append([h.id for h in page.hits])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    for number, expected in enumerate(walked):
+        page = index.search(SearchQuery(size=2, offset=2 * number, sort=Sort.NEWEST, facets=()))
+        assert [h.id for h in page.hits] == expected
+        assert page.total == len(CORPUS)
+        assert (page.next_cursor is None) == (number == len(walked) - 1)
+    follow = index.search(SearchQuery(size=2, sort=Sort.NEWEST, facets=(),
+                                      cursor=index.search(SearchQuery(size=2, offset=2, sort=Sort.NEWEST,
+                                                                      facets=())).next_cursor))
+    assert [h.id for h in follow.hits] == walked[2]
+    with pytest.raises(BadQuery) as exc:
+        index.search(SearchQuery(size=20, offset=MAX_RESULT_WINDOW - 10))
+    assert exc.value.param == "page"
 
 
 def test_cursor_from_another_query_is_refused(index: SearchIndex) -> None:

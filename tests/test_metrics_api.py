@@ -74,7 +74,9 @@ def test_centers_list(world: Any) -> None:
     body = api.ok("/api/v1/centers")
     assert [c["id"] for c in body["centers"]] == [s.id for s in cat.config.sources]
     assert sorted(c["rank"] for c in body["centers"]) == list(range(1, len(cat.config.sources) + 1))
-    rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/centers", {"format": "csv"}).text)))
+    text = api.get("/api/v1/centers", {"format": "csv"}).text
+    assert text.startswith("\ufeff")  # a spreadsheet reads the Chinese names as UTF-8
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert [r["id"] for r in rows] == [c["id"] for c in body["centers"]]
     assert rows[0]["records"] == str(body["centers"][0]["records"])
 
@@ -122,7 +124,7 @@ def test_history(world: Any) -> None:
     officer = api.ok("/api/v1/centers/marine/metrics/history", key=changed["officer_key"])
     assert officer["snapshots"][-1]["metrics"]["records"] == after["records"] + 2
     rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/centers/marine/metrics/history",
-                                                   {"format": "csv"}).text)))
+                                                   {"format": "csv"}).text.removeprefix("\ufeff"))))
     assert [int(r["run_id"]) for r in rows] == runs
     assert rows[-1]["reachability.login_wall"] == str(after["reachability"]["login_wall"])
     assert api.ok("/api/v1/centers/marine/metrics/history", {"limit": 1})["snapshots"][0]["run_id"] == runs[-1]
@@ -158,9 +160,10 @@ def test_cli_matches_api(world: Any, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["--config", config, "metrics", "--center", "marine", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == api.ok("/api/v1/centers/marine/metrics")
     assert main(["--config", config, "metrics", "--center", "meteo", "--format", "csv"]) == 0
-    assert capsys.readouterr().out == api.get("/api/v1/centers/meteo/metrics", {"format": "csv"}).text
+    # the same rows; the download starts with a byte-order mark for spreadsheets, the terminal's does not
+    assert "\ufeff" + capsys.readouterr().out == api.get("/api/v1/centers/meteo/metrics", {"format": "csv"}).text
     assert main(["--config", config, "metrics", "--format", "csv"]) == 0
-    assert capsys.readouterr().out == api.get("/api/v1/metrics/ranking", {"format": "csv"}).text
+    assert "\ufeff" + capsys.readouterr().out == api.get("/api/v1/metrics/ranking", {"format": "csv"}).text
     assert main(["--config", config, "metrics", "--center", "marine"]) == 0
     table = capsys.readouterr().out
     m = api.ok("/api/v1/centers/marine/metrics")["metrics"]

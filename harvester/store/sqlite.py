@@ -16,17 +16,18 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from .. import serial
 from ..errors import StoreError
 from ..grouping import DatasetGroup, group_key
-from ..model import GATED_SECURITY, Record, content_hash
+from ..model import GATED_SECURITY, GeoScope, Record, Security, content_hash
 from . import metrics, officer
 from .runs import Outcome, RecordError, RunReport, RunStatus
 
@@ -468,6 +469,25 @@ class RecordStore:
             return None
         return Record.from_json(row["record_json"])
 
+    def get_visible(self, record_id: str, allows: Callable[[Security, GeoScope], bool]) -> Record | None:
+        """A live record that ``allows`` accepts, or None: missing and hidden cost the same work.
+
+        The access tags are read first (one indexed lookup, two short strings) and tested; only a visible
+        record is then read and parsed, so a hidden id cannot be told from a missing one by its timing.
+        """
+        with self._lock:
+            row = self._db.execute(
+                "SELECT json_extract(access_json, '$.security') AS security,"
+                " json_extract(access_json, '$.geo_scope') AS geo_scope"
+                " FROM records WHERE id = ? AND deleted = 0 AND record_json IS NOT NULL", (record_id,)
+            ).fetchone()
+        found = row is not None
+        security, geo_scope = (row["security"], row["geo_scope"]) if found else _NO_ACCESS
+        visible = allows(_enum(Security, security), _enum(GeoScope, geo_scope))
+        if not (found and visible):
+            return None
+        return self.get(record_id)
+
     def raw(self, record_id: str) -> RawPayload | None:
         with self._lock:
             row = self._db.execute(
@@ -717,6 +737,18 @@ class RecordStore:
             ).fetchall()
         return {r["source_id"]: {"records": r["live"] or 0, "deleted": r["deleted"] or 0,
                                  "newest_datestamp": r["newest"]} for r in rows}
+
+
+#: What :meth:`RecordStore.get_visible` tests for a missing id, so that it does the work a hidden one does.
+_NO_ACCESS = (Security.UNKNOWN.value, GeoScope.UNKNOWN.value)
+_E = TypeVar("_E", bound=Enum)
+
+
+def _enum(kind: type[_E], value: Any) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        return kind("unknown")
 
 
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
