@@ -48,10 +48,15 @@ def export(
     format: ExportFormat = ExportFormat.JSONL,
     limit: Annotated[int, Query(ge=1, le=MAX_RESULT_WINDOW)] = MAX_RESULT_WINDOW,
 ) -> StreamingResponse:
-    caller = caller_of(request)
-    query = SearchQuery(text=q, filters=filters, facets=(), size=min(MAX_PAGE_SIZE, limit), sort=sort,
-                        visibility=caller.visibility, highlight=False)
-    docs = _docs(catalog_of(request), caller, query, limit)
+    return export_response(catalog_of(request), caller_of(request), SearchQuery(
+        text=q, filters=filters, facets=(), size=min(MAX_PAGE_SIZE, limit), sort=sort, highlight=False), format, limit)
+
+
+def export_response(catalog: Catalog, caller: Caller, query: SearchQuery, format: ExportFormat,
+                    limit: int = MAX_RESULT_WINDOW) -> StreamingResponse:
+    """Every record ``query`` finds that ``caller`` may see (the API's export, and the search page's button)."""
+    query.visibility = caller.visibility
+    docs = _docs(catalog, caller, query, limit)
     first = next(docs, None)  # a bad query fails here, before the response starts
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -63,7 +68,8 @@ def export(
         return StreamingResponse(_csv(rows()), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": 'attachment; filename="fedcat-export.csv"'})
     return StreamingResponse((json.dumps(d, ensure_ascii=False) + "\n" for d in rows()),
-                             media_type="application/x-ndjson")
+                             media_type="application/x-ndjson",
+                             headers={"Content-Disposition": 'attachment; filename="fedcat-export.jsonl"'})
 
 
 def _docs(catalog: Catalog, caller: Caller, query: SearchQuery, limit: int) -> Iterator[dict[str, Any]]:

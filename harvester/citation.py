@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .links import safe_url
+from .links import doi_url, safe_url
 from .model import Record
 
 
@@ -22,7 +22,7 @@ def gbt7714(record: Record) -> str:
         parts.append(", ".join(p for p in (publisher, year) if p))
     ids = record.identifiers
     if ids.doi:
-        parts.append(f"https://doi.org/{ids.doi}")
+        parts.append(doi_url(ids.doi) or "")
     elif safe_url(record.landing_page):
         parts.append(record.landing_page or "")
     if ids.cstr:
@@ -48,7 +48,7 @@ def bibtex(record: Record) -> str:
         ("year", str(record.year) if record.year else None),
         ("version", record.version),
         ("doi", record.identifiers.doi),
-        ("url", f"https://doi.org/{record.identifiers.doi}" if record.identifiers.doi else safe_url(record.landing_page)),
+        ("url", doi_url(record.identifiers.doi) if record.identifiers.doi else safe_url(record.landing_page)),
         ("note", f"{record.identifiers.cstr}" if record.identifiers.cstr else None),
         ("howpublished", "[DS/OL]"),
     ]

@@ -10,7 +10,7 @@ it out where only a link makes sense.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 SAFE_SCHEMES = frozenset({"http", "https", "ftp"})
 #: Browsers drop tabs and newlines inside a URL (``java\tscript:``) and ignore leading controls.
@@ -31,3 +31,17 @@ def safe_url(value: str | None) -> str | None:
     if parts.scheme.lower() not in SAFE_SCHEMES or not parts.hostname:
         return None
     return text
+
+
+def doi_url(doi: str | None) -> str | None:
+    """The resolver link of a DOI (``10.1234/abc`` → ``https://doi.org/10.1234/abc``), its path escaped."""
+    if not doi:
+        return None
+    return "https://doi.org/" + quote(doi, safe="/:;()._-")
+
+
+def cstr_url(cstr: str | None) -> str | None:
+    """The resolver link of a CSTR (``CSTR:31253.11.x`` → ``https://cstr.cn/31253.11.x``), its path escaped."""
+    if not cstr:
+        return None
+    return "https://cstr.cn/" + quote(cstr.removeprefix("CSTR:"), safe="._-")

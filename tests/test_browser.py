@@ -208,7 +208,7 @@ def test_the_key_form_works_in_a_real_browser_under_the_content_policy(
     page.fill("#key", world.keys["officer"])
     page.click("form.keyform button[type=submit]")
     page.wait_for_url("**/centers")
-    assert page.inner_text("nav .who") == "officer"
+    assert page.inner_text("nav .who") == "Officer"  # the audience named for humans (English: the language cookie)
     assert page.locator('nav a[href="/review"]').count() == 1
     page.goto(f"{base_url}/key")
     page.click("form:not(.keyform) button[type=submit]")

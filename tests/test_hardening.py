@@ -131,7 +131,8 @@ def test_a_deeply_nested_cursor_is_a_400(cat: Catalog) -> None:
     resp = Client(create_app(cat)).get("/api/v1/search", {"cursor": nested[:4000]})
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["parameter"] == "cursor"
-    assert Client(create_app(cat)).get("/", {"cursor": nested[:4000]}).status_code == 400
+    # the search page pages by number; a cursor (which it never sends) is not read at all
+    assert Client(create_app(cat)).get("/", {"cursor": nested[:4000]}).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/export"])

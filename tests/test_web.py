@@ -54,19 +54,69 @@ def test_search_page_agrees_with_the_api(web: Client) -> None:
     assert 'aria-current="true"' in page.text  # the selected facet value
 
 
-def test_paging_and_shareable_urls(web: Client) -> None:
+def _link(html: str, rel: str) -> str | None:
+    m = re.search(rf'<a href="([^"]+)" rel="{rel}">', html)
+    return m.group(1).replace("&amp;", "&") if m else None
+
+
+def test_paging_goes_forward_and_back_and_says_where_you_are(web: Client) -> None:
     first = web.get("/", {"q": "genome"})
-    nxt = re.search(r'<a href="([^"]+)" rel="next">', first.text)
-    assert nxt, "no next page link"
-    url = nxt.group(1).replace("&amp;", "&")
-    assert "q=genome" in url and "cursor=" in url and "page=2" in url
+    total = int(re.search(r"<strong>(\d+)</strong>", first.text).group(1))
+    pages = -(-total // 20)
+    assert pages > 1 and f"第 1 / {pages} 页" in first.text
+    assert _link(first.text, "prev") is None
+    url = _link(first.text, "next")
+    assert url == "/?q=genome&page=2"
     second = web.get(url)
-    assert second.status_code == 200 and "第 2 页" in second.text
+    assert second.status_code == 200 and f"第 2 / {pages} 页" in second.text
     ids1 = set(re.findall(r'href="/record/([^"]+)"', first.text))
     ids2 = set(re.findall(r'href="/record/([^"]+)"', second.text))
     assert ids1 and ids2 and not ids1 & ids2
-    bad = web.get("/", {"q": "genome", "cursor": "garbage"})
-    assert bad.status_code == 400 and "<html" in bad.text
+    assert _link(second.text, "prev") == "/?q=genome"
+    last = web.get("/", {"q": "genome", "page": str(pages)})
+    assert _link(last.text, "next") is None and _link(last.text, "prev")
+    # a page number out of range, or not a number, is a 400 page naming it
+    for bad in ("0", "x", "501"):
+        resp = web.get("/", {"q": "genome", "page": bad})
+        assert resp.status_code == 400 and "<html" in resp.text and "page" in resp.text
+
+
+def test_sort_control_and_export_button_keep_the_query(web: Client) -> None:
+    page = web.get("/", {"q": "genome", "source": "ngdc"})
+    sorts = dict((label, url.replace("&amp;", "&")) for url, label in
+                 re.findall(r'<a href="([^"]+)"[^>]*>(相关度|最新|最早)</a>', page.text))
+    assert sorts == {"相关度": "/?q=genome&source=ngdc", "最新": "/?q=genome&source=ngdc&sort=newest",
+                     "最早": "/?q=genome&source=ngdc&sort=oldest"}
+    assert 'aria-current="true" class="current">相关度' in page.text
+    oldest = web.get(sorts["最早"])
+    years = [int(y) for y in re.findall(r" · (\d{4})\s", oldest.text)]
+    assert years and years == sorted(years)
+    exports = [u.replace("&amp;", "&") for u in re.findall(r'<a class="button" href="([^"]+)"', page.text)]
+    assert exports == ["/export?q=genome&source=ngdc&format=csv", "/export?q=genome&source=ngdc&format=jsonl"]
+    csv_body = web.get(exports[0])
+    assert csv_body.status_code == 200 and csv_body.text.startswith("\ufeff")
+    assert csv_body.headers["content-type"].startswith("text/csv")
+    rows = csv_body.text.strip().splitlines()[1:]
+    assert len(rows) == int(re.search(r"<strong>(\d+)</strong>", page.text).group(1))
+    assert web.get("/export", {"q": "genome", "format": "xml"}).status_code == 400
+
+
+def test_links_are_rebuilt_from_the_validated_query_not_repeated_raw(web: Client) -> None:
+    """A 60 KB q is cut once to the length limit: no link on the page repeats the raw text."""
+    huge = "glacier " * 7_500
+    page = web.get("/", {"q": huge, "junk": "x" * 2_000})
+    assert page.status_code == 200
+    assert len(page.text) < 60_000 and page.text.count("glacier") < 1_000
+    assert "x" * 100 not in page.text
+    assert web.get("/", {"subject": "x" * 300}).status_code == 400
+
+
+def test_hits_link_their_doi_and_cstr_and_the_audience_has_a_name(web: Client) -> None:
+    page = web.get("/", {"q": "", "source": "ngdc"})
+    assert re.search(r'DOI <a href="https://doi\.org/10\.[^"]+">10\.', page.text)
+    assert re.search(r'<a href="https://cstr\.cn/\d{5}\.\d{2}\.[^"]+">CSTR:', page.text)
+    assert "公众（境内外）" in page.text and ">public_international<" not in page.text
+    assert "Public (anyone)" in web.get("/", {"lang": "en"}).text
 
 
 def test_hidden_records_stay_hidden(web: Client, world: World) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from fedcat.harvester.links import safe_url
+from fedcat.harvester.links import doi_url, safe_url
 from fedcat.harvester.model import Openness, Record, pick_lang
 
 from .i18n import Lang, Translator
@@ -16,7 +16,7 @@ from .i18n import Lang, Translator
 def dataset(record: Record) -> dict[str, Any]:
     """The record as a schema.org Dataset (only what the page itself shows the caller)."""
     ids = record.identifiers
-    identifiers = [f"https://doi.org/{ids.doi}"] if ids.doi else []
+    identifiers = [doi_url(ids.doi) or ""] if ids.doi else []
     if ids.cstr:
         identifiers.append(ids.cstr)
     licence = safe_url(record.licence.url) or (f"https://spdx.org/licenses/{record.licence.normalised}"

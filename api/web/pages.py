@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fedcat.harvester.config import SourceConfig
-from fedcat.harvester.links import safe_url
+from fedcat.harvester.links import cstr_url, doi_url, safe_url
 from fedcat.index.errors import BadQuery, IndexUnavailable
 
 from ..audience import Caller
@@ -29,6 +29,8 @@ def environment() -> Environment:
     env.globals["tone"] = lambda value: BADGE_TONE.get(value or "", "none")
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
     env.filters["safe_url"] = safe_url  # every harvested URL becomes a link only through the allowlist
+    env.filters["doi_url"] = doi_url
+    env.filters["cstr_url"] = cstr_url
     return env
 
 
@@ -54,8 +56,11 @@ class Page:
     def url(self, path: str, params: list[tuple[str, str]] | None = None) -> str:
         return path + (f"?{urlencode(params)}" if params else "")
 
-    def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        other = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
+    def render(self, template: str, status: int = 200, params: list[tuple[str, str]] | None = None,
+               **context: Any) -> Response:
+        """``params``: the page's own query string, validated (else the request's, less ``lang``)."""
+        other = params if params is not None else \
+            [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
         body = environment().get_template(template).render(
             t=self.t, lang=self.lang.value, page=self, caller=self.caller,
             lang_url=self.url(self.request.url.path, [*other, ("lang", self.t.other.value)]),

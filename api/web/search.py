@@ -10,10 +10,11 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from fedcat.harvester.model import Security
-from fedcat.index.base import FACETS, SearchQuery, Sort
+from fedcat.index.base import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
 
 from ..deps import audit_hits
 from ..errors import BadParameter
+from ..export import ExportFormat, export_response
 from ..params import MAX_QUERY_LENGTH, MAX_YEAR, MIN_YEAR, check_vocabulary, valid_year
 from .pages import Page, html_errors
 
@@ -30,16 +31,67 @@ class FacetValue:
     url: str
 
 
+#: The longest facet value a page takes (a subject or licence is a few words; anything longer is a mistake or
+#: an attempt to make every link on the page huge).
+MAX_FILTER_VALUE_LENGTH = 200
+#: The page numbers the pager reaches: the engines stop at MAX_RESULT_WINDOW results.
+MAX_PAGE = MAX_RESULT_WINDOW // PAGE_SIZE
+
+
 def _filters(request: Request) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name in FACETS:
-        values = [v for v in request.query_params.getlist(name) if v.strip()]
+        values = list(dict.fromkeys(v for v in request.query_params.getlist(name) if v.strip()))
         if name == "year" and any(not valid_year(v) for v in values):
             raise BadParameter(f"year must be a number between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
+        if any(len(v) > MAX_FILTER_VALUE_LENGTH for v in values):
+            raise BadParameter(f"a {name} value is longer than {MAX_FILTER_VALUE_LENGTH} characters", parameter=name)
         check_vocabulary(name, values)
         if values:
             out[name] = values
     return out
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """What the page was asked, validated: every link the page renders is built from this, never from the raw
+    query string (so a 60 KB ``q`` is cut once, to MAX_QUERY_LENGTH, and not repeated in every link)."""
+
+    q: str
+    filters: dict[str, list[str]]
+    sort: Sort
+    number: int
+
+    @classmethod
+    def of(cls, request: Request) -> SearchState:
+        q = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
+        raw_sort = request.query_params.get("sort")
+        if raw_sort is not None and raw_sort not in {s.value for s in Sort}:
+            raise BadParameter(f"sort must be one of {', '.join(s.value for s in Sort)}", parameter="sort")
+        sort = Sort(raw_sort) if raw_sort else (Sort.RELEVANCE if q else Sort.NEWEST)
+        raw_number = request.query_params.get("page", "1")
+        if not raw_number.isdigit() or not 1 <= int(raw_number) <= MAX_PAGE:
+            raise BadParameter(f"page must be a number between 1 and {MAX_PAGE}", parameter="page")
+        return cls(q=q, filters=_filters(request), sort=sort, number=int(raw_number))
+
+    @property
+    def default_sort(self) -> Sort:
+        return Sort.RELEVANCE if self.q else Sort.NEWEST
+
+    def params(self, *, sort: Sort | None = None, number: int = 1,
+               toggle: tuple[str, str] | None = None) -> list[tuple[str, str]]:
+        """The query string of this search with one thing changed (page number, sort, one facet value)."""
+        out = [("q", self.q)] if self.q else []
+        for name, values in self.filters.items():
+            out += [(name, v) for v in values if (name, v) != toggle]
+        if toggle is not None and toggle[1] not in self.filters.get(toggle[0], []):
+            out.append(toggle)
+        chosen = sort or self.sort
+        if chosen is not self.default_sort:
+            out.append(("sort", chosen.value))
+        if number > 1:
+            out.append(("page", str(number)))
+        return out
 
 
 def _facets_for(page: Page) -> tuple[str, ...]:
@@ -48,13 +100,8 @@ def _facets_for(page: Page) -> tuple[str, ...]:
     return tuple(f for f in FACETS if f != "security" or len(levels) > 1)
 
 
-def _toggle(page: Page, name: str, value: str) -> str:
-    params = [(k, v) for k, v in page.request.query_params.multi_items() if k not in ("cursor", "page", "lang")]
-    if (name, value) in params:
-        params.remove((name, value))
-    else:
-        params.append((name, value))
-    return page.url("/", params)
+def _toggle(page: Page, state: SearchState, name: str, value: str) -> str:
+    return page.url("/", state.params(toggle=(name, value)))
 
 
 def _label(page: Page, name: str, value: str) -> str:
@@ -84,28 +131,41 @@ def _hit(page: Page, doc: dict[str, Any], highlights: dict[str, list[str]]) -> d
 @html_errors
 def search_page(request: Request) -> Response:
     page = Page(request)
-    q = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
-    filters = _filters(request)
-    cursor = request.query_params.get("cursor") or None
-    number = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
-    query = SearchQuery(text=q, filters=filters, facets=_facets_for(page), size=PAGE_SIZE, cursor=cursor,
-                        sort=Sort.RELEVANCE if q else Sort.NEWEST, visibility=page.caller.visibility)
+    state = SearchState.of(request)
+    query = SearchQuery(text=state.q, filters=state.filters, facets=_facets_for(page), size=PAGE_SIZE,
+                        offset=(state.number - 1) * PAGE_SIZE, sort=state.sort, visibility=page.caller.visibility)
     result = page.catalog.index.search(query)
-
     audit_hits(page.catalog, page.caller, "search", result.hits)
     facets = {
-        name: [FacetValue(b.value, _label(page, name, b.value), b.count, b.value in filters.get(name, []),
-                          _toggle(page, name, b.value)) for b in buckets]
+        name: [FacetValue(b.value, _label(page, name, b.value), b.count, b.value in state.filters.get(name, []),
+                          _toggle(page, state, name, b.value)) for b in buckets]
         for name, buckets in result.facets.items() if buckets
     }
-    base = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "page", "lang")]
-    next_url = page.url("/", [*base, ("cursor", result.next_cursor), ("page", str(number + 1))]) \
-        if result.next_cursor else None
+    pages = max(1, min(MAX_PAGE, -(-result.total // PAGE_SIZE)))
+    sorts = [(s, page.url("/", state.params(sort=s)), s is state.sort)
+             for s in (Sort.RELEVANCE, Sort.NEWEST, Sort.OLDEST) if s is not Sort.RELEVANCE or state.q]
+    export = [(fmt, page.url("/export", [*state.params(), ("format", fmt)])) for fmt in ("csv", "jsonl")]
     return page.render(
-        "search.html", q=q, total=result.total, number=number, next_url=next_url,
-        first_url=page.url("/", base) if cursor else None,
+        "search.html", params=state.params(number=state.number), q=state.q, total=result.total,
+        number=state.number, pages=pages, sorts=sorts, export=export if result.total else [],
+        prev_url=page.url("/", state.params(number=state.number - 1)) if state.number > 1 else None,
+        next_url=page.url("/", state.params(number=state.number + 1)) if state.number < pages else None,
         hits=[_hit(page, page.caller.shape_hit(h.doc), h.highlights) for h in result.hits],
-        facets=facets, selected=[(k, v, _label(page, k, v), _toggle(page, k, v))
-                                 for k, vs in filters.items() for v in vs],
-        clear_url=page.url("/", [("q", q)] if q else None),
+        facets=facets, selected=[(k, v, _label(page, k, v), _toggle(page, state, k, v))
+                                 for k, vs in state.filters.items() for v in vs],
+        clear_url=page.url("/", [("q", state.q)] if state.q else None),
     )
+
+
+@router.get("/export", include_in_schema=False)
+@html_errors
+def export_page(request: Request) -> Response:
+    """The search page's export button: the API's export of this search, as the page's caller (cookie key)."""
+    page = Page(request)
+    state = SearchState.of(request)
+    raw_format = request.query_params.get("format", ExportFormat.CSV.value)
+    if raw_format not in {f.value for f in ExportFormat}:
+        raise BadParameter(f"format must be one of {', '.join(f.value for f in ExportFormat)}", parameter="format")
+    query = SearchQuery(text=state.q, filters=state.filters, facets=(), size=MAX_PAGE_SIZE, sort=state.sort,
+                        highlight=False)
+    return export_response(page.catalog, page.caller, query, ExportFormat(raw_format))
