@@ -115,7 +115,7 @@ def test_search_facet_record_dashboard(browser: Any, base_url: str, world: World
 
     page.locator(".record .meta a").first.click()
     page.wait_for_url("**/centers/*")
-    charts = page.locator("svg.chart")
+    charts = page.locator("svg.chart:visible")  # the trend is drawn wide and narrow; one of them shows
     assert charts.count() == 5
     for i in range(charts.count()):
         box = charts.nth(i).bounding_box()
@@ -158,6 +158,74 @@ def test_keyboard(browser: Any, base_url: str) -> None:
     page.locator(".evidence summary").nth(1).focus()
     page.keyboard.press("Enter")
     assert page.locator(".evidence details").nth(1).get_attribute("open") is not None
+    page.close()
+
+
+#: Elements that stick out of the viewport, or out of a chart they are drawn in, unless they sit inside a box
+#: that scrolls sideways (a wide table in its own scroll box is fine; a bar cut off at the screen edge is not).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = el => { for (let a = el.parentElement; a; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll') return a; } return null; };
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+      (el.getAttribute('class') ? '.' + el.getAttribute('class').trim().split(/\\s+/).join('.') : '');
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if ((r.width === 0 && r.height === 0) || r.right <= 0) continue;  // hidden, or parked off screen (skip link)
+    const svg = el.closest('svg');
+    if (svg && el !== svg) { const b = svg.getBoundingClientRect();
+      if (r.right > b.right + 1 || r.left < b.left - 1) out.push(name(el) + ' outside ' + name(svg));
+      const vb = svg.viewBox.baseVal;  // drawn past the viewBox: clipped, though the box itself fits
+      if (vb && vb.width && el.getBBox) { const u = el.getBBox();
+        if (u.x < -0.5 || u.x + u.width > vb.width + 0.5) out.push(name(el) + ' clipped: ' + el.textContent); } }
+    const box = scrolls(el);
+    if (box) { const b = box.getBoundingClientRect(); if (b.right > width + 1) out.push(name(box) + ' (scroll box)'); continue; }
+    if (r.right > width + 1 || r.left < -1) { out.push(name(el) + ' right=' + Math.round(r.right)); continue; }
+  }
+  return [...new Set(out)];
+}"""
+
+NARROW_PAGES = ["/?q=genome", "/?q=冰川&source=ncdc&page=2", "/centers/marine", "/centers", "/centers/meteo",
+                "/key"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("path", NARROW_PAGES)
+def test_narrow_screen_nothing_sticks_out(browser: Any, base_url: str, path: str, lang: str) -> None:
+    page = browser.new_page(viewport={"width": 400, "height": 900})
+    page.goto(base_url + path + ("&" if "?" in path else "?") + f"lang={lang}")
+    assert page.evaluate(OVERFLOWING) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    name = "7-narrow" + path.replace("/", "-").replace("?", "-").replace("=", "-").replace("&", "-")
+    shot(page, f"{name}-{lang}")
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("path", ["/centers/marine", "/centers"])
+def test_wide_dashboards_draw_every_label_whole(browser: Any, base_url: str, path: str, lang: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{base_url}{path}?lang={lang}")
+    assert page.evaluate(OVERFLOWING) == []
+    shot(page, f"6-wide{path.replace('/', '-')}-{lang}")
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_wide_search_page_controls(browser: Any, base_url: str, lang: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{base_url}/?q=genome&lang={lang}")
+    assert page.evaluate(OVERFLOWING) == []
+    assert page.locator(".sort a").count() == 3 and page.locator(".sort a.current").count() == 1
+    assert page.locator(".pager .where").count() == 1 and page.locator('.pager a[rel="next"]').count() == 1
+    page.locator('.pager a[rel="next"]').click()
+    page.wait_for_url("**page=2*")
+    assert page.locator('.pager a[rel="prev"]').count() == 1
+    with page.expect_download() as download:
+        page.locator(".export a.button").first.click()
+    assert download.value.suggested_filename == "fedcat-export.csv"
+    shot(page, f"8-search-controls-{lang}")
     page.close()
 
 

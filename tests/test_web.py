@@ -180,15 +180,34 @@ def test_dashboards(web: Client, world: World) -> None:
     for src in world.catalog.config.sources:
         page = web.get(f"/centers/{src.id}")
         assert page.status_code == 200, src.id
-        assert page.text.count('<svg class="chart') == 5
+        assert page.text.count('<svg class="chart') == 6  # four charts, and the trend drawn wide and narrow
         m = web.get(f"/api/v1/centers/{src.id}/metrics").json()["metrics"]
         assert f'<span class="v">{m["reachability"]["unreachable"]}</span>' in page.text
     marine = web.get("/centers/marine").text
-    assert marine.count('class="dot s0"') == 2  # two runs, two snapshots
+    assert marine.count('class="dot s0"') == 4  # two runs, two snapshots, in each of the trend's two drawings
     assert world.ids["important"] not in marine
     assert web.get("/centers/nowhere").status_code == 404
     overview = web.get("/centers")
     assert overview.status_code == 200 and overview.text.count('<a href="/centers/') >= 5
+
+
+def test_dashboard_details_a_reader_needs(web: Client, world: World) -> None:
+    marine = web.get("/centers/marine").text
+    # the unreachable records are listed by title, with their ids
+    m = web.get("/api/v1/centers/marine/metrics").json()["metrics"]
+    first = m["reachability"]["unreachable_ids"][0]
+    title = world.catalog.store.get(first).title
+    assert f'<a href="/record/{first}">{title}</a>' in marine
+    # the ranking score says how it is made, from the weights the API publishes
+    weights = web.get("/api/v1/metrics/ranking").json()["weights"]
+    assert "得分（0–100）= 30% × 开放比例 + 20% × 可访问比例" in marine and weights["open_share"] == 0.3
+    # timestamps for people, dates under the trend's axis
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", marine) and "T0" not in re.sub(r"<[^>]+>", "", marine)
+    assert re.search(r'<text class="note tick"[^>]*>\d{2}-\d{2} \d{2}:\d{2}</text>', marine)
+    # before any link check, the trend has no reachability point (not a 0% one)
+    history = web.get("/api/v1/centers/marine/metrics/history").json()["snapshots"]
+    assert history[0]["metrics"]["reachability"]["checked"] == 0
+    assert marine.count('class="dot s2"') == 2 * sum(1 for h in history if h["metrics"]["reachability"]["checked"])
 
 
 def test_language_toggle(web: Client) -> None:

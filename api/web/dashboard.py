@@ -58,9 +58,25 @@ def trend_chart(t: Translator, snapshots: list[dict[str, Any]]) -> Markup:
         Series(t("series.completeness"), [None if m["completeness"]["score"] is None
                                           else round(100 * m["completeness"]["score"] / MAX_SCORE, 1) for m in ms]),
         Series(t("series.open_share"), [_pct(m["open_share"]) for m in ms]),
-        Series(t("series.reachable"), [_pct(m["reachability"]["reachable_share"]) for m in ms]),
+        # no point where no link had been checked yet: "0% reachable" would be a claim, not a measurement
+        Series(t("series.reachable"), [_pct(m["reachability"]["reachable_share"]) if m["reachability"]["checked"]
+                                       else None for m in ms]),
     ]
-    return charts.lines(series, [s["at"][:16] for s in snapshots], t("trend"))
+    return charts.lines(series, [_day(s["at"]) for s in snapshots], t("trend"))
+
+
+def _day(at: str) -> str:
+    """``2026-12-01T03:14:07+00:00`` → ``12-01 03:14`` (the axis has no room for more)."""
+    return at[5:16].replace("T", " ")
+
+
+#: How many unreachable records a dashboard lists by title (the JSON metrics have every id).
+UNREACHABLE_SHOWN = 100
+
+
+def _title(page: Page, record_id: str) -> str:
+    rec = page.catalog.store.get_visible(record_id, page.caller.visibility.allows)
+    return rec.title if rec is not None and rec.title else record_id
 
 
 @router.get("/centers", include_in_schema=False)
@@ -81,8 +97,9 @@ def center_page(request: Request, center_id: str) -> Response:
     per_center = all_metrics(page.catalog, page.caller)
     m = per_center[src.id]
     history = history_body(page.catalog, page.caller, src.id, limit=50)["snapshots"]
+    unreachable = [(rid, _title(page, rid)) for rid in m["reachability"]["unreachable_ids"][:UNREACHABLE_SHOWN]]
     return page.render(
-        "center.html", src=src, m=m, ranking=rank(per_center), history=history,
+        "center.html", src=src, m=m, ranking=rank(per_center), history=history, unreachable=unreachable,
         charts={"openness": openness_chart(page.t, m), "security": security_chart(page.t, m),
                 "completeness": completeness_chart(page.t, m), "reachability": reachability_chart(page.t, m),
                 "trend": trend_chart(page.t, history)},

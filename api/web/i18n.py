@@ -123,6 +123,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "trend": ("历次采集后的趋势", "Trend over harvest runs"),
     "reachability": ("声明开放数据的可访问性", "Reachability of records declared open"),
     "ranking": ("数据中心排名", "Ranking of centers"), "rank": ("名次", "Rank"), "score": ("得分", "Score"),
+    "score_explained": ("得分（0–100）= {parts}。各比例按当前身份可见的记录计算；缺少的一项按 0 计。",
+                        "Score (0–100) = {parts}. Shares are of the records the current audience sees; a missing "
+                        "share counts as 0."),
+    "weight.open_share": ("开放比例", "open share"), "weight.reachable_share": ("可访问比例", "reachable share"),
+    "weight.completeness": ("元数据完整度", "metadata completeness"),
+    "weight.pid_share": ("持久标识符比例", "PID share"), "weight.open_licence_share": ("开放许可比例", "open licence share"),
     "overdue": ("延期已到期但仍未开放", "Embargo passed, still not open"),
     "freshness": ("时效", "Freshness"), "median_age": ("距源端更新（中位天数）", "Days since modified (median)"),
     "last_harvest": ("最近成功采集", "Last successful harvest"),

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fedcat.harvester.config import SourceConfig
 from fedcat.harvester.links import cstr_url, doi_url, safe_url
+from fedcat.harvester.metrics import RANKING_WEIGHTS
 from fedcat.index.errors import BadQuery, IndexUnavailable
 
 from ..audience import Caller
@@ -29,9 +30,23 @@ def environment() -> Environment:
     env.globals["tone"] = lambda value: BADGE_TONE.get(value or "", "none")
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
     env.filters["safe_url"] = safe_url  # every harvested URL becomes a link only through the allowlist
+    env.filters["when"] = readable_time
+    env.globals["score_parts"] = lambda t: " + ".join(
+        f"{round(100 * w)}% × {t('weight.' + name)}" for name, w in RANKING_WEIGHTS.items())
     env.filters["doi_url"] = doi_url
     env.filters["cstr_url"] = cstr_url
     return env
+
+
+def readable_time(value: str | None) -> str:
+    """``2026-12-01T03:14:07.123+00:00`` → ``2026-12-01 03:14 UTC``; a date stays a date; None → ``–``."""
+    if not value:
+        return "–"
+    text = str(value)
+    if len(text) < 16 or text[10] != "T":
+        return text
+    zone = " UTC" if text.endswith(("+00:00", "Z")) else ""
+    return f"{text[:10]} {text[11:16]}{zone}"
 
 
 class Page:
