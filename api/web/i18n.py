@@ -10,6 +10,8 @@ from fedcat.harvester.model import (
     GEO_LABELS_ZH, OPENNESS_LABELS_ZH, SECURITY_LABELS_ZH, GeoScope, Openness, Security,
 )
 
+from .rule_labels import rule_label, tier_label
+
 LANG_COOKIE = "fedcat_lang"
 
 
@@ -98,6 +100,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "bibtex": ("BibTeX", "BibTeX"), "links_withheld": ("访问链接仅向注册用户显示。",
                                                        "Access links are shown to registered users."),
     "link_check": ("链接检查", "Link check"), "not_checked": ("尚未检查", "not checked yet"),
+    "access_data": ("访问数据", "Access data"),
+    "access.open": ("开放获取：无需注册，可直接下载或使用。", "Open access: no registration, download or use directly."),
+    "access.registered": ("需在数据中心注册并登录后获取。", "Needs an account: register and log in at the center."),
+    "access.conditional": ("有条件共享：需向数据中心提交申请，审核通过后获取。",
+                           "Conditional: apply to the center; the data are provided once approved."),
+    "access.offline": ("离线申请：须按数据中心要求线下提交申请，数据不在线提供。",
+                       "Offline request: apply to the center outside the web; the data are not online."),
+    "access.embargoed": ("延期开放：{date} 之后开放获取，此前仅元数据。",
+                         "Embargoed: open after {date}; until then metadata only."),
+    "access.embargoed_nodate": ("延期开放：开放日期未注明。", "Embargoed: the opening date is not stated."),
+    "access.metadata_only": ("仅提供元数据：数据不在线共享，可联系数据中心。",
+                             "Metadata only: the data are not shared online; contact the center."),
+    "access.unknown": ("数据中心未声明获取方式，请在数据集页面查看。",
+                       "The center does not state how to get the data: see the dataset's page."),
+    "access_go": ("前往数据中心", "Go to the center"),
+    "access_no_link": ("数据中心没有提供可用的链接。", "The center gives no usable link."),
+    "copy": ("复制", "Copy"), "copied": ("已复制", "Copied"),
+    "link_check_not_due": ("仅检查声明开放的记录", "only records declared open are checked"),
     "status.ok": ("可访问", "reachable"), "status.login_wall": ("需登录", "login wall"),
     "status.not_found": ("页面不存在", "not found"), "status.client_error": ("请求错误", "client error"),
     "status.server_error": ("服务器错误", "server error"), "status.timeout": ("超时", "timeout"),
@@ -160,6 +180,13 @@ class Translator:
             return ""
         table = _ZH_TAGS if self.lang is Lang.ZH else _EN_TAGS
         return table.get(value, value)
+
+    def rule(self, code: str) -> str | None:
+        """What a tagging rule means (None for a rule of a local rules file: the code says it all)."""
+        return rule_label(code, self.lang is Lang.ZH)
+
+    def tier(self, tier: str | None) -> str:
+        return tier_label(tier, self.lang is Lang.ZH)
 
     @property
     def other(self) -> Lang:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fedcat.harvester.citation import bibtex, gbt7714
-from fedcat.harvester.model import Record, pick_lang
+from fedcat.harvester.links import safe_url
+from fedcat.harvester.model import Openness, Record, pick_lang
 from fedcat.index.base import SearchQuery
 
 from ..records import visible_record
@@ -46,6 +48,31 @@ def providers(page: Page, record: Record) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass(frozen=True)
+class AccessAction:
+    """The record page's "access data" action: what access needs, said before the click, and where it goes."""
+
+    kind: str  # open, registered, conditional, offline, embargoed, metadata_only, unknown
+    url: str | None
+    date: str | None = None
+
+
+#: Words in a source's own access statement that mean the application is made outside the web.
+OFFLINE_WORDS = ("离线", "線下", "线下", "offline")
+
+
+def access_action(record: Record, sees_links: bool) -> AccessAction:
+    openness = record.access.openness
+    url = (safe_url(record.access_url) or safe_url(record.landing_page)) if sees_links else None
+    if openness is Openness.CONDITIONAL and any(
+            word in (ev.source_value or "").lower() for ev in record.access.evidence if ev.tag == "openness"
+            for word in OFFLINE_WORDS):
+        return AccessAction("offline", url)
+    if openness is Openness.EMBARGOED:
+        return AccessAction("embargoed", url, record.access.embargo_until)
+    return AccessAction(openness.value, url)
+
+
 @router.get("/record/{record_id:path}", include_in_schema=False)
 @html_errors
 def record_page(request: Request, record_id: str) -> Response:
@@ -59,7 +86,8 @@ def record_page(request: Request, record_id: str) -> Response:
     desc_zh = pick_lang(rec.descriptions, "zh", fallback=False)
     desc_en = pick_lang(rec.descriptions, "en", fallback=False)
     return page.render(
-        "record.html", rec=view, sees_links=sees_links, evidence=evidence,
+        "record.html", rec=view, sees_links=sees_links, evidence=evidence, action=access_action(rec, sees_links),
+        link_check_due=rec.access.openness is Openness.OPEN,
         links=page.catalog.store.links.for_record(rec.id), center=page.center_name(rec.source_id),
         providers=providers(page, rec), bibtex=bibtex(view), jsonld=script(view),
         description=(desc_en or desc_zh) if page.lang.value == "en" else (desc_zh or desc_en),
