@@ -196,7 +196,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
         keys = catalog.store.keys
         if args.action == "create":
             key, secret = keys.create(args.name, Audience(args.audience))
-            console.print(f"API key {key.name!r} ({key.audience.value}), shown once — store it now:")
+            # the note to stderr, the key alone to stdout: KEY=$(fedcat keys create ...) keeps just the key
+            make_console(stderr=True).print(f"API key {key.name!r} ({key.audience.value}), shown once — store it now:")
             print(secret)
         elif args.action == "revoke":
             key = keys.revoke(args.name)

@@ -321,7 +321,9 @@ def cli_config(cat: Catalog, tmp_path: Any) -> Iterator[str]:
 def test_cli_keys_are_shown_once_and_listed_without_secrets(cli_config: str, cat: Catalog,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", cli_config, "keys", "create", "--name", "lab-2", "--audience", "registered"]) == 0
-    secret = [line for line in capsys.readouterr().out.splitlines() if line.startswith("fck_")][0]
+    out = capsys.readouterr()
+    secret = out.out.strip()  # stdout holds the key alone (KEY=$(fedcat keys create ...)); the note is on stderr
+    assert secret.startswith("fck_") and "\n" not in secret and "shown once" in out.err
     assert cat.store.keys.verify(secret) is not None
     assert main(["--config", cli_config, "keys", "list"]) == 0
     listing = capsys.readouterr().out
