@@ -14,6 +14,7 @@ from ..model import LangText, Record
 from ..rest import dates
 from ..rest.paths import as_text, values
 from .common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
+from .markup import strip_markup
 
 _ID_EXTRAS = ("doi", "identifier", "cstr", "dcat_identifier", "guid")
 
@@ -39,7 +40,7 @@ def crosswalk(item: HarvestedItem, data: dict[str, Any], source: SourceConfig, r
     rec = shell(item, source, run_id)
     extras = {str(e.get("key")): as_text(e.get("value")) for e in data.get("extras") or [] if isinstance(e, dict)}
     rec.titles = _translated(data, "title")
-    rec.descriptions = _translated(data, "notes")
+    rec.descriptions = [LangText(strip_markup(t.value), t.lang) for t in _translated(data, "notes")]
     rec.creators = dedupe([v for v in (as_text(data.get("author")), as_text(data.get("maintainer"))) if v])
     rec.publisher = as_text((data.get("organization") or {}).get("title"))
     rec.subjects = dedupe([as_text(t) or "" for t in values(data, "tags[].display_name")]

@@ -16,6 +16,7 @@ from ..model import LangText, Record, normalise_cstr, normalise_doi, normalise_l
 from ..rest import dates
 from ..rest.paths import as_text
 from .common import classify_identifier, dedupe, iso_date, licence_from, shell, year_of
+from .markup import strip_markup
 
 _UNKNOWN = re.compile(r"^\(?:(unac|unal|unap|unas|unav|unkn|none|null|tba|etal)\)?$", re.IGNORECASE)
 
@@ -74,7 +75,7 @@ def crosswalk(item: HarvestedItem, data: dict[str, Any], source: SourceConfig, r
     rec = shell(item, source, run_id)
     attrs = data.get("attributes") or {}
     rec.titles = _texts(attrs, "titles", "title")
-    rec.descriptions = _texts(attrs, "descriptions", "description")
+    rec.descriptions = [LangText(strip_markup(t.value), t.lang) for t in _texts(attrs, "descriptions", "description")]
     rec.creators = dedupe([v for row in _rows(attrs, "creators") if (v := known(row.get("name")))])
     publisher = attrs.get("publisher")
     rec.publisher = known(publisher.get("name") if isinstance(publisher, dict) else publisher)

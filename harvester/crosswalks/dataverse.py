@@ -15,6 +15,7 @@ from ..model import LangText, Record
 from ..rest import dates
 from ..rest.paths import as_text, first, values
 from .common import classify_identifier, dedupe, licence_from, shell, year_of
+from .markup import strip_markup
 
 
 def citation_fields(export: Any) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def crosswalk(item: HarvestedItem, data: dict[str, Any], source: SourceConfig, r
     rec.titles = [LangText(t) for t in dedupe(_primitive(cite.get("title")) + _primitive(cite.get("alternativeTitle"))
                                               or [as_text(data.get("name")) or ""])]
     descriptions = _compound(cite.get("dsDescription"), "dsDescriptionValue") or _primitive(data.get("description"))
-    rec.descriptions = [LangText(d) for d in dedupe(descriptions)]
+    rec.descriptions = [LangText(strip_markup(d)) for d in dedupe(descriptions)]  # Dataverse allows HTML here
     rec.creators = dedupe(_compound(cite.get("author"), "authorName") or _primitive(data.get("authors")))
     rec.subjects = dedupe(_compound(cite.get("keyword"), "keywordValue") + _primitive(cite.get("subject"))
                           + _primitive(data.get("keywords")) + _primitive(data.get("subjects")))
