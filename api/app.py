@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fedcat.harvester.store import RunReport
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 
-from . import errors, export, metrics, officer, openapi, records, review, web
+from . import docs_ui, errors, export, metrics, officer, openapi, records, review, web
 from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
@@ -36,7 +36,7 @@ def create_app(catalog: Catalog) -> FastAPI:
         version="0.1.0",
         description="Unified catalog of China's national science data centers.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # docs_ui serves the docs page and its files itself, not from a CDN
         redoc_url=None,
         dependencies=[Depends(strict_params)],
     )
@@ -44,6 +44,7 @@ def create_app(catalog: Catalog) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     openapi.install(app)
+    docs_ui.install(app)
     app.include_router(records.router)
     app.include_router(officer.router)
     app.include_router(review.router)
