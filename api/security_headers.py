@@ -1,7 +1,7 @@
 """Security headers on every response: no sniffing, no framing, a strict Content-Security-Policy.
 
-The pages need nothing but their own stylesheet and forms (no script runs on them; the JSON-LD block
-is data), so their policy allows only that. The interactive API docs (Swagger UI, see :mod:`.docs_ui`)
+The pages need nothing but their own stylesheet, forms and one script file of their own (copy buttons;
+no inline code runs on them; the JSON-LD block is data), so their policy allows only that. The interactive API docs (Swagger UI, see :mod:`.docs_ui`)
 run scripts, all from this server: their policy (:func:`docs_policy`) allows this server's scripts,
 styles, images and requests, and of inline code only the start-up script the page names by its hash.
 """
@@ -17,8 +17,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-                           "base-uri 'none'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

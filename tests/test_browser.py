@@ -286,6 +286,27 @@ def test_the_key_form_works_in_a_real_browser_under_the_content_policy(
     page.close()
 
 
+def test_copy_buttons_copy_the_citation_and_bibtex(browser: Any, base_url: str) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{base_url}/?q=glacier")
+    page.locator(".hit h3 a").first.click()
+    page.wait_for_url("**/record/**")
+    buttons = page.locator("button.copy")
+    assert buttons.count() == 2 and buttons.first.is_visible()  # shown once the script runs under the CSP
+    buttons.first.click()
+    assert page.evaluate("navigator.clipboard.readText()") == page.inner_text("#citation-text").strip()
+    assert buttons.first.inner_text() == "已复制"
+    buttons.nth(1).click()
+    assert page.evaluate("navigator.clipboard.readText()").startswith("@misc{")
+    assert errors == []
+    shot(page, "3-record-copied")
+    context.close()
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_record_page_fits_a_narrow_screen(browser: Any, base_url: str, lang: str) -> None:
     page = browser.new_page(viewport={"width": 400, "height": 900})

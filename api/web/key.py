@@ -21,6 +21,12 @@ def stylesheet() -> Response:
     return PlainTextResponse(css, media_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"})
 
 
+@router.get("/static/fedcat.js", include_in_schema=False)
+def script() -> Response:
+    js = resources.files("fedcat.api.web").joinpath("static/fedcat.js").read_text(encoding="utf-8")
+    return PlainTextResponse(js, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "max-age=3600"})
+
+
 @router.get("/key", include_in_schema=False)
 @html_errors
 def key_form(request: Request) -> Response:
