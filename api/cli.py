@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import os
+import shlex
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,13 +16,15 @@ from typing import Any
 from rich import box
 from rich.logging import RichHandler
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from fedcat.harvester.config import Audience, Config, load_config
 from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
-from fedcat.index.base import FACETS, SearchQuery
+from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
 
 from . import cli_metrics, cli_officer
 from .audience import Caller
@@ -32,6 +36,10 @@ console = make_console()
 err_console = make_console(stderr=True)
 
 DEFAULT_CONFIG = "fedcat.yaml"
+#: Hits per page of ``fedcat search`` unless ``--size`` says otherwise.
+SEARCH_SIZE = 20
+#: What the hints print when the command the user ran cannot be told.
+FALLBACK_COMMAND = "fedcat"
 
 
 class RichProgress:
@@ -68,6 +76,52 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(path)
 
 
+def invoked_command(argv0: str | None = None, cwd: Path | None = None) -> str:
+    """The command the user ran fedcat with, for hints that must run verbatim when pasted.
+
+    ``.venv/bin/fedcat`` (relative) when the script is under the current folder, its absolute path
+    when elsewhere, ``fedcat`` when that very script is what ``fedcat`` finds on ``PATH`` or when the
+    command cannot be told; ``python -m fedcat.api.cli`` (that interpreter) when run as a module.
+    """
+    arg = sys.argv[0] if argv0 is None else argv0
+    here = cwd or Path.cwd()
+    if not arg or arg in ("-c", "-m"):
+        return FALLBACK_COMMAND
+    script = Path(os.path.abspath(here / arg))
+    if script.suffix == ".py" and script.resolve() == Path(__file__).resolve():
+        return f"{_runnable_path(Path(sys.executable), here)} -m fedcat.api.cli"
+    if not script.name.startswith("fedcat") or not script.is_file():
+        return FALLBACK_COMMAND
+    found = shutil.which(script.name)
+    if found and Path(found).resolve() == script.resolve():
+        return shlex.quote(script.name)
+    return _runnable_path(script, here)
+
+
+def _runnable_path(path: Path, cwd: Path) -> str:
+    """``path`` relative to ``cwd`` when under it (``.venv/bin/fedcat``, ``./fedcat``), else absolute."""
+    try:
+        rel = path.relative_to(cwd.absolute())
+    except ValueError:
+        return shlex.quote(str(path))
+    return shlex.quote(str(rel) if rel.parent != Path(".") else f"./{rel}")
+
+
+def shell_word(word: str) -> str:
+    """``word`` as one shell word: left as it is when safe (CJK letters are), else single-quoted."""
+    if word and all(ch.isalnum() or ch in "@%+=:,./-_" for ch in word):
+        return word
+    return shlex.quote(word)
+
+
+def command_line(args: argparse.Namespace, *words: str) -> str:
+    """A fedcat command line to print as a hint: the command the user ran, their ``--config``, ``words``."""
+    parts = [invoked_command()]
+    if args.config:
+        parts += ["--config", shell_word(args.config)]
+    return " ".join([*parts, *(shell_word(w) for w in words)])
+
+
 def _summary(reports: Sequence[RunReport]) -> Table:
     table = Table(title="Harvest summary", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                   collapse_padding=True)
@@ -102,8 +156,14 @@ def _run_harvest(catalog: Catalog, sources: Sequence[str] | None, full: bool) ->
     console.print(_summary(reports))
     for r in reports:
         if r.status is RunStatus.FAILED:
-            err_console.print(f"{r.source_id}: {r.message}", style="red", markup=False, highlight=False)
+            err_console.print(_failure_line(r), style="red", markup=False, highlight=False, soft_wrap=True)
     return reports
+
+
+def _failure_line(report: RunReport) -> str:
+    """``[dead] http://… connection refused (…)``: the source id once, even when the message names it."""
+    message = report.message or "failed"
+    return message if message.startswith(f"[{report.source_id}]") else f"{report.source_id}: {message}"
 
 
 def _parse_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
@@ -192,23 +252,58 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.audience:
             caller = Caller(Audience(args.audience), "cli", caller.unknown_as)
         query = SearchQuery(text=args.query, filters=_parse_filters(args.filter), size=args.size,
-                            visibility=caller.visibility, facets=FACETS if args.json else ())
+                            offset=(args.page - 1) * args.size, visibility=caller.visibility,
+                            facets=FACETS if args.json else ())
         result = catalog.index.search(query)
     finally:
         catalog.close()
     if args.json:
         print(json.dumps(search_body(result, query, caller), ensure_ascii=False, indent=2))
         return 0
-    console.print(f"[bold]{result.total}[/] records match {args.query!r}")
-    table = Table(show_lines=False)
-    for col in ("id", "title", "year", "openness", "geo", "security"):
-        table.add_column(col)
-    for h in result.hits:
-        d = h.doc
-        table.add_row(h.id, d.get("title") or "", str(d.get("year") or ""), d["openness"], d["geo_scope"],
-                      d["security"])
-    console.print(table)
+    console.print(_showing(result, query, args.query), highlight=False)
+    _print_hits(result)
+    hint = _next_page_hint(args, result, query)
+    if hint:
+        console.print(hint, markup=False, highlight=False, soft_wrap=True)
     return 0
+
+
+def _showing(result: SearchResult, query: SearchQuery, text: str) -> Text:
+    """``showing 20 of 30 records matching '冰川'`` (``, from #21`` past the first page)."""
+    line = Text.assemble("showing ", (str(len(result.hits)), "bold"), " of ", (str(result.total), "bold"),
+                         f" records matching {text!r}")
+    if query.offset:
+        line.append(f", from #{query.offset + 1}")
+    return line
+
+
+def _print_hits(result: SearchResult) -> None:
+    """Each hit: its id on a line of its own (never cut or wrapped), then title, year and tags, indented."""
+    for hit in result.hits:
+        doc = hit.doc
+        console.print(Text(hit.id, style="bold"), soft_wrap=True)
+        facts = " · ".join(v for v in (str(doc.get("year") or ""), doc["openness"], doc["geo_scope"],
+                                       doc["security"]) if v)
+        console.print(Padding(Text.assemble(doc.get("title") or "", ("  " + facts, "dim")), (0, 0, 0, 2)))
+
+
+def _next_page_hint(args: argparse.Namespace, result: SearchResult, query: SearchQuery) -> str | None:
+    """The command line of the next page, or why there is none although more records match."""
+    shown_to = query.offset + len(result.hits)
+    if not result.hits and result.total and query.offset:
+        last = -(-result.total // query.size)
+        return f"page {args.page} is past the last page ({last})"
+    if shown_to >= result.total:
+        return None
+    if shown_to + query.size > MAX_RESULT_WINDOW:
+        return f"pages reach at most {MAX_RESULT_WINDOW} records: narrow the query or add --filter to see the rest"
+    words = ["search", *(w for f in args.filter for w in ("--filter", f))]
+    if args.size != SEARCH_SIZE:
+        words += ["--size", str(args.size)]
+    if args.audience:
+        words += ["--audience", args.audience]
+    words += ["--page", str(args.page + 1), *(["--"] if args.query.startswith("-") else []), args.query]
+    return "next page: " + command_line(args, *words)
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
@@ -267,8 +362,12 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import check_bindable
+
     config = _config(args)
-    _serve(config, args.host or config.api.host, args.port or config.api.port)
+    host, port = args.host or config.api.host, args.port or config.api.port
+    check_bindable(host, port, hint="choose another with --port (or api.port in the config) or --host")
+    _serve(config, host, port)
     return 0
 
 
@@ -297,12 +396,25 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .server import check_bindable
 
+    if not args.no_serve:  # before the demo centers start and are harvested
+        check_bindable(args.host, args.port, hint="choose another with --port or --host (or add --no-serve)")
     return run_demo(data_dir=Path(args.data_dir), host=args.host, port=args.port, serve=not args.no_serve,
-                    console=console, harvest=_run_harvest, serve_fn=_serve)
+                    console=console, harvest=_run_harvest, serve_fn=_serve, command=invoked_command())
 
 
 # -- parser -------------------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is less than 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -328,7 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON (total, hits, facets)")
     s.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                    help=f"filter on {', '.join(FACETS)} (repeatable)")
-    s.add_argument("--size", type=int, default=20)
+    s.add_argument("--size", type=_positive, default=SEARCH_SIZE, help="hits per page")
+    s.add_argument("--page", type=_positive, default=1, metavar="N", help="page N of the hits (from 1)")
     s.add_argument("--audience", choices=[a.value for a in Audience], help="search as this audience")
     s.set_defaults(fn=cmd_search)
 
@@ -375,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.fn(args)
         return code
     except FedcatError as exc:
-        err_console.print("[bold red]error:[/]", escape(str(exc)), highlight=False)
+        err_console.print("[bold red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 import socket
 from collections.abc import Callable, Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.federation import DemoFederation
@@ -55,6 +57,30 @@ def demo_config(federation: DemoFederation, data_dir: Path, host: str, port: int
             "http": {"contact": "demo@fedcat.invalid"}, "linkcheck": dict(DEMO_LINKCHECK)}
 
 
+def next_steps(command: str, config_path: Path, base: str | None) -> str:
+    """What to try next: the catalog's pages and API under ``base`` (when served), and CLI commands
+    that run verbatim (``command`` as the user ran fedcat, then ``--config`` with the demo's config)."""
+    cli = escape(f"{command} --config {shlex.quote(str(config_path))}")
+    lines = []
+    if base is not None:
+        lines += [
+            f"\nServing the catalog on [bold]{base}[/] (Ctrl-C to stop). Try:",
+            f"  {base}/                         (search page)",
+            f"  {base}/centers                  (center dashboards)",
+            f"  {base}/api/v1/search?q=冰川",
+            f"  {base}/api/v1/metrics/ranking",
+            f"  {base}/api/v1/search?q=genome",
+            f"  {base}/api/v1/sources",
+            f"  {base}/api/v1/docs",
+        ]
+    else:
+        lines.append("\nTry (serve starts the catalog's web pages and API):")
+    lines += [f"  {cli} search 冰川", f"  {cli} metrics"]
+    if base is None:
+        lines.append(f"  {cli} serve")
+    return "\n".join(lines) + "\n"
+
+
 def run_demo(
     *,
     data_dir: Path,
@@ -64,7 +90,12 @@ def run_demo(
     console: Console,
     harvest: Callable[[Catalog, Sequence[str] | None, bool], list[RunReport]],
     serve_fn: Callable[[Config, str, int], None],
+    command: str = "fedcat",
 ) -> int:
+    """Start the demo centers, harvest them, check their links and serve the catalog.
+
+    ``command`` is how the user ran fedcat (``.venv/bin/fedcat``): the printed hints start with it.
+    """
     federation = start_federation()
     try:
         raw = demo_config(federation, data_dir, host, port)
@@ -95,23 +126,13 @@ def run_demo(
             unreachable = sum(1 for r in links.results if not r.status.reachable)
         finally:
             catalog.close()
-        base = f"http://{host}:{port}"
         console.print(f"\n[bold green]{docs} records indexed.[/] Config written to {config_path}")
         console.print(f"Link check: {unreachable} of {len(links.results)} links of records declared open"
                       " are not reachable (login walls, dead pages).")
+        console.print(next_steps(command, config_path, f"http://{host}:{port}" if serve else None),
+                      highlight=False, soft_wrap=True)
         if not serve:
             return 0
-        console.print(
-            f"\nServing the catalog on [bold]{base}[/] (Ctrl-C to stop). Try:\n"
-            f"  {base}/                         (search page)\n"
-            f"  {base}/centers                  (center dashboards)\n"
-            f"  {base}/api/v1/search?q=冰川\n"
-            f"  {base}/api/v1/metrics/ranking\n"
-            f"  {base}/api/v1/search?q=genome\n"
-            f"  {base}/api/v1/sources\n"
-            f"  {base}/api/v1/docs\n"
-            f"  fedcat --config {config_path} search 冰川\n"
-        )
         serve_fn(config, host, port)
         return 0
     finally:

@@ -4,17 +4,25 @@ Browsers percent-encode ``/api/v1/search?q=冰川``, but curl, scripts and some
 proxies send the UTF-8 bytes as they are, which HTTP parsers reject with 400.
 :class:`Utf8RequestLineProtocol` percent-encodes non-ASCII bytes of the
 request line before uvicorn's h11 parser sees them, so both forms work.
+
+:func:`check_bindable` tells, before anything is harvested or started, whether the
+address can be listened on at all (a port already in use is the usual reason not).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import re
+import socket
 
 import h11
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from fedcat.harvester.errors import FedcatError
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +53,50 @@ class Utf8RequestLineProtocol(H11Protocol):
 
 def serve(app: FastAPI, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning", http=Utf8RequestLineProtocol)
+
+
+class AddressUnavailable(FedcatError):
+    """The API cannot listen on the chosen host and port (names them and the flags that change them)."""
+
+    def __init__(self, host: str, port: int, reason: str, hint: str) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(f"cannot serve on {host}:{port}: {reason}; {hint}")
+
+
+def check_bindable(host: str, port: int, *, hint: str = "choose another with --port or --host") -> None:
+    """Raise :class:`AddressUnavailable` when ``host:port`` cannot be listened on, as uvicorn would.
+
+    Every address the host resolves to is tried the way asyncio binds them (``SO_REUSEADDR``, IPv6
+    only on IPv6 sockets); an address family the machine lacks is skipped, as asyncio skips it.
+    """
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise AddressUnavailable(host, port, f"unknown host ({exc.strerror})", hint) from exc
+    failures = [err for err in (_bind_error(info[0], info[4]) for info in infos) if err is not None]
+    real = [err for err in failures if err.errno != errno.EADDRNOTAVAIL]
+    if real or (failures and len(failures) == len(infos)):
+        err = (real or failures)[0]
+        raise AddressUnavailable(host, port, _reason(err), hint) from err
+
+
+def _bind_error(family: int, address: tuple[object, ...]) -> OSError | None:
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if os.name == "posix":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            return exc
+    return None
+
+
+def _reason(err: OSError) -> str:
+    if err.errno == errno.EADDRINUSE:
+        return "the port is already in use"
+    if err.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges)"
+    return (err.strerror or str(err)).lower()

@@ -15,7 +15,8 @@ Every exception raised on purpose by ``fedcat.harvester`` derives from
     └── HarvestError                 a source could not be harvested (source_id, url)
         ├── TransportError           no usable HTTP answer
         │   ├── RequestTimeout       connect or read timeout
-        │   ├── ConnectionFailed     refused, reset, DNS, dropped mid-body
+        │   ├── ConnectionFailed     reset, DNS, dropped mid-body
+        │   │   └── ConnectionRefused  nothing listens at the address (not retried in a loop)
         │   ├── HTTPStatusError      a status that is neither 2xx nor an OAI error
         │   └── ResponseTooLarge     body over the configured cap
         ├── RetryBudgetExhausted     the source used up its retries
@@ -106,6 +107,10 @@ class RequestTimeout(TransportError):
 
 class ConnectionFailed(TransportError):
     """The connection was refused, reset or dropped."""
+
+
+class ConnectionRefused(ConnectionFailed):
+    """Nothing listens at the source's address: a wrong port or a server that is down."""
 
 
 class HTTPStatusError(TransportError):

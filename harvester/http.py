@@ -30,6 +30,7 @@ import requests
 from .config import HttpConfig
 from .errors import (
     ConnectionFailed,
+    ConnectionRefused,
     HTTPStatusError,
     RequestTimeout,
     ResponseTooLarge,
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: A refused connection (nothing listens there) is tried once more after this many seconds, then fails:
+#: a server restarting comes back within it, a wrong port or a stopped server never does.
+REFUSED_RETRY_DELAY = 0.5
 VERSION = "0.1.0"
 
 
@@ -159,8 +163,13 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         ok_statuses: frozenset[int] = frozenset(),
     ) -> Response:
-        """Send with retries. 2xx and ``ok_statuses`` are returned; others raise."""
+        """Send with retries. 2xx and ``ok_statuses`` are returned; others raise.
+
+        Timeouts, connection errors, 429 and 5xx are retried with backoff; a refused connection only
+        once, quickly (:data:`REFUSED_RETRY_DELAY`), then :class:`ConnectionRefused` is raised.
+        """
         attempt = 0
+        refused = False
         while True:
             reason: str
             retry_after: str | None = None
@@ -169,6 +178,12 @@ class HttpClient:
                     urlsplit(url).netloc, self.min_delay,
                     lambda: self._send(method, url, params, data, json_body, headers),
                 )
+            except ConnectionRefused:
+                if refused:
+                    raise
+                refused = True
+                self._retry_refused(url)
+                continue
             except RequestTimeout as exc:
                 reason = "timeout"
                 error: TransportError = exc
@@ -195,6 +210,11 @@ class HttpClient:
             log.warning("[%s] %s: %s, retry %d in %.1fs", self.source_id, url, reason, attempt, wait)
             self._sleep(wait)
 
+    def _retry_refused(self, url: str) -> None:
+        self.retries["refused"] += 1
+        log.info("[%s] %s: connection refused, trying once more in %.1fs", self.source_id, url, REFUSED_RETRY_DELAY)
+        self._sleep(REFUSED_RETRY_DELAY)
+
     def _send(
         self,
         method: str,
@@ -217,7 +237,12 @@ class HttpClient:
                                 encoding=r.encoding if "charset" in r.headers.get("Content-Type", "") else None)
         except requests.Timeout as exc:
             raise RequestTimeout(f"timed out: {exc}", source_id=self.source_id, url=url) from exc
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+        except requests.ConnectionError as exc:
+            if _refused(exc):
+                raise ConnectionRefused(f"connection failed: connection refused (nothing is listening on "
+                                        f"{urlsplit(url).netloc})", source_id=self.source_id, url=url) from exc
+            raise ConnectionFailed(f"connection failed: {exc}", source_id=self.source_id, url=url) from exc
+        except (requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError) as exc:
             raise ConnectionFailed(f"connection failed: {exc}", source_id=self.source_id, url=url) from exc
         except requests.RequestException as exc:
@@ -252,4 +277,28 @@ class HttpClient:
         return b"".join(chunks)
 
 
-__all__ = ["GLOBAL_THROTTLE", "HostThrottle", "HttpClient", "Response", "RetryPolicy", "parse_retry_after"]
+def _refused(exc: requests.ConnectionError) -> bool:
+    """Whether the server's address refused the connection (a proxy refusing is something else).
+
+    requests wraps urllib3's ``MaxRetryError``, whose ``reason`` wraps the socket's
+    ``ConnectionRefusedError``: every link (cause, context, ``reason``, first argument) is followed.
+    """
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return False
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        links = (current.__cause__, current.__context__, getattr(current, "reason", None),
+                 current.args[0] if current.args else None)
+        pending.extend(link for link in links if isinstance(link, BaseException))
+    return False
+
+
+__all__ = ["GLOBAL_THROTTLE", "REFUSED_RETRY_DELAY", "HostThrottle", "HttpClient", "Response", "RetryPolicy",
+           "parse_retry_after"]

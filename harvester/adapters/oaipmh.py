@@ -24,6 +24,7 @@ from ..config import SourceConfig
 from ..errors import (
     BadResumptionToken,
     ConnectionFailed,
+    ConnectionRefused,
     HostileXML,
     HTTPStatusError,
     MalformedResponse,
@@ -237,6 +238,8 @@ class OAIPMHAdapter(Adapter):
             for page in self._list(window, token=None):
                 yielded = True
                 yield page
+        except ConnectionRefused:
+            raise  # the server is gone, not struggling with the window: smaller windows would be refused too
         except (RequestTimeout, HTTPStatusError, ConnectionFailed, RetryBudgetExhausted) as exc:
             parts = [] if yielded else split_window(window, ident)
             if not parts:
