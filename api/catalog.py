@@ -18,9 +18,10 @@ from fedcat.index.base import SearchIndex
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
 
-from .snapshots import SnapshotAfterRun
+from .snapshots import SnapshotAfterRun, refresh_after_link_check
 
 if TYPE_CHECKING:
+    from fedcat.harvester.linkcheck.run import LinkCheckReport
     from fedcat.index.elastic import ElasticSettings
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,16 @@ class Catalog:
         harvester = Harvester(config, store, index)
         harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
         return cls(config=config, store=store, index=index, harvester=harvester)
+
+    def check_links(self, source_id: str | None = None) -> LinkCheckReport:
+        """Visit the links of records declared open (one source, or all), then bring the last run's metrics
+        snapshot of each checked source up to date."""
+        from fedcat.harvester.linkcheck.run import check_links  # loaded by the commands that check links only
+
+        report = check_links(self.store, self.config, source_id)
+        checked = [source_id] if source_id else [s.id for s in self.config.sources]
+        refresh_after_link_check(self.store, self.config, self.harvester.clock(), checked)
+        return report
 
     def close(self) -> None:
         self.harvester.close()

@@ -143,14 +143,12 @@ def _ranking_table(body: dict[str, Any], names: dict[str, str]) -> None:
 
 
 def cmd_linkcheck(args: argparse.Namespace) -> int:
-    from fedcat.harvester.linkcheck.run import check_links  # loaded by this command only
-
     catalog = _catalog(args)
     if args.source:
         catalog.config.source(args.source)  # an unknown id is a ConfigError naming the known ones
     try:
         with console.status("checking the links of records declared open"):
-            report = check_links(catalog.store, catalog.config, args.source)
+            report = catalog.check_links(args.source)
     finally:
         catalog.close()
     by_source = report.by_source()

@@ -16,7 +16,6 @@ from rich.markup import escape
 
 from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.federation import DemoFederation
-from fedcat.harvester.linkcheck.run import check_links
 from fedcat.harvester.store import RunReport
 from fedcat.index.embedded import EmbeddedIndex
 
@@ -122,7 +121,7 @@ def run_demo(
                 catalog.harvester.reindex()
             harvest(catalog, None, False)
             docs = catalog.index.count()
-            links = check_links(catalog.store, config)
+            links = catalog.check_links()
             unreachable = sum(1 for r in links.results if not r.status.reachable)
         finally:
             catalog.close()

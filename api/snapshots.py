@@ -35,3 +35,17 @@ class SnapshotAfterRun:
             snapshot(self.store, run.source_id, run.id, self.views, self.clock())
         except StoreError as exc:
             log.warning("[%s] no metrics snapshot after run %s: %s", run.source_id, run.id, exc)
+
+
+def refresh_after_link_check(store: RecordStore, config: Config, today: date, source_ids: list[str]) -> None:
+    """A link check changes what the last run's snapshot says about reachability: take it again, in place
+    (the trend then shows each run as now known, not a 0% reachable point from before any check)."""
+    views = audience_views(config)
+    for source_id in source_ids:
+        runs = store.runs(source_id, limit=1)
+        if not runs:
+            continue
+        try:
+            snapshot(store, source_id, runs[0].id, views, today, replace=True)
+        except StoreError as exc:
+            log.warning("[%s] no metrics snapshot after the link check: %s", source_id, exc)

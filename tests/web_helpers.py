@@ -16,7 +16,6 @@ from fedcat.api.catalog import Catalog
 from fedcat.api.demo import demo_config
 from fedcat.harvester.config import Audience, load_config
 from fedcat.harvester.demo import DemoFederation
-from fedcat.harvester.linkcheck.run import check_links
 
 
 @dataclass
@@ -44,7 +43,7 @@ def harvested_world(tmp: Path) -> Iterator[World]:
                                      ("core", "security", "core"), ("sensitive", "security", "sensitive")):
                 cat.store.overrides.put(ids[name], "marine", tag, value, "officer", "web test")
             cat.harvester.retag(list(ids.values()))
-            check_links(cat.store, cat.config)
+            cat.check_links()  # as `fedcat linkcheck` does: the last run's snapshot is brought up to date
             cat.harvester.harvest(["marine"])  # a second snapshot for the trend
             keys = {aud.value: cat.store.keys.create(aud.value, aud)[1]
                     for aud in (Audience.REGISTERED, Audience.OFFICER)}

@@ -68,18 +68,19 @@ def basis(store: RecordStore, source_id: str, today: date) -> str:
 
 
 def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapping[str, Visible],
-             today: date) -> str:
+             today: date, *, replace: bool = False) -> str:
     """Store the source's metrics as each audience in ``views`` sees them; returns the time stamp.
 
     When nothing they are computed from has changed since the last snapshot (:func:`basis`), its
     figures are reused and only those drawn from the harvest runs are brought up to date: an
-    unchanged re-harvest does not read every record again.
+    unchanged re-harvest does not read every record again. ``replace``: the run's earlier snapshot is
+    replaced (after a link check, the run's figures as now known), not followed by a second one.
     """
     mark = basis(store, source_id, today)
     runs = store.runs(source_id, limit=RUNS_WINDOW)
     reused = _reuse(store, source_id, views, mark, runs)
     if reused is not None:
-        at = store.snapshots.add(source_id, run_id, reused)
+        at = store.snapshots.add(source_id, run_id, reused, replace=replace)
         log.info("[%s] metrics snapshot after run %s (records unchanged: figures reused)", source_id, run_id)
         return at
     by_audience = center_metrics_by_view(
@@ -91,7 +92,7 @@ def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapp
     )
     for metrics in by_audience.values():
         metrics["basis"] = mark
-    at = store.snapshots.add(source_id, run_id, by_audience)
+    at = store.snapshots.add(source_id, run_id, by_audience, replace=replace)
     log.info("[%s] metrics snapshot after run %s", source_id, run_id)
     return at
 

@@ -116,9 +116,13 @@ class Snapshots:
         self._db = db
         self._now = now
 
-    def add(self, source_id: str, run_id: int | None, by_audience: dict[str, dict[str, Any]]) -> str:
+    def add(self, source_id: str, run_id: int | None, by_audience: dict[str, dict[str, Any]], *,
+            replace: bool = False) -> str:
+        """Store a snapshot; ``replace``: in place of the run's earlier one (a link check after the run)."""
         at: str = self._now()
         with self._db.transaction() as db:
+            if replace:
+                db.execute("DELETE FROM metric_snapshots WHERE source_id = ? AND run_id IS ?", (source_id, run_id))
             db.executemany(
                 "INSERT INTO metric_snapshots(source_id, run_id, audience, at, metrics_json) VALUES (?,?,?,?,?)",
                 [(source_id, run_id, aud, at, json.dumps(m, ensure_ascii=False)) for aud, m in by_audience.items()],
