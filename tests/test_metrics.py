@@ -13,6 +13,7 @@ from fedcat.harvester.demo.oai_server import OAIServer
 from fedcat.harvester.linkcheck.result import LinkKind, LinkResult, LinkStatus
 from fedcat.harvester.metrics import MAX_POINTS, MAX_SCORE, assess, center_metrics, rank, rating
 from fedcat.harvester.metrics.quality import Dimension, Rating, Reach, valid_cstr, valid_doi
+from fedcat.harvester.metrics.compute import Tally, _reachability
 from fedcat.harvester.model import (
     Access, GeoScope, Identifiers, LangText, Licence, Openness, Provenance, Record, Security, Statement,
 )
@@ -192,3 +193,12 @@ def test_an_unchanged_run_reuses_the_record_figures_and_updates_the_run_figures(
     assert second.metrics["freshness"]["last_harvest"] == runs[0].finished_at
     fresh = {k: v for k, v in second.metrics.items() if k not in ("freshness", "ranking_score")}
     assert fresh == {k: v for k, v in first.metrics.items() if k not in ("freshness", "ranking_score")}
+
+
+def test_reachable_share_is_unknown_until_a_link_is_checked() -> None:
+    """Before any link check the share is not known (None, shown as –), not a measured 0%."""
+    tally = Tally()
+    tally.counts["declared_open"] = 10
+    assert _reachability(tally)["reachable_share"] is None
+    tally.counts["checked"], tally.counts["reachable"] = 10, 7
+    assert _reachability(tally)["reachable_share"] == 0.7

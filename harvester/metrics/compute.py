@@ -257,7 +257,8 @@ def _reachability(t: Tally) -> dict[str, Any]:
         "declared_open": declared, "checked": checked, "reachable": reachable,
         "unreachable": checked - reachable, "login_wall": t.links.get(LinkStatus.LOGIN_WALL.value, 0),
         "by_status": _distribution(t.links, [s.value for s in LinkStatus]),
-        "reachable_share": share(reachable, declared),
+        # nothing checked yet: not known (None, shown as –), rather than a measured 0%
+        "reachable_share": share(reachable, declared) if checked else None,
         "unreachable_share": share(checked - reachable, checked),
         "unreachable_ids": list(t.unreachable), "last_checked": t.last_checked,
     }
