@@ -87,6 +87,7 @@ class Catalog:
         store = RecordStore(data / "records.sqlite3")
         harvester = Harvester(config, store, index)
         harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
+        harvester.check_index()
         return cls(config=config, store=store, index=index, harvester=harvester)
 
     def check_links(self, source_id: str | None = None) -> LinkCheckReport:

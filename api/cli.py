@@ -26,7 +26,7 @@ from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
 
-from . import cli_metrics, cli_officer
+from . import cli_metrics, cli_officer, cli_status
 from .audience import Caller
 from .console import make_console
 from .catalog import Catalog
@@ -199,9 +199,17 @@ def cmd_harvests(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"harvests": [r.to_dict() for r in runs]}, ensure_ascii=False, indent=2))
         return 0
-    console.print(runs_table(runs))
+    console.print(runs_table(runs, long=args.long))
+    if args.long:
+        for line in run_messages(runs):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    elif any(len(r.message or "") > MESSAGE_SHOWN for r in runs):
+        words = ["harvests", *(["--source", args.source] if args.source else []),
+                 *(["--limit", str(args.limit)] if args.limit != HARVESTS_LIMIT else []), "--long"]
+        console.print(f"messages cut at {MESSAGE_SHOWN} characters; whole: {command_line(args, *words)}",
+                      markup=False, highlight=False, soft_wrap=True)
     for line in first_errors(runs):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=args.long)
     return 0
 
 
@@ -212,21 +220,37 @@ def _retries(counts: Mapping[str, int]) -> str:
     return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"
 
 
-def runs_table(runs: Sequence[RunReport]) -> Table:
-    """``fedcat harvests``: one row per run, newest first."""
+def runs_table(runs: Sequence[RunReport], *, long: bool = False) -> Table:
+    """``fedcat harvests``: one row per run, newest first, its message cut to :data:`MESSAGE_SHOWN`
+    characters; ``long`` (``--long``) leaves the message out, for :func:`run_messages` to print whole."""
     table = Table(title="Harvest runs", box=box.SIMPLE_HEAD)
-    for col in ("run", "source", "status", "started", "time", "pages", "added", "updated", "unchanged", "deleted",
-                "gated", "errored", "retries", "message"):
+    columns = ["run", "source", "status", "started", "time", "pages", "added", "updated", "unchanged", "deleted",
+               "gated", "errored", "retries", *([] if long else ["message"])]
+    for col in columns:
         table.add_column(col, justify="right" if col in ("run", "time", "pages") or col in _COUNTS else "left")
     for r in runs:
         d = r.to_dict()
         took = f"{d['duration_s']:.0f}s" if d["duration_s"] is not None else ""
+        message = [] if long else [Text(_cut(r.message or "", MESSAGE_SHOWN))]  # Text: no markup in messages
         table.add_row(str(r.id), r.source_id, r.status.value, r.started_at or "", took, str(r.pages),
-                      *(str(d[k]) for k in _COUNTS), _retries(r.retries), (r.message or "")[:60])
+                      *(str(d[k]) for k in _COUNTS), _retries(r.retries), *message)
     return table
 
 
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def run_messages(runs: Sequence[RunReport]) -> list[str]:
+    """``fedcat harvests --long``: each run's message, whole (newest run first)."""
+    return [f"run {r.id} ({r.source_id}) {r.status.value}: {r.message}" for r in runs if r.message]
+
+
 _COUNTS = ("added", "updated", "unchanged", "deleted", "gated", "errored")
+#: Characters of a run's message the ``fedcat harvests`` table shows (``--long`` prints them whole).
+MESSAGE_SHOWN = 60
+#: Runs ``fedcat harvests`` lists unless ``--limit`` says otherwise.
+HARVESTS_LIMIT = 20
 #: Runs whose first errors ``fedcat harvests`` lists under its table (the newest ones with errors).
 ERROR_RUNS_SHOWN = 3
 
@@ -431,8 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     hs = sub.add_parser("harvests", help="show harvest runs")
     hs.add_argument("--source", metavar="ID")
-    hs.add_argument("--limit", type=int, default=20)
+    hs.add_argument("--limit", type=int, default=HARVESTS_LIMIT)
     hs.add_argument("--json", action="store_true")
+    hs.add_argument("--long", action="store_true", help="print each run's message whole (the table cuts them)")
     hs.set_defaults(fn=cmd_harvests)
 
     s = sub.add_parser("search", help="search the catalog")
@@ -470,6 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", type=int, default=8000)
     d.add_argument("--no-serve", action="store_true", help="harvest the demo federation, then exit")
     d.set_defaults(fn=cmd_demo)
+    st = sub.add_parser("status", help="does the search index reflect the record store? (exit 1 if not)")
+    st.add_argument("--repair", action="store_true", help="index the records that wait for it now")
+    st.set_defaults(fn=lambda a: cli_status.run(_config(a), repair=a.repair))
     cli_officer.add_parsers(sub)
     cli_metrics.add_parsers(sub)
     return p

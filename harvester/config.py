@@ -160,6 +160,16 @@ class HttpConfig:
     min_delay: float = 0.0
     max_response_bytes: int = 100 * 1024 * 1024
     contact: str | None = None
+    #: Total time one response may take, headers and body, however steadily its bytes trickle in.
+    response_deadline: float = 300.0
+    #: Total time one request may take with its retries and their waits; then it fails.
+    page_deadline: float = 900.0
+    #: Retries a source may spend in a run before its first successful request ...
+    retry_budget: int = 50
+    #: ... plus this many for every successful request of the run ...
+    retry_budget_per_success: float = 1.0
+    #: ... never more than this in one run.
+    retry_budget_max: int = 10000
 
 
 @dataclass
@@ -303,6 +313,7 @@ def _check(cfg: Config, path: str | None) -> None:
         raise ConfigError("must be general, sensitive or important", key="api.unknown_security")
     if cfg.index.backend is Backend.ELASTICSEARCH and not cfg.index.url:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
+    _check_http(cfg.http)
     _check_index(cfg.index)
     _check_linkcheck(cfg.linkcheck)
     if cfg.workers < 1:
@@ -337,6 +348,17 @@ def _check_profile(src: SourceConfig, i: int, base_dir: Path | None) -> None:
         src.profile = BUILTIN_PROFILES[src.protocol.value]
     src.profile = resolve_ref(src.profile, base_dir)
     load_profile(src.profile, key=key)
+
+
+def _check_http(http: HttpConfig) -> None:
+    for name in ("response_deadline", "page_deadline"):
+        if getattr(http, name) <= 0:
+            raise ConfigError("must be greater than 0", key=f"http.{name}")
+    for name in ("retry_budget", "retry_budget_per_success"):
+        if getattr(http, name) < 0:
+            raise ConfigError("must be 0 or more", key=f"http.{name}")
+    if http.retry_budget_max < http.retry_budget:
+        raise ConfigError(f"must be at least http.retry_budget ({http.retry_budget})", key="http.retry_budget_max")
 
 
 def _check_index(index: IndexConfig) -> None:

@@ -14,14 +14,16 @@ Every exception raised on purpose by ``fedcat.harvester`` derives from
     │   └── DecisionConflict         not allowed in the record's state (confirming one's own change)
     └── HarvestError                 a source could not be harvested (source_id, url)
         ├── TransportError           no usable HTTP answer
-        │   ├── RequestTimeout       connect or read timeout
+        │   ├── RequestTimeout       connect or read timeout, or the response deadline passed
+        │   │   └── DeadlineExceeded  a request and its retries outlasted the page deadline
         │   ├── ConnectionFailed     reset, DNS, dropped mid-body
         │   │   └── ConnectionRefused  nothing listens at the address (not retried in a loop)
         │   ├── HTTPStatusError      a status that is neither 2xx nor an OAI error
         │   └── ResponseTooLarge     body over the configured cap
         ├── RetryBudgetExhausted     the source used up its retries
         ├── MalformedResponse        the body is not the protocol's XML or JSON
-        │   └── HostileXML           DTDs, entities or external references
+        │   ├── HostileXML           DTDs, entities or external references
+        │   └── HTMLPage             an HTML page (a login or error page) instead of XML (its title)
         ├── ProtocolLoop             repeated resumption token or cursor, endless empty pages
         ├── APIError                 a JSON API's envelope reports a failure (code != 20000, ...)
         └── OAIError                 an OAI-PMH <error code="..."> (one class per code)
@@ -102,7 +104,11 @@ class TransportError(HarvestError):
 
 
 class RequestTimeout(TransportError):
-    """The connect or read timeout expired."""
+    """The connect or read timeout expired, or the response took longer than its deadline."""
+
+
+class DeadlineExceeded(RequestTimeout):
+    """A request and its retries together took longer than the page deadline: no more retries."""
 
 
 class ConnectionFailed(TransportError):
@@ -135,6 +141,15 @@ class MalformedResponse(HarvestError):
 
 class HostileXML(MalformedResponse):
     """The XML carries a DTD, entity declarations or external references."""
+
+
+class HTMLPage(MalformedResponse):
+    """An HTML page (a login, maintenance or error page) came instead of XML; ``title`` is its <title>."""
+
+    def __init__(self, message: str, *, title: str | None = None, source_id: str | None = None,
+                 url: str | None = None) -> None:
+        self.title = title
+        super().__init__(message, source_id=source_id, url=url)
 
 
 class ProtocolLoop(HarvestError):

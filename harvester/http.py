@@ -4,33 +4,39 @@ Three components, as in Scrapy's downloader middlewares:
 
 - :class:`RetryPolicy` decides whether and how long to wait after a failure
   (exponential backoff with full jitter, ``Retry-After`` in seconds or as an
-  HTTP date, capped), within a per-source budget;
+  HTTP date, capped);
 - :class:`HostThrottle` lets one request at a time reach a host, with a
-  minimum delay between requests;
-- :class:`HttpClient` glues them to a ``requests.Session``, streams the body
-  and refuses it past ``max_response_bytes``.
+  minimum delay between requests, but for no longer than that request's
+  deadline: a stuck response never blocks the other sources of its host;
+- :class:`HttpClient` glues them to a ``requests.Session``, streams the body,
+  refuses it past ``max_response_bytes`` or past ``response_deadline`` seconds,
+  stops retrying a request after ``page_deadline`` seconds and keeps the
+  source's retries within a budget that grows with its successful requests.
 """
 
 from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 
 from .config import HttpConfig
 from .errors import (
     ConnectionFailed,
     ConnectionRefused,
+    DeadlineExceeded,
     HTTPStatusError,
     RequestTimeout,
     ResponseTooLarge,
@@ -45,6 +51,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: A refused connection (nothing listens there) is tried once more after this many seconds, then fails:
 #: a server restarting comes back within it, a wrong port or a stopped server never does.
 REFUSED_RETRY_DELAY = 0.5
+#: A request keeps its host to itself this long past its own deadline (it is failing by then); after
+#: that the next request to the host goes ahead without waiting for it.
+GATE_SLACK = 1.0
+#: Bytes asked for per read of a body; a read returns what has arrived, so the deadline is checked often.
+CHUNK = 64 * 1024
 VERSION = "0.1.0"
 
 
@@ -97,28 +108,52 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+@dataclass
+class _Gate:
+    """Who holds one host, until when, and when its last request ended."""
+
+    holder: object | None = None
+    until: float = math.inf
+    last: float = -math.inf
+
+
 class HostThrottle:
-    """One request at a time per host, at least ``min_delay`` seconds apart."""
+    """One request at a time per host, at least ``min_delay`` seconds apart.
+
+    A request holds its host for at most ``hold`` seconds (its deadline, plus :data:`GATE_SLACK`):
+    when it is still running after that, the next request goes ahead anyway, so a response that
+    never ends blocks the other sources of its host no longer than its own deadline.
+    """
 
     def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._last: dict[str, float] = {}
+        self._cond = threading.Condition()
+        self._gates: dict[str, _Gate] = {}
 
-    def _lock_for(self, host: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(host, threading.Lock())
-
-    def run(self, host: str, min_delay: float, fn: Callable[[], Response]) -> Response:
-        lock = self._lock_for(host)
-        with lock:
-            wait = self._last.get(host, 0.0) + min_delay - time.monotonic()
+    def run(self, host: str, min_delay: float, fn: Callable[[], Response], *,
+            hold: float | None = None) -> Response:
+        token = object()
+        with self._cond:
+            gate = self._gates.setdefault(host, _Gate())
+            while gate.holder is not None:
+                left = gate.until - time.monotonic()
+                if left <= 0:
+                    log.warning("%s: a request has held this host past its deadline; the next one goes ahead", host)
+                    break
+                self._cond.wait(min(left, 3600.0))
+            now = time.monotonic()
+            wait = max(0.0, gate.last + min_delay - now)
+            gate.holder = token
+            gate.until = math.inf if hold is None else now + wait + hold + GATE_SLACK
+        try:
             if wait > 0:
                 time.sleep(wait)
-            try:
-                return fn()
-            finally:
-                self._last[host] = time.monotonic()
+            return fn()
+        finally:
+            with self._cond:
+                gate.last = time.monotonic()
+                if gate.holder is token:
+                    gate.holder = None
+                self._cond.notify_all()
 
 
 #: Shared by every client of the process, so parallel sources on one host still take turns.
@@ -126,7 +161,12 @@ GLOBAL_THROTTLE = HostThrottle()
 
 
 class HttpClient:
-    """One per source: carries the source id into errors and counts retries by reason."""
+    """One per source: carries the source id into errors and counts retries by reason.
+
+    The source's retries are charged to a budget: ``retry_budget`` plus ``retry_budget_per_success``
+    for each successful request so far, at most ``retry_budget_max``, so a long listing from a
+    server that fails now and then has room for its retries and a broken server still stops.
+    """
 
     def __init__(
         self,
@@ -143,7 +183,8 @@ class HttpClient:
         self.policy = RetryPolicy(config.max_retries, config.backoff_base, config.backoff_max, config.retry_after_max)
         self.throttle = throttle or GLOBAL_THROTTLE
         self.retries: Counter[str] = Counter()
-        self.budget = config.max_retries * 10
+        #: Requests answered with a usable status (less those a caller had to fetch again).
+        self.successes = 0
         self._sleep = sleep
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent(config.contact)
@@ -151,6 +192,32 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+    @property
+    def budget(self) -> int:
+        """How many retries the source may have spent by now."""
+        c = self.config
+        return min(c.retry_budget_max, c.retry_budget + int(c.retry_budget_per_success * self.successes))
+
+    def spend_retry(self, reason: str, url: str) -> None:
+        """Charge a retry decided by the caller (a body cut short, fetched again) to the budget.
+
+        The response being retried no longer counts as a success, so a server that keeps failing
+        this way does not earn budget with its failures. Raises :class:`RetryBudgetExhausted`
+        when the budget is used up.
+        """
+        self.successes = max(0, self.successes - 1)
+        self._charge(reason, url, reason.replace("_", " "))
+
+    def _charge(self, reason: str, url: str, last: str) -> None:
+        spent = sum(self.retries.values())
+        budget = self.budget
+        if spent >= budget:
+            raise RetryBudgetExhausted(
+                f"retry budget of {budget} used up ({spent} retries, {self.successes} successful requests; "
+                f"last: {last})", source_id=self.source_id, url=url,
+            )
+        self.retries[reason] += 1
 
     def request(
         self,
@@ -166,32 +233,45 @@ class HttpClient:
         """Send with retries. 2xx and ``ok_statuses`` are returned; others raise.
 
         Timeouts, connection errors, 429 and 5xx are retried with backoff; a refused connection only
-        once, quickly (:data:`REFUSED_RETRY_DELAY`), then :class:`ConnectionRefused` is raised.
+        once, quickly (:data:`REFUSED_RETRY_DELAY`), then :class:`ConnectionRefused` is raised. Each
+        response must be complete within ``response_deadline``; once the request and its retries
+        have taken ``page_deadline``, :class:`DeadlineExceeded` is raised.
         """
+        started = time.monotonic()
+        page_end = started + self.config.page_deadline
         attempt = 0
+        tries = 0
         refused = False
+        error: TransportError | None = None
         while True:
             reason: str
             retry_after: str | None = None
+            left = page_end - time.monotonic()
+            if left <= 0:
+                raise self._page_deadline(url, started, tries, error)
+            tries += 1
             try:
                 resp = self.throttle.run(
                     urlsplit(url).netloc, self.min_delay,
-                    lambda: self._send(method, url, params, data, json_body, headers),
+                    lambda: self._send(method, url, params, data, json_body, headers, page_end),
+                    hold=min(self.config.response_deadline, left),
                 )
-            except ConnectionRefused:
+            except ConnectionRefused as exc:
                 if refused:
                     raise
                 refused = True
+                error = exc
                 self._retry_refused(url)
                 continue
             except RequestTimeout as exc:
                 reason = "timeout"
-                error: TransportError = exc
+                error = exc
             except ConnectionFailed as exc:
                 reason = "connection"
                 error = exc
             else:
                 if 200 <= resp.status < 300 or resp.status in ok_statuses:
+                    self.successes += 1
                     return resp
                 error = HTTPStatusError(f"HTTP {resp.status}", status=resp.status, source_id=self.source_id, url=resp.url)
                 if resp.status not in RETRY_STATUSES:
@@ -201,17 +281,22 @@ class HttpClient:
             attempt += 1
             if attempt > self.policy.max_retries:
                 raise error
-            if sum(self.retries.values()) >= self.budget:
-                raise RetryBudgetExhausted(
-                    f"retry budget of {self.budget} used up (last: {error.message})", source_id=self.source_id, url=url
-                )
-            self.retries[reason] += 1
             wait = self.policy.delay(attempt, retry_after)
+            if time.monotonic() + wait >= page_end:
+                raise self._page_deadline(url, started, tries, error) from error
+            self._charge(reason, url, error.message)
             log.warning("[%s] %s: %s, retry %d in %.1fs", self.source_id, url, reason, attempt, wait)
             self._sleep(wait)
 
+    def _page_deadline(self, url: str, started: float, tries: int, last: TransportError | None) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"page_deadline of {self.config.page_deadline:g} s reached after {tries} "
+            f"{'try' if tries == 1 else 'tries'} in {time.monotonic() - started:.1f} s, no more retries"
+            f"{f' (last: {last.message})' if last else ''}", source_id=self.source_id, url=url,
+        )
+
     def _retry_refused(self, url: str) -> None:
-        self.retries["refused"] += 1
+        self._charge("refused", url, "connection refused")
         log.info("[%s] %s: connection refused, trying once more in %.1fs", self.source_id, url, REFUSED_RETRY_DELAY)
         self._sleep(REFUSED_RETRY_DELAY)
 
@@ -223,29 +308,51 @@ class HttpClient:
         data: Mapping[str, str] | None,
         json_body: object | None,
         headers: Mapping[str, str] | None,
+        page_end: float = math.inf,
     ) -> Response:
-        timeout = (self.config.connect_timeout, self.config.read_timeout)
+        """One attempt, headers and body within ``response_deadline`` (and before ``page_end``)."""
+        start = time.monotonic()
+        limit = self.config.response_deadline
+        deadline = _Deadline(start, start + limit, f"response_deadline of {limit:g} s")
+        if page_end < deadline.end:
+            deadline = _Deadline(start, page_end, "what was left of page_deadline")
+        if deadline.left() <= 0:
+            raise RequestTimeout(deadline.message(0), source_id=self.source_id, url=url)
+        # Every socket operation waits at most until the deadline; the body's reads are re-armed as it comes.
+        timeout = (min(self.config.connect_timeout, deadline.left()), min(self.config.read_timeout, deadline.left()))
+        size = 0
         try:
             with self.session.request(
                 method, url, params=params, data=data, json=json_body, headers=headers,
                 timeout=timeout, stream=True,
             ) as r:
-                body = self._read_capped(r, url)
+                deadline.headers = True
+                if deadline.passed():
+                    raise RequestTimeout(deadline.message(0), source_id=self.source_id, url=url)
+                chunks: list[bytes] = []
+                for chunk in self._read_capped(r, url, deadline):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                body = b"".join(chunks)
                 if body[:2] == GZIP_MAGIC and "gzip" not in r.headers.get("Content-Encoding", ""):
                     body = self._gunzip(body, url)
                 return Response(url=r.url, status=r.status_code, headers=dict(r.headers), body=body,
                                 encoding=r.encoding if "charset" in r.headers.get("Content-Type", "") else None)
-        except requests.Timeout as exc:
-            raise RequestTimeout(f"timed out: {exc}", source_id=self.source_id, url=url) from exc
+        except (requests.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
+            message = deadline.message(size) if deadline.passed() else f"timed out: {exc}"
+            raise RequestTimeout(message, source_id=self.source_id, url=url) from exc
         except requests.ConnectionError as exc:
+            if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):  # a body read timed out
+                message = deadline.message(size) if deadline.passed() else f"timed out: {exc}"
+                raise RequestTimeout(message, source_id=self.source_id, url=url) from exc
             if _refused(exc):
                 raise ConnectionRefused(f"connection failed: connection refused (nothing is listening on "
                                         f"{urlsplit(url).netloc})", source_id=self.source_id, url=url) from exc
             raise ConnectionFailed(f"connection failed: {exc}", source_id=self.source_id, url=url) from exc
-        except (requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
+                urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
             raise ConnectionFailed(f"connection failed: {exc}", source_id=self.source_id, url=url) from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise ConnectionFailed(f"request failed: {exc}", source_id=self.source_id, url=url) from exc
 
     def _gunzip(self, body: bytes, url: str) -> bytes:
@@ -261,20 +368,59 @@ class HttpClient:
         log.info("[%s] %s: inflated a gzip body sent without Content-Encoding", self.source_id, url)
         return out
 
-    def _read_capped(self, r: requests.Response, url: str) -> bytes:
+    def _read_capped(self, r: requests.Response, url: str, deadline: _Deadline) -> Iterator[bytes]:
+        """The body's chunks as they arrive, refused past the size cap or the deadline."""
         cap = self.config.max_response_bytes
         declared = r.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise ResponseTooLarge(f"Content-Length {declared} exceeds the cap of {cap} bytes",
                                    source_id=self.source_id, url=url)
-        chunks: list[bytes] = []
         size = 0
-        for chunk in r.iter_content(64 * 1024):
+        for chunk in self._chunks(r, deadline):
             size += len(chunk)
             if size > cap:
                 raise ResponseTooLarge(f"body exceeds the cap of {cap} bytes", source_id=self.source_id, url=url)
-            chunks.append(chunk)
-        return b"".join(chunks)
+            if deadline.passed():
+                raise RequestTimeout(deadline.message(size), source_id=self.source_id, url=url)
+            yield chunk
+
+    def _chunks(self, r: requests.Response, deadline: _Deadline) -> Iterator[bytes]:
+        """Decoded body chunks; each read returns what has arrived and waits no later than the deadline."""
+        read1 = getattr(r.raw, "read1", None)
+        if read1 is None:  # urllib3 before 2.3: whole chunks, the deadline is checked between them
+            yield from r.iter_content(CHUNK)
+            return
+        sock = getattr(getattr(r.raw, "connection", None), "sock", None)
+        while True:
+            if sock is not None and hasattr(sock, "settimeout"):
+                sock.settimeout(max(0.001, min(self.config.read_timeout, deadline.left())))
+            chunk = read1(CHUNK, decode_content=True)
+            if not chunk:
+                return
+            yield bytes(chunk)
+
+
+@dataclass
+class _Deadline:
+    """When one attempt must be over, and which setting said so (named in the error)."""
+
+    start: float
+    end: float
+    #: ``response_deadline of 300 s`` or ``what was left of page_deadline``.
+    setting: str
+    headers: bool = False  # the response's headers have arrived
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def message(self, received: int) -> str:
+        took = time.monotonic() - self.start
+        if not self.headers:
+            return f"timed out: no response within {took:.1f} s ({self.setting})"
+        return f"timed out: response not complete after {took:.1f} s ({self.setting}; {received} bytes received)"
 
 
 def _refused(exc: requests.ConnectionError) -> bool:
@@ -300,5 +446,5 @@ def _refused(exc: requests.ConnectionError) -> bool:
     return False
 
 
-__all__ = ["GLOBAL_THROTTLE", "REFUSED_RETRY_DELAY", "HostThrottle", "HttpClient", "Response", "RetryPolicy",
-           "parse_retry_after"]
+__all__ = ["GATE_SLACK", "GLOBAL_THROTTLE", "REFUSED_RETRY_DELAY", "HostThrottle", "HttpClient", "Response",
+           "RetryPolicy", "parse_retry_after"]

@@ -42,6 +42,9 @@ MAPPING_VERSION = "1"
 #: seconds between commits, and one at the end of every run.
 FLUSH_EVERY_DOCS = 20_000
 FLUSH_EVERY_S = 30.0
+#: Marks the checkpoint saved when a run's listing is complete (its last page stored, the run not yet
+#: ended): the next run does not list that window again.
+LISTING_COMPLETE = "listing_complete"
 
 
 class Progress(Protocol):
@@ -119,6 +122,8 @@ class Harvester:
         self._index_lock = threading.Lock()
         self._staged: list[str] = []
         self._last_flush = time.monotonic()
+        #: Records :meth:`check_index` marked to be indexed again when the catalog opened (0: the index was in step).
+        self.index_marked = 0
         #: Called with each finished run report (the catalog takes a metrics snapshot there).
         self.after_run: Callable[[RunReport], None] | None = None
         self._mapper: MapperProcess | None = None
@@ -189,9 +194,18 @@ class Harvester:
         job = _SourceJob(run, source, tagger, overrides, self.input_fingerprint(source, tagger))
         resume = self._resume_state(source, full)
         since = None if full else self.store.last_successful_datestamp(source.id)
+        if resume is not None and resume.get(LISTING_COMPLETE):
+            # the run before listed all its window and stopped before it ended: this run does not list
+            # that window again, it lists from the newest datestamp seen there (a full run lists all)
+            newest = resume.get("newest")
+            since = None if full else newest if isinstance(newest, str) else since
+            resume = None
         status, message = RunStatus.SUCCEEDED, None
         try:
             self._run_pages(job, adapter.pages(full=full, since=since, resume=resume), sink)
+            if adapter.info.complete:  # a crash before the run ends must not list it all again
+                self.store.save_checkpoint(run, {LISTING_COMPLETE: True, "full": adapter.info.full,
+                                                 "newest": adapter.info.newest_datestamp or since})
         except HarvestError as exc:
             status, message = RunStatus.FAILED, str(exc)
             run.add_error(RecordError(local_id=None, message=message, url=exc.url))
@@ -206,12 +220,11 @@ class Harvester:
             status = RunStatus.PARTIAL
         elif self._may_delete_by_absence(source, adapter):
             self._delete_absent(run, source)
-        if status is not RunStatus.FAILED:
-            self.store.clear_checkpoint(source.id)
         self.flush_index()
         self.store.finish_run(run, status, message=message,
                               newest_datestamp=None if status is RunStatus.FAILED
-                              else adapter.info.newest_datestamp or since)
+                              else adapter.info.newest_datestamp or since,
+                              clear_checkpoint=status is not RunStatus.FAILED)
         if self.after_run is not None:
             self.after_run(run)
         sink.finished(run)
@@ -242,7 +255,10 @@ class Harvester:
         if full and not state.get("full"):
             self.store.clear_checkpoint(source.id)
             return None
-        log.info("[%s] resuming from checkpoint", source.id)
+        if state.get(LISTING_COMPLETE):
+            log.info("[%s] the last run listed everything before it stopped: not listing that again", source.id)
+        else:
+            log.info("[%s] resuming from checkpoint", source.id)
         return state
 
     def input_fingerprint(self, source: SourceConfig, tagger: SourceTagger) -> bytes:
@@ -328,7 +344,8 @@ class Harvester:
         return out
 
     def _finish_page(self, job: _SourceJob, work: _PageWork, sink: Progress) -> None:
-        """Store the mapped page with its checkpoint, count the outcomes, stage the index changes."""
+        """Store the mapped page with its checkpoint and the run's counts (one transaction), stage the
+        index changes."""
         run, source, page = job.run, job.source, work.page
         mapped = dict(zip(map(id, work.todo), self._mapped(job, work)))
         items: list[PageItem] = []
@@ -343,14 +360,9 @@ class Harvester:
             elif result is not None:  # None: unchanged, not re-mapped
                 items.append(PageItem(result, RawPayload(hi.format, hi.raw),
                                       work.keys.get(Record.make_id(source.id, hi.local_id))))
+        # the store counts the page into the run's report, written in the page's transaction
         outcomes = self.store.store_page(run, items, checkpoint=page.checkpoint, errors=errors,
                                          seen=sorted(work.unchanged))
-        run.count(Outcome.UNCHANGED, len(work.unchanged))
-        for _, outcome in outcomes:
-            run.count(outcome)
-        for err, _ in errors:
-            run.count(Outcome.ERRORED)
-            run.add_error(err)
         self._index_changes(outcomes)
         sink.advanced(source.id, len(page.items), page.total_hint)
 
@@ -456,8 +468,7 @@ class Harvester:
         return report
 
     def _store_remapped(self, run: RunReport, batch: list[PageItem]) -> None:
-        for _, outcome in self.store.store_page(run, batch, checkpoint=None):
-            run.count(outcome)
+        self.store.store_page(run, batch, checkpoint=None, from_source=False)  # counted into the run there
 
     # -- tags between harvests --------------------------------------------------------------
 
@@ -491,10 +502,30 @@ class Harvester:
         return outcomes
 
     def reindex(self) -> int:
-        """Rebuild the index from the store."""
+        """Rebuild the index from the store (beside the live one, swapped in at the end)."""
         if self.index is None:
             return 0
         with self._index_lock:
+            self.index.bind_store(self.store.store_id)
             count = self.index.rebuild_groups(self.store.iter_groups())
             self.store.mark_all_indexed()
         return count
+
+    def check_index(self) -> int:
+        """Whether the index reflects this store (an invariant checked when the catalog opens): an index that
+        is new, lost and recreated empty, or built from another store has every live record marked pending,
+        so the next catch-up (every harvest, ``fedcat reindex``, ``fedcat status --repair``) fills it.
+        Returns how many records were marked."""
+        if self.index is None or not self.index.tracks_store:
+            return 0
+        store_id = self.store.store_id
+        bound = self.index.bound_store()
+        if bound == store_id:
+            return 0
+        marked = self.store.mark_all_pending()
+        self.index.bind_store(store_id)
+        self.index_marked = marked
+        if marked:
+            why = "is new or was lost" if bound is None else f"was built from another record store ({bound})"
+            log.warning("the index %s: %d records are marked to be indexed again", why, marked)
+        return marked

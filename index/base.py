@@ -170,6 +170,19 @@ class SearchIndex(abc.ABC):
     def clear(self) -> None:
         """Remove every document (used by a rebuild)."""
 
+    @property
+    def tracks_store(self) -> bool:
+        """Whether the backend records which record store it reflects (:meth:`bound_store`); a backend that
+        does not is trusted to be in step (its pending marks still bring it up to date)."""
+        return False
+
+    def bound_store(self) -> str | None:
+        """The id of the record store this index was built from; None when unknown (a new, empty index)."""
+        return None
+
+    def bind_store(self, store_id: str) -> None:
+        """Record that this index reflects the store ``store_id`` (its pending marks say what is missing)."""
+
     def rebuild(self, records: Iterable[Record], batch: int = 1000) -> int:
         """Replace the whole content with ``records`` (held in memory to group them); returns how many
         were indexed. The pipeline streams groups from the store with :meth:`rebuild_groups`."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ from .base import (
     SearchResult,
     Sort,
 )
-from . import cursor
+from . import cursor, rebuild
 from .documents import display_highlights, indexable
 from .errors import BadQuery, IndexUnavailable
 from .groups import FULL_VIEW, ViewDoc, allowed_classes, views
@@ -44,6 +46,8 @@ from .writer import WriterProcess
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
+#: Names the record store the index in a folder was built from (see ``Harvester.check_index``).
+STORE_MARKER = "fedcat-store.json"
 _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")
 #: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
 _GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
@@ -78,16 +82,41 @@ class EmbeddedIndex(SearchIndex):
         self._lock = threading.Lock()
         self._writer: tantivy.IndexWriter | None = None
         self._remote: WriterProcess | None = WriterProcess(Path(path)) if write_process and path else None
+        self._path = Path(path) if path is not None else None
         try:
-            if path is None:
+            if self._path is None:
                 self._index = tantivy.Index(self._schema)
             else:
-                folder = Path(path)
-                folder.mkdir(parents=True, exist_ok=True)
-                self._check_version(folder)
-                self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
+                rebuild.recover(self._path)
+                self._index = self._open_folder(self._path)
         except (OSError, ValueError) as exc:
             raise IndexUnavailable(f"cannot open the embedded index at {path}: {exc}") from exc
+
+    def _open_folder(self, folder: Path) -> tantivy.Index:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._check_version(folder)
+        return tantivy.Index(self._schema, path=str(folder), reuse=True)
+
+    # -- which store the index reflects ------------------------------------------------
+
+    @property
+    def tracks_store(self) -> bool:
+        return self._path is not None  # a folder can be lost, emptied or copied without the store knowing
+
+    def bound_store(self) -> str | None:
+        """The id of the record store this index was built from (None: unknown, e.g. a new folder)."""
+        if self._path is None:
+            return None
+        try:
+            data = json.loads((self._path / STORE_MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        value = data.get("store") if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+
+    def bind_store(self, store_id: str) -> None:
+        if self._path is not None:
+            (self._path / STORE_MARKER).write_text(json.dumps({"store": store_id}), encoding="utf-8")
 
     @staticmethod
     def _marked_version(folder: Path) -> Any:
@@ -129,6 +158,25 @@ class EmbeddedIndex(SearchIndex):
         self._writer.commit()
         self._index.reload()
 
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """tantivy reports a failed write (permission denied, a file gone, a full disk) as ValueError or
+        OSError: it becomes the index error the pipeline handles (records stay pending), and the writer,
+        whose state is then unknown, is dropped; the next write opens another. Called with the lock held."""
+        try:
+            yield
+        except (ValueError, OSError) as exc:
+            self._drop_writer()
+            raise IndexUnavailable(f"the embedded index could not {what}: {exc}") from exc
+
+    def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            try:
+                writer.rollback()
+            except ValueError as exc:
+                log.warning("the index writer could not roll back after a failed write: %s", exc)
+
     def _document(self, view: ViewDoc) -> tantivy.Document:
         doc = view.doc
         fields: dict[str, Any] = {
@@ -155,7 +203,7 @@ class EmbeddedIndex(SearchIndex):
         if self._remote is not None:
             return self._upsert_remote(list(groups), refresh)
         result = BulkResult()
-        with self._lock:
+        with self._lock, self._writing("store documents"):
             writer = self._get_writer()
             for group in groups:
                 writer.delete_documents_by_term("group", group.key)
@@ -190,7 +238,7 @@ class EmbeddedIndex(SearchIndex):
                 self._remote.commit()
             return BulkResult(deleted=len(wanted))
         result = BulkResult()
-        with self._lock:
+        with self._lock, self._writing("delete documents"):
             writer = self._get_writer()
             for record_id in ids:
                 writer.delete_documents_by_term("member", record_id)
@@ -203,7 +251,7 @@ class EmbeddedIndex(SearchIndex):
         if self._remote is not None:
             self._remote.commit()
             return
-        with self._lock:
+        with self._lock, self._writing("commit"):
             if self._writer is not None:
                 self._commit()
 
@@ -211,9 +259,56 @@ class EmbeddedIndex(SearchIndex):
         if self._remote is not None:
             self._remote.clear()
             return
-        with self._lock:
+        with self._lock, self._writing("clear"):
             self._get_writer().delete_all_documents()
             self._commit()
+
+    def rebuild_groups(self, groups: Iterable[DatasetGroup], batch: int = 1000) -> int:
+        """Build the whole index beside the live one and swap it in (:mod:`.rebuild`): searches see the old
+        index until the swap. A rebuild that was killed is continued after its last committed group."""
+        if self._path is None:
+            return super().rebuild_groups(groups, batch)
+        folder = rebuild.next_folder(self._path)
+        progress = rebuild.read_build(folder) if folder.exists() else None
+        if progress is None or progress.get("complete"):
+            shutil.rmtree(folder, ignore_errors=True)
+            progress = {"after": "", "count": 0}
+        after, total = str(progress.get("after") or ""), int(progress.get("count") or 0)
+        if after:
+            log.info("continuing the index rebuild in %s after group %s (%d records done)", folder, after, total)
+        target = EmbeddedIndex(folder)
+        try:
+            chunk: list[DatasetGroup] = []
+            for group in groups:
+                if after and group.key <= after:
+                    continue  # committed by the rebuild that was cut short
+                chunk.append(group)
+                if len(chunk) >= batch:
+                    total += target.upsert_groups(chunk).indexed
+                    rebuild.write_build(folder, after=chunk[-1].key, count=total, complete=False)
+                    chunk = []
+            if chunk:
+                total += target.upsert_groups(chunk).indexed
+            target.flush()
+            store_id = self.bound_store()
+            if store_id:
+                target.bind_store(store_id)
+            rebuild.write_build(folder, after="", count=total, complete=True)
+        finally:
+            target.close()
+        self._swap_in()
+        return total
+
+    def _swap_in(self) -> None:
+        assert self._path is not None
+        if self._remote is not None:
+            self._remote.close()
+        with self._lock, self._writing("swap in the rebuilt index"):
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+            rebuild.swap(self._path)
+            self._index = self._open_folder(self._path)
 
     def count(self) -> int:
         self._index.reload()

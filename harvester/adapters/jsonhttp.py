@@ -68,7 +68,7 @@ def fetch_json(
                 raise MalformedResponse(f"not a JSON response ({kind}, {len(resp.body)} bytes): {exc}",
                                         source_id=client.source_id, url=resp.url) from None
             attempt += 1
-            client.retries["truncated"] += 1
+            client.spend_retry("truncated", resp.url)
             log.warning("[%s] %s: truncated JSON body, retry %d", client.source_id, resp.url, attempt)
             continue
         check_envelope(data, envelope, source_id=client.source_id, url=resp.url)

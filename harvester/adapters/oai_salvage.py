@@ -23,6 +23,7 @@ _ROOT_START = re.compile(r"<(?:\w+:)?OAI-PMH\b[^>]*>", re.S)
 _ROOT_END = re.compile(r"</(?:\w+:)?OAI-PMH\s*>\s*$")
 _RECORD = re.compile(r"<(?:\w+:)?record[\s>].*?</(?:\w+:)?record\s*>", re.S)
 _TOKEN = re.compile(r"<(?:\w+:)?resumptionToken\b[^>]*?(?:/>|>.*?</(?:\w+:)?resumptionToken\s*>)", re.S)
+_HEADER = re.compile(r"<(?:\w+:)?header\b[^>]*>(.*?)</(?:\w+:)?header\s*>", re.S)
 _IDENT = re.compile(r"<(?:\w+:)?identifier>\s*([^<\s]+)\s*</", re.S)
 
 
@@ -73,11 +74,17 @@ def salvage(body: bytes, encoding: str | None) -> tuple[etree._Element, list[Bad
         except HostileXML:
             raise
         except MalformedResponse as exc:
-            ident = _IDENT.search(chunk)
-            bad.append(BadRecord(ident.group(1) if ident else None, chunk.encode("utf-8"), str(exc)))
+            bad.append(BadRecord(_identifier(chunk), chunk.encode("utf-8"), str(exc)))
             continue
         good.append(chunk)
     token = _TOKEN.search(text)
     rebuilt = f"{opening}<ListRecords>{''.join(good)}{token.group(0) if token else ''}</ListRecords>{closing}"
     root = parse(rebuilt.encode("utf-8"), what="salvaged page")
     return root, bad
+
+
+def _identifier(chunk: str) -> str | None:
+    """The identifier in a broken record's header (not one from its metadata); None if it has none."""
+    header = _HEADER.search(chunk)
+    ident = _IDENT.search(header.group(1) if header else chunk)  # a header broken itself: the first one
+    return ident.group(1) if ident else None

@@ -26,6 +26,7 @@ from ..errors import (
     ConnectionFailed,
     ConnectionRefused,
     HostileXML,
+    HTMLPage,
     HTTPStatusError,
     MalformedResponse,
     NoRecordsMatch,
@@ -53,21 +54,32 @@ class OAIResponse:
     """Sickle's response interface over a :class:`Response` with a safe parse.
 
     A complete page broken by bad records is salvaged (``bad_records``); an
-    envelope without the OAI namespace is given it.
+    envelope without the OAI namespace is given it. A page not read in its
+    declared encoding is logged as a warning (kept in ``warnings``); a hostile
+    page or an HTML page is never salvaged.
     """
 
-    def __init__(self, response: Response, params: dict[str, str]) -> None:
+    def __init__(self, response: Response, params: dict[str, str], *, source_id: str | None = None) -> None:
         self.http_response = response
         self.params = params
         self.bad_records: list[BadRecord] = []
+        self.warnings: list[str] = []
+
+        def warn(message: str) -> None:
+            self.warnings.append(message)
+            log.warning("[%s] %s: %s", source_id or "?", response.url, message)
+
         try:
-            root = parse(response.body, declared_encoding=response.encoding, what="OAI-PMH response")
-        except HostileXML:
+            root = parse(response.body, declared_encoding=response.encoding, what="OAI-PMH response", warn=warn)
+        except (HostileXML, HTMLPage):
             raise
-        except MalformedResponse:
+        except MalformedResponse as exc:
             if params.get("verb") != "ListRecords" and "resumptionToken" not in params:
                 raise
-            root, self.bad_records = salvage(response.body, response.encoding)
+            try:
+                root, self.bad_records = salvage(response.body, response.encoding)
+            except MalformedResponse as unsalvaged:
+                raise MalformedResponse(f"{exc.message}; {unsalvaged.message}") from None
         if etree.QName(root).namespace is None and etree.QName(root).localname == "OAI-PMH":
             root = adopt_namespace(root)
         self.xml = root
@@ -89,9 +101,13 @@ class FedcatSickle(Sickle):  # type: ignore[misc]
     def harvest(self, **kwargs: str) -> OAIResponse:
         resp = self._fetch(kwargs)
         try:
-            oai = OAIResponse(resp, kwargs)
+            oai = OAIResponse(resp, kwargs, source_id=self.source_id)
         except HostileXML as exc:
             raise HostileXML(exc.message, source_id=self.source_id, url=resp.url) from None
+        except HTMLPage as exc:
+            title = f" (title: {exc.title!r})" if exc.title else ""
+            raise HTMLPage(f"not an OAI-PMH response: HTML page instead of XML{title}, HTTP {resp.status}",
+                           title=exc.title, source_id=self.source_id, url=resp.url) from None
         except MalformedResponse as exc:
             raise MalformedResponse(f"not an OAI-PMH response: {exc.message}", source_id=self.source_id,
                                     url=resp.url) from None
@@ -121,7 +137,7 @@ class FedcatSickle(Sickle):  # type: ignore[misc]
             if attempt > self.client.policy.max_retries:
                 raise MalformedResponse(f"response truncated ({len(resp.body)} bytes) after {attempt} tries",
                                         source_id=self.source_id, url=resp.url)
-            self.client.retries["truncated"] += 1
+            self.client.spend_retry("truncated", resp.url)
             log.warning("[%s] %s: truncated body, retry %d", self.source_id, resp.url, attempt)
 
 
@@ -287,28 +303,34 @@ class OAIPMHAdapter(Adapter):
             yield Page(items=items, checkpoint=checkpoint, url=resp.http_response.url, total_hint=total)
 
     def _items(self, resp: OAIResponse, prefix: str) -> Iterator[HarvestedItem]:
+        """The page's records; one that cannot be used (no header or identifier, or salvaged
+        from a broken page) becomes an errored item with its raw bytes and the reason."""
+        bad_records: list[BadRecord] = []
         for rec in resp.xml.iterfind("oai:ListRecords/oai:record", NS):
             item = _item(rec, prefix)
-            if item is not None:
+            if isinstance(item, str):
+                bad_records.append(BadRecord(None, etree.tostring(rec, encoding="utf-8"), item))
+            else:
                 yield item
-        for bad in resp.bad_records:
+        for bad in bad_records + resp.bad_records:
             ident = bad.identifier or "unknown"
+            log.warning("[%s] %s: malformed record %s: %s", self.source.id, resp.http_response.url, ident, bad.error)
             yield HarvestedItem(local_id=local_id(ident), source_identifier=ident, datestamp=None, deleted=False,
                                 raw=bad.raw, format=prefix, error=f"malformed record: {bad.error}")
 
 
-def _item(rec: etree._Element, prefix: str, raw: bytes | None = None) -> HarvestedItem | None:
-    """A ``<record>`` element → HarvestedItem (None when it has no usable header)."""
+def _item(rec: etree._Element, prefix: str, raw: bytes | None = None) -> HarvestedItem | str:
+    """A ``<record>`` element → HarvestedItem, or why it cannot be one (no header, no identifier)."""
     header = rec.find("oai:header", NS)
     if header is None:
-        return None
+        return "record has no OAI-PMH header"
     ident_el = header.find("oai:identifier", NS)
-    if ident_el is None or not ident_el.text:
-        return None
+    identifier = (ident_el.text or "").strip() if ident_el is not None else ""
+    if not identifier:
+        return "record has no identifier (its header's <identifier> is missing or empty)"
     date_el = header.find("oai:datestamp", NS)
     meta = rec.find("oai:metadata", NS)
     element = meta[0] if meta is not None and len(meta) else None
-    identifier = ident_el.text.strip()
     return HarvestedItem(
         local_id=local_id(identifier),
         source_identifier=identifier,
@@ -324,8 +346,8 @@ def _item(rec: etree._Element, prefix: str, raw: bytes | None = None) -> Harvest
 def item_from_raw(raw: bytes, prefix: str) -> HarvestedItem:
     """Rebuild the item from a stored raw ``<record>`` payload."""
     item = _item(parse(raw, what="stored payload"), prefix, raw)
-    if item is None:
-        raise MalformedResponse("stored payload has no OAI-PMH header")
+    if isinstance(item, str):
+        raise MalformedResponse(f"stored payload: {item}")
     return item
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +59,21 @@ class RunReport:
     def add_error(self, error: RecordError) -> None:
         if len(self.errors) < self.MAX_ERRORS:
             self.errors.append(error)
+
+    def after_page(self, outcomes: Iterable[Outcome], *, unchanged: int = 0,
+                   errors: Iterable[RecordError] = ()) -> RunReport:
+        """A copy of this report with one more page counted in: its records' outcomes, ``unchanged``
+        records it listed and did not map again, and its records in error. The store writes the copy
+        with the page, in the same transaction; the run takes its figures once the page is written."""
+        after = replace(self, counts=self.counts.copy(), errors=list(self.errors))
+        after.pages += 1
+        after.count(Outcome.UNCHANGED, unchanged)
+        for outcome in outcomes:
+            after.count(outcome)
+        for error in errors:
+            after.count(Outcome.ERRORED)
+            after.add_error(error)
+        return after
 
     @property
     def duration_s(self) -> float | None:

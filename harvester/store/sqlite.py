@@ -10,12 +10,14 @@ catch up.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import socket
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +71,10 @@ CREATE TABLE IF NOT EXISTS gated (
     level TEXT NOT NULL,
     seen_at TEXT NOT NULL
 );
+-- records that could not be mapped: one row per record (source_id, local_id), replaced by its newest
+-- error and deleted once the record is stored (distinct payloads of one run under one local id, records
+-- without an identifier, keep a row each until the next run); raw keeps at most the payload's first
+-- RecordStore.error_raw_limit bytes, raw_size and raw_sha256 describe the whole payload
 CREATE TABLE IF NOT EXISTS record_errors (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id INTEGER NOT NULL,
@@ -77,8 +83,11 @@ CREATE TABLE IF NOT EXISTS record_errors (
     message TEXT NOT NULL,
     url TEXT,
     raw BLOB,
-    at TEXT NOT NULL
+    at TEXT NOT NULL,
+    raw_size INTEGER,
+    raw_sha256 TEXT
 );
+CREATE INDEX IF NOT EXISTS record_errors_record ON record_errors(source_id, local_id);
 CREATE TABLE IF NOT EXISTS harvest_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     source_id TEXT NOT NULL,
@@ -93,7 +102,8 @@ CREATE TABLE IF NOT EXISTS harvest_runs (
     message TEXT,
     newest_datestamp TEXT,
     pid INTEGER,
-    host TEXT
+    host TEXT,
+    heartbeat_at TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_source ON harvest_runs(source_id, id);
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -126,6 +136,9 @@ END;""" for name, event, table, when, row in (
     ("links_removed", "DELETE", "link_checks", "", "OLD"),
 ))
 SCHEMA_VERSION = "1"
+#: How many bytes of an unmappable record's payload ``record_errors`` keeps (the head; its size and
+#: SHA-256 are those of the whole payload).
+ERROR_RAW_LIMIT = 64 * 1024
 
 
 def now_iso() -> str:
@@ -151,8 +164,9 @@ class PageItem:
 class RecordStore:
     """SQLite record store; safe to share between threads (writes are serialised)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, error_raw_limit: int = ERROR_RAW_LIMIT) -> None:
         self.path = Path(path)
+        self.error_raw_limit = error_raw_limit
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
@@ -162,6 +176,7 @@ class RecordStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA + officer.SCHEMA + metrics.SCHEMA + VERSIONS_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the record store at {self.path}: {exc}") from exc
@@ -188,6 +203,7 @@ class RecordStore:
 
     def _migrate(self) -> None:
         for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
+                                  ("harvest_runs", "heartbeat_at", "TEXT"),
                                   ("records", "input_key", "TEXT"), ("records", "pid_key", "TEXT"),
                                   ("overrides", "confirmed_by", "TEXT")):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -196,6 +212,7 @@ class RecordStore:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
         if "group_key" not in columns:
             self._add_group_columns()
+        self._migrate_record_errors()
         self._db.execute("CREATE INDEX IF NOT EXISTS records_group ON records(group_key)")
         self._db.execute("CREATE INDEX IF NOT EXISTS records_pid ON records(source_id, pid_key)")
         # replaced by records_source_id and records_pending_id: paging by id through them sorted every
@@ -204,6 +221,44 @@ class RecordStore:
         self._db.execute("DROP INDEX IF EXISTS records_pending")
         # the metrics basis read a source's last change through it; source_versions counts changes now
         self._db.execute("DROP INDEX IF EXISTS records_updated")
+
+    def _migrate_record_errors(self) -> None:
+        """Stores from before record errors were kept once per record: add the size and digest columns,
+        keep only each record's newest error, drop the errors of records stored since, and cut the kept
+        payloads to :attr:`error_raw_limit` bytes. Space freed is reused by the store."""
+        if "raw_sha256" in {row[1] for row in self._db.execute("PRAGMA table_info(record_errors)")}:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if "raw_sha256" not in {row[1] for row in self._db.execute("PRAGMA table_info(record_errors)")}:
+                self._db.execute("ALTER TABLE record_errors ADD COLUMN raw_size INTEGER")
+                self._db.execute("ALTER TABLE record_errors ADD COLUMN raw_sha256 TEXT")
+                self._db.execute(
+                    "DELETE FROM record_errors WHERE EXISTS (SELECT 1 FROM record_errors AS newer"
+                    " WHERE newer.source_id = record_errors.source_id AND newer.local_id IS record_errors.local_id"
+                    " AND (newer.run_id > record_errors.run_id OR (newer.run_id = record_errors.run_id"
+                    " AND newer.id > record_errors.id AND newer.raw IS record_errors.raw)))")
+                self._db.execute(
+                    "DELETE FROM record_errors WHERE EXISTS (SELECT 1 FROM records AS r"
+                    " WHERE r.id = record_errors.source_id || ':' || record_errors.local_id"
+                    " AND r.last_seen_run > record_errors.run_id)")
+                ids = [row[0] for row in self._db.execute("SELECT id FROM record_errors WHERE raw IS NOT NULL")]
+                for row_id in ids:  # one payload in memory at a time
+                    raw = bytes(self._db.execute("SELECT raw FROM record_errors WHERE id = ?", (row_id,)).fetchone()[0])
+                    self._db.execute("UPDATE record_errors SET raw = ?, raw_size = ?, raw_sha256 = ? WHERE id = ?",
+                                     (*self._error_raw(raw), row_id))
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _error_raw(self, raw: bytes | None) -> tuple[bytes | None, int | None, str | None]:
+        """What ``record_errors`` keeps of a payload: its head (at most :attr:`error_raw_limit` bytes),
+        the whole payload's size and SHA-256."""
+        if raw is None:
+            return None, None, None
+        return raw[:self.error_raw_limit], len(raw), hashlib.sha256(raw).hexdigest()
 
     def _add_group_columns(self) -> None:
         """Stores from before duplicate grouping: compute every live record's group key once.
@@ -246,11 +301,15 @@ class RecordStore:
         checkpoint: dict[str, Any] | None,
         errors: Sequence[tuple[RecordError, bytes | None]] = (),
         seen: Sequence[str] = (),
+        from_source: bool = True,
     ) -> list[tuple[Record, Outcome]]:
-        """Write one page and its checkpoint in one transaction; returns each record's outcome.
+        """Write one page, its checkpoint and the run's report counting it in, in one transaction;
+        returns each record's outcome (``run`` takes the page's counts once it is written).
 
         ``seen`` are ids of records the page listed unchanged (not re-mapped): only their last
-        run is noted.
+        run is noted. ``errors`` are the page's records that could not be mapped, with their raw
+        payloads. A record the source listed and that is stored (``from_source``: not re-mapped from
+        the stored payloads) is no longer in error: its ``record_errors`` row goes.
         """
         assert run.id is not None
         outcomes: list[tuple[Record, Outcome]] = []
@@ -262,24 +321,52 @@ class RecordStore:
                     outcome = self._upsert(db, item, run.id, ts, prior)
                     outcomes.append((item.record, outcome))
                 db.executemany("UPDATE records SET last_seen_run=? WHERE id=?", [(run.id, i) for i in seen])
+                if from_source:
+                    prefix = f"{run.source_id}:"
+                    self._forget_errors(db, [(r.source_id, r.local_id) for r, _ in outcomes]
+                                        + [(run.source_id, i[len(prefix):]) for i in seen if i.startswith(prefix)])
                 for err, raw in errors:
-                    db.execute(
-                        "INSERT INTO record_errors(run_id, source_id, local_id, message, url, raw, at)"
-                        " VALUES (?,?,?,?,?,?,?)",
-                        (run.id, run.source_id, err.local_id, err.message, err.url, raw, ts),
-                    )
+                    self._save_error(db, run, err, raw, ts)
                 if checkpoint is not None:
-                    db.execute(
-                        "INSERT INTO checkpoints(source_id, run_id, state_json, updated_at) VALUES (?,?,?,?)"
-                        " ON CONFLICT(source_id) DO UPDATE SET run_id=excluded.run_id,"
-                        " state_json=excluded.state_json, updated_at=excluded.updated_at",
-                        (run.source_id, run.id, json.dumps(checkpoint), ts),
-                    )
-                run.pages += 1
-                self._save_run(db, run)
+                    self._save_checkpoint(db, run, checkpoint, ts)
+                after = run.after_page([o for _, o in outcomes], unchanged=len(seen), errors=[e for e, _ in errors])
+                self._save_run(db, after, heartbeat=ts)
         except sqlite3.Error as exc:
             raise StoreError(f"[{run.source_id}] cannot store a page: {exc}") from exc
+        run.pages, run.counts, run.errors = after.pages, after.counts, after.errors
         return outcomes
+
+    @staticmethod
+    def _forget_errors(db: sqlite3.Connection, stored: Sequence[tuple[str, str]]) -> None:
+        """Drop the ``record_errors`` rows of these (source id, local id) records, just stored."""
+        sources = {source_id for source_id, _ in stored}
+        if not any(db.execute("SELECT 1 FROM record_errors WHERE source_id = ? LIMIT 1", (s,)).fetchone()
+                   for s in sources):
+            return  # the common case: the source has no record in error
+        db.executemany("DELETE FROM record_errors WHERE source_id = ? AND local_id = ?", stored)
+
+    def _save_error(self, db: sqlite3.Connection, run: RunReport, err: RecordError, raw: bytes | None,
+                    ts: str) -> None:
+        """Keep one row per record in error: this one replaces the record's rows of earlier runs (and a
+        copy of the same payload from this run). Distinct payloads of one run under one local id (records
+        without an identifier) keep a row each, until the next run."""
+        head, size, digest = self._error_raw(raw)
+        db.execute("DELETE FROM record_errors WHERE source_id = ? AND local_id IS ?"
+                   " AND (run_id != ? OR raw_sha256 IS ?)", (run.source_id, err.local_id, run.id, digest))
+        db.execute(
+            "INSERT INTO record_errors(run_id, source_id, local_id, message, url, raw, at, raw_size, raw_sha256)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (run.id, run.source_id, err.local_id, err.message, err.url, head, ts, size, digest),
+        )
+
+    @staticmethod
+    def _save_checkpoint(db: sqlite3.Connection, run: RunReport, state: dict[str, Any], ts: str) -> None:
+        db.execute(
+            "INSERT INTO checkpoints(source_id, run_id, state_json, updated_at) VALUES (?,?,?,?)"
+            " ON CONFLICT(source_id) DO UPDATE SET run_id=excluded.run_id,"
+            " state_json=excluded.state_json, updated_at=excluded.updated_at",
+            (run.source_id, run.id, json.dumps(state), ts),
+        )
 
     @staticmethod
     def _prior(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[sqlite3.Row | None, bool]]:
@@ -542,6 +629,25 @@ class RecordStore:
             db.executemany("UPDATE records SET index_pending = 0, indexed_group = group_key WHERE id = ?",
                            [(i,) for i in ids])
 
+    @property
+    def store_id(self) -> str:
+        """This store's identity (made once, when it was created): an index records which store it reflects."""
+        rows = self.read("SELECT value FROM meta WHERE key = 'store_id'")
+        return str(rows[0]["value"])
+
+    def index_counts(self) -> tuple[int, int]:
+        """(live records, records whose index copy is stale)."""
+        row = self.read("SELECT SUM(deleted = 0 AND record_json IS NOT NULL), SUM(index_pending = 1) FROM records")[0]
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def mark_all_pending(self) -> int:
+        """The index holds none of this store (lost, new, or built from another store): every live record is
+        to be indexed again; returns how many."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE records SET index_pending = 1, indexed_group = NULL"
+                             " WHERE deleted = 0 AND record_json IS NOT NULL")
+            return int(cur.rowcount)
+
     def mark_all_indexed(self) -> None:
         """After a rebuild from the store, every record's index copy is current."""
         with self.transaction() as db:
@@ -651,36 +757,57 @@ class RecordStore:
         run.status = RunStatus.RUNNING
         with self.transaction() as db:
             cur = db.execute(
-                "INSERT INTO harvest_runs(source_id, status, full, started_at, pid, host) VALUES (?,?,?,?,?,?)",
-                (run.source_id, run.status.value, int(run.full), run.started_at, os.getpid(), socket.gethostname()),
+                "INSERT INTO harvest_runs(source_id, status, full, started_at, pid, host, heartbeat_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (run.source_id, run.status.value, int(run.full), run.started_at, os.getpid(), socket.gethostname(),
+                 run.started_at),
             )
             run.id = int(cur.lastrowid or 0)
         return run
 
     def finish_run(self, run: RunReport, status: RunStatus, *, newest_datestamp: str | None = None,
-                   message: str | None = None) -> None:
+                   message: str | None = None, clear_checkpoint: bool = False) -> None:
+        """Write the run's final report; with ``clear_checkpoint``, drop its source's checkpoint in the
+        same transaction (a crash in between would leave a finished run with a checkpoint, or the
+        reverse)."""
         run.status = status
-        run.finished_at = now_iso()
+        run.finished_at = ts = now_iso()
         if message:
             run.message = message
         with self.transaction() as db:
-            self._save_run(db, run)
+            self._save_run(db, run, heartbeat=ts)
             if newest_datestamp:
                 db.execute("UPDATE harvest_runs SET newest_datestamp=? WHERE id=?", (newest_datestamp, run.id))
+            if clear_checkpoint:
+                db.execute("DELETE FROM checkpoints WHERE source_id = ?", (run.source_id,))
 
-    def _save_run(self, db: sqlite3.Connection, run: RunReport) -> None:
+    def _save_run(self, db: sqlite3.Connection, run: RunReport, *, heartbeat: str) -> None:
+        """Write the run's report; ``heartbeat`` is when the run was last known alive (an interrupted
+        run ends there)."""
         db.execute(
             "UPDATE harvest_runs SET status=?, finished_at=?, pages=?, counts_json=?, retries_json=?,"
-            " errors_json=?, message=? WHERE id=?",
+            " errors_json=?, message=?, heartbeat_at=? WHERE id=?",
             (run.status.value, run.finished_at, run.pages, json.dumps(dict(run.counts)),
              json.dumps(dict(run.retries)), json.dumps([e.__dict__ for e in run.errors], ensure_ascii=False),
-             run.message, run.id),
+             run.message, heartbeat, run.id),
         )
+
+    def save_checkpoint(self, run: RunReport, state: dict[str, Any]) -> None:
+        """Save a checkpoint that comes with no page (the end of a complete listing); a heartbeat too."""
+        ts = now_iso()
+        try:
+            with self.transaction() as db:
+                self._save_checkpoint(db, run, state, ts)
+                db.execute("UPDATE harvest_runs SET heartbeat_at=? WHERE id=?", (ts, run.id))
+        except sqlite3.Error as exc:
+            raise StoreError(f"[{run.source_id}] cannot save a checkpoint: {exc}") from exc
 
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process that is gone become 'interrupted'; returns how many.
 
-        A run of a live process on this host (a harvest going on elsewhere) is left alone.
+        A run of a live process on this host (a harvest going on elsewhere) is left alone. An
+        interrupted run ends at its last heartbeat (its start, or the last page it stored), not when
+        it is found.
         """
         host = socket.gethostname()
         rows = self.read("SELECT id, pid, host FROM harvest_runs WHERE status=?", (RunStatus.RUNNING.value,))
@@ -691,7 +818,8 @@ class RecordStore:
         with self.transaction() as db:
             for run_id in dead:  # unless another process marked it meanwhile
                 marked += db.execute(
-                    "UPDATE harvest_runs SET status=?, finished_at=?, message=? WHERE id=? AND status=?",
+                    "UPDATE harvest_runs SET status=?, finished_at=COALESCE(heartbeat_at, ?), message=?"
+                    " WHERE id=? AND status=?",
                     (RunStatus.INTERRUPTED.value, now_iso(), "the harvesting process stopped before the run ended",
                      run_id, RunStatus.RUNNING.value),
                 ).rowcount

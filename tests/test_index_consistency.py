@@ -1,0 +1,159 @@
+"""The index never silently disagrees with the store: a lost or foreign index is refilled, a failed index
+write leaves records pending (the harvest goes on), and a reindex killed at any moment leaves the old index
+serving while the next one finishes the job."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fedcat.api.catalog import Catalog
+from fedcat.api.cli import main
+from fedcat.harvester.config import config_from_dict
+from fedcat.harvester.model import Access, GeoScope, Identifiers, LangText, Openness, Record, Security
+from fedcat.harvester.store import PageItem, RunReport
+from fedcat.index import rebuild
+from fedcat.index.embedded import EmbeddedIndex
+
+from .conftest import OAIServer, search_ids, source_for
+
+
+def test_an_index_lost_while_idle_is_refilled_not_trusted(oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat: Catalog = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    expected = search_ids(cat)
+    assert expected
+    folder = Path(cat.config.data_path) / "index"
+    cat.close()
+    shutil.rmtree(folder)  # lost while nothing ran
+
+    again: Catalog = catalog_factory([source_for(oai_server)])
+    live, pending = again.store.index_counts()
+    assert pending == live > 0  # detected when the catalog opened: every record is to be indexed again
+    reports = again.harvester.harvest()  # nothing new at the source: the run's catch-up refills the index
+    assert all(r.status.value == "succeeded" for r in reports)
+    assert search_ids(again) == expected
+    assert again.store.index_counts()[1] == 0
+
+
+def test_an_index_of_another_store_is_not_taken_for_this_one(oai_server: OAIServer, catalog_factory: Any,
+                                                               tmp_path: Path) -> None:
+    cat: Catalog = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    foreign = tmp_path / "foreign-index"
+    shutil.copytree(Path(cat.config.data_path) / "index", foreign)
+    cat.close()
+    other = Catalog.open(config_from_dict({"data_dir": str(tmp_path / "other"), "sources": []}))
+    try:
+        assert other.harvester.check_index() == 0  # an empty store: nothing to mark
+        assert other.index.bound_store() == other.store.store_id
+    finally:
+        other.close()
+    shutil.rmtree(Path(cat.config.data_path) / "index")
+    shutil.copytree(foreign, Path(cat.config.data_path) / "index")
+    reopened: Catalog = catalog_factory([source_for(oai_server)])
+    assert reopened.index.bound_store() == reopened.store.store_id  # same store: trusted, nothing pending
+    assert reopened.store.index_counts()[1] == 0
+    (Path(cat.config.data_path) / "index" / "fedcat-store.json").write_text(json.dumps({"store": "elsewhere"}))
+    reopened.close()
+    third: Catalog = catalog_factory([source_for(oai_server)])
+    live, pending = third.store.index_counts()
+    assert pending == live > 0
+
+
+def test_an_index_write_error_leaves_records_pending_and_the_store_filling(
+        oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat: Catalog = catalog_factory([source_for(oai_server)])
+    folder = Path(cat.config.data_path) / "index"
+    shutil.rmtree(folder)  # every write of this run fails (tantivy: files gone)
+    reports = cat.harvester.harvest()  # no traceback: the index error is the one the pipeline handles
+    live, pending = cat.store.index_counts()
+    assert live > 0 and pending == live  # the store filled completely; nothing is marked indexed
+    assert reports[0].counts["added"] == live
+    cat.close()
+    again: Catalog = catalog_factory([source_for(oai_server)])
+    again.harvester.harvest()
+    assert len(search_ids(again)) > 0 and again.store.index_counts()[1] == 0
+
+
+def _record(i: int) -> Record:
+    return Record(
+        id=f"lab:{i:05d}", source_id="lab", local_id=f"{i:05d}",
+        titles=[LangText(f"冰川观测数据 {i}", "zh"), LangText(f"glacier observations {i}", "en")],
+        descriptions=[LangText("青藏高原冰川物质平衡与冻土温度观测。" * 8, "zh")],
+        subjects=["冰川", "冻土"], identifiers=Identifiers(), year=2000 + i % 25,
+        access=Access(openness=Openness.OPEN, geo_scope=GeoScope.INTERNATIONAL, security=Security.GENERAL))
+
+
+REINDEX = ("import sys; from fedcat.api.catalog import Catalog; from fedcat.harvester.config import load_config; "
+           "c = Catalog.open(load_config(sys.argv[1])); c.harvester.reindex(); c.close()")
+
+
+def test_a_reindex_killed_at_any_moment_leaves_the_old_index_serving(tmp_path: Path) -> None:
+    config_path = tmp_path / "fedcat.yaml"
+    config_path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "sources": []}), encoding="utf-8")
+    cat = Catalog.open(config_from_dict(json.loads(config_path.read_text())))
+    run = cat.store.start_run(RunReport(source_id="lab", full=True))
+    records = 4000
+    cat.store.store_page(run, [PageItem(_record(i), None) for i in range(records)], checkpoint=None)
+    cat.harvester.catch_up_index()
+    assert cat.index.count() == records
+    cat.close()
+
+    live = tmp_path / "data" / "index"
+    reader = EmbeddedIndex(live)  # a searching process (as `fedcat serve` is) keeps its index open
+    rng = random.Random(7)
+    continued = False
+    for _ in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", REINDEX, str(config_path)])
+        time.sleep(rng.uniform(0.3, 2.5))
+        proc.kill()
+        proc.wait()
+        assert reader.count() == records  # never empty, never partial
+        assert EmbeddedIndex(live).count() == records
+        progress = rebuild.read_build(rebuild.next_folder(live))
+        continued = continued or bool(progress and progress.get("after"))
+    done = subprocess.run([sys.executable, "-c", REINDEX, str(config_path)], timeout=300)
+    assert done.returncode == 0
+    assert reader.count() == records and not rebuild.next_folder(live).exists()
+    assert not rebuild.old_folder(live).exists()
+    assert continued, "no kill came after a committed batch: the rebuild's continuation was not exercised"
+    reader.close()
+
+
+def test_a_swap_cut_between_its_renames_is_finished_when_the_index_opens(tmp_path: Path) -> None:
+    live = tmp_path / "index"
+    built = EmbeddedIndex(rebuild.next_folder(live))
+    built.upsert_groups([])
+    built.close()
+    rebuild.write_build(rebuild.next_folder(live), after="", count=0, complete=True)
+    assert not live.exists()  # the old index was renamed away, the new one not yet into place
+    EmbeddedIndex(live).close()
+    assert live.exists() and not rebuild.next_folder(live).exists()
+
+
+def test_fedcat_status_reports_a_lost_index_and_repairs_it(oai_server: OAIServer, catalog_factory: Any,
+                                                           tmp_path: Path, capsys: Any) -> None:
+    cat: Catalog = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    expected = search_ids(cat)
+    data = Path(cat.config.data_path)
+    cat.close()
+    config = tmp_path / "status.yaml"
+    config.write_text(json.dumps({"data_dir": str(data), "sources": [source_for(oai_server)]}), encoding="utf-8")
+    assert main(["--config", str(config), "status"]) == 0
+    assert "in step" in capsys.readouterr().out
+    shutil.rmtree(data / "index")
+    assert main(["--config", str(config), "status"]) == 1
+    out = capsys.readouterr().out
+    assert "did not reflect this store" in out and "--repair" in out
+    assert main(["--config", str(config), "status", "--repair"]) == 0
+    assert "in step" in capsys.readouterr().out
+    again: Catalog = catalog_factory([source_for(oai_server)])
+    assert search_ids(again) == expected
