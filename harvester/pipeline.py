@@ -124,6 +124,8 @@ class Harvester:
         self._last_flush = time.monotonic()
         #: Records :meth:`check_index` marked to be indexed again when the catalog opened (0: the index was in step).
         self.index_marked = 0
+        #: The last index error this harvester met (said in the report of a run whose records wait for it).
+        self._index_failure: str | None = None
         #: Called with each finished run report (the catalog takes a metrics snapshot there).
         self.after_run: Callable[[RunReport], None] | None = None
         self._mapper: MapperProcess | None = None
@@ -174,6 +176,7 @@ class Harvester:
         sink = progress or NullProgress()
         workers = max(1, min(self.config.workers, len(sources)))
         with self.running():
+            self.catch_up_index()  # first what an outage, a failed write or a lost index left waiting
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest") as pool:
                 reports = list(pool.map(lambda s: self.harvest_source(s, full=full, progress=sink), sources))
             self.catch_up_index()
@@ -221,6 +224,13 @@ class Harvester:
         elif self._may_delete_by_absence(source, adapter):
             self._delete_absent(run, source)
         self.flush_index()
+        if status is RunStatus.SUCCEEDED and self.index is not None:
+            waiting = self.store.pending_count(source.id)
+            if waiting:  # the index failed (or refused some records): stored, not yet searchable
+                status = RunStatus.PARTIAL
+                message = (f"{waiting} records stored but not yet searchable: the index failed"
+                           f"{f' ({self._index_failure})' if self._index_failure else ''}; the next run "
+                           "or `fedcat status --repair` indexes them")
         self.store.finish_run(run, status, message=message,
                               newest_datestamp=None if status is RunStatus.FAILED
                               else adapter.info.newest_datestamp or since,
@@ -383,6 +393,7 @@ class Harvester:
                 # what was staged before may be lost with it (a writer process that died): the
                 # store still marks those records pending, and the catch-up sends them again
                 log.warning("index update failed, records stay pending: %s", exc)
+                self._index_failure = str(exc)
                 self._staged = []
                 return
             self._staged += [i for i in [r.id for r in upserts] + removals if i not in rejected]
@@ -412,6 +423,7 @@ class Harvester:
             self.index.flush()
         except IndexBackendError as exc:
             log.warning("index commit failed, records stay pending: %s", exc)
+            self._index_failure = str(exc)
             self._staged = []  # not known to be committed: the catch-up sends them again
             return
         self.store.mark_indexed(self._staged)

@@ -149,7 +149,8 @@ class EmbeddedIndex(SearchIndex):
                 self._writer = self._index.writer(_WRITER_HEAP, 1)
             except ValueError as exc:
                 raise IndexUnavailable(
-                    f"the embedded index is locked by another writer (is a harvest running?): {exc}"
+                    f"cannot write to the embedded index (another writer holds it, e.g. a harvest running, "
+                    f"or its folder is gone): {exc}"
                 ) from exc
         return self._writer
 

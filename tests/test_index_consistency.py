@@ -76,6 +76,8 @@ def test_an_index_write_error_leaves_records_pending_and_the_store_filling(
     live, pending = cat.store.index_counts()
     assert live > 0 and pending == live  # the store filled completely; nothing is marked indexed
     assert reports[0].counts["added"] == live
+    assert reports[0].status.value == "partial"  # said, not reported as a success over an empty search
+    assert "not yet searchable" in (reports[0].message or "") and "index failed" in (reports[0].message or "")
     cat.close()
     again: Catalog = catalog_factory([source_for(oai_server)])
     again.harvester.harvest()

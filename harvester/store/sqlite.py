@@ -640,6 +640,13 @@ class RecordStore:
         row = self.read("SELECT SUM(deleted = 0 AND record_json IS NOT NULL), SUM(index_pending = 1) FROM records")[0]
         return int(row[0] or 0), int(row[1] or 0)
 
+    def pending_count(self, source_id: str) -> int:
+        """How many of a source's records wait for the index (the partial index on pending rows keeps it cheap)."""
+        where = " FROM records INDEXED BY records_pending_id WHERE index_pending = 1 AND source_id = ?"
+        if not self.read("SELECT 1" + where + " LIMIT 1", (source_id,)):
+            return 0  # the usual answer, without counting anything
+        return int(self.read("SELECT COUNT(*)" + where, (source_id,))[0][0])
+
     def mark_all_pending(self) -> int:
         """The index holds none of this store (lost, new, or built from another store): every live record is
         to be indexed again; returns how many."""
