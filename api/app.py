@@ -11,9 +11,12 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
 
+from fedcat.harvester.errors import StoreError
 from fedcat.harvester.store import RunReport
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
+from fedcat.index.errors import IndexBackendError
 
 from . import docs_ui, errors, export, metrics, officer, openapi, records, review, web
 from .audience import Caller
@@ -107,6 +110,20 @@ def create_app(catalog: Catalog) -> FastAPI:
         caller = caller_of(request)
         return {"harvests": [run_view(r, caller) for r in catalog.store.runs(source, limit=limit)]}
 
+    @app.get("/livez", include_in_schema=False)
+    def livez() -> dict[str, str]:
+        """The process answers (a liveness probe: an index or store outage must not restart it)."""
+        return {"status": "alive"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """Whether this replica can serve searches: the store reads, the index answers and reflects this store
+        (503 otherwise). Says whether records are waiting for the index, never how many."""
+        checks = readiness(catalog)
+        ready = all(checks[k] == "ok" for k in ("store", "index", "index_reflects_store"))
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
     @app.get("/api/v1/health", include_in_schema=False)
     def health(request: Request) -> dict[str, Any]:
         body: dict[str, Any] = {"status": "ok", "index": catalog.index.name}
@@ -115,6 +132,24 @@ def create_app(catalog: Catalog) -> FastAPI:
         return body
 
     return app
+
+
+def readiness(catalog: Catalog) -> dict[str, Any]:
+    """The readiness checks, each ``ok`` or what failed; ``catching_up``: records wait for the index."""
+    checks: dict[str, Any] = {"store": "ok", "index": "ok", "index_reflects_store": "ok", "catching_up": False}
+    try:
+        store_id = catalog.store.store_id
+        checks["catching_up"] = catalog.store.waiting_for_index()
+    except StoreError as exc:
+        checks["store"] = str(exc)
+        store_id = None
+    try:
+        catalog.index.count()
+    except IndexBackendError as exc:
+        checks["index"] = str(exc)
+    if catalog.index.tracks_store and store_id is not None and catalog.index.bound_store() != store_id:
+        checks["index_reflects_store"] = "the index is new, lost or of another store: it is being refilled"
+    return checks
 
 
 #: What a harvest run shows every caller; its record counts and errors (which count and name records of

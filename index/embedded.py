@@ -311,8 +311,15 @@ class EmbeddedIndex(SearchIndex):
             rebuild.swap(self._path)
             self._index = self._open_folder(self._path)
 
+    def _reload(self) -> None:
+        """Pick up the latest commit (or a swapped-in rebuild); a folder gone is the index unavailable."""
+        try:
+            self._index.reload()
+        except (ValueError, OSError) as exc:
+            raise IndexUnavailable(f"cannot read the embedded index at {self._path}: {exc}") from exc
+
     def count(self) -> int:
-        self._index.reload()
+        self._reload()
         complete = tantivy.Query.term_query(self._schema, "view", "all")
         found = self._index.searcher().search(complete, limit=1, count=True)
         return int(getattr(found, "count", 0) or 0)
@@ -338,7 +345,7 @@ class EmbeddedIndex(SearchIndex):
         offset = _decode_offset(query)
         groups = term_groups(query.text)
         tq = self._build_query(query, groups)
-        self._index.reload()
+        self._reload()
         searcher = self._index.searcher()
         kwargs: dict[str, Any] = {"limit": query.size, "offset": offset, "count": True}
         if query.sort is not Sort.RELEVANCE or not groups:

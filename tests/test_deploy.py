@@ -139,7 +139,7 @@ def test_compose_proxy_reaches_the_api_port(compose: dict[str, Any], compose_con
     assert compose["services"]["api"]["expose"] == [str(compose_config.api.port)]
     assert compose_config.api.host == "0.0.0.0"
     health = " ".join(compose["services"]["api"]["healthcheck"]["test"])
-    assert f"127.0.0.1:{compose_config.api.port}/api/v1/health" in health
+    assert f"127.0.0.1:{compose_config.api.port}/readyz" in health
     listen = re.search(r"listen (\d+);", nginx)
     assert listen
     assert compose["services"]["proxy"]["ports"][0].endswith(f":{listen.group(1)}")
@@ -193,9 +193,9 @@ def test_k8s_service_targets_the_api_container_port(manifests: dict[tuple[str, s
     assert service["selector"] == template["metadata"]["labels"]
     assert {p["targetPort"] for p in service["ports"]} == {ports["http"]}
     probe = container["readinessProbe"]["httpGet"]
-    assert probe["path"] == "/api/v1/health"
+    assert probe["path"] == "/readyz"
     assert ports.get(probe["port"], probe["port"]) == k8s_config.api.port
-    assert "httpGet" not in container["livenessProbe"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"  # never the index's state
     assert manifests[("Deployment", "fedcat-api")]["spec"]["replicas"] >= 2
 
 

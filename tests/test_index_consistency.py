@@ -5,6 +5,7 @@ serving while the next one finishes the job."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fedcat.api.app import create_app
 from fedcat.api.catalog import Catalog
 from fedcat.api.cli import main
 from fedcat.harvester.config import config_from_dict
@@ -22,6 +24,7 @@ from fedcat.index import rebuild
 from fedcat.index.embedded import EmbeddedIndex
 
 from .conftest import OAIServer, search_ids, source_for
+from .web_helpers import Client
 
 
 def test_an_index_lost_while_idle_is_refilled_not_trusted(oai_server: OAIServer, catalog_factory: Any) -> None:
@@ -98,6 +101,7 @@ REINDEX = ("import sys; from fedcat.api.catalog import Catalog; from fedcat.harv
 
 
 def test_a_reindex_killed_at_any_moment_leaves_the_old_index_serving(tmp_path: Path) -> None:
+    """Six kills by default; ``FEDCAT_REINDEX_KILL_ROUNDS=20`` runs the acceptance loop of twenty."""
     config_path = tmp_path / "fedcat.yaml"
     config_path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "sources": []}), encoding="utf-8")
     cat = Catalog.open(config_from_dict(json.loads(config_path.read_text())))
@@ -112,7 +116,7 @@ def test_a_reindex_killed_at_any_moment_leaves_the_old_index_serving(tmp_path: P
     reader = EmbeddedIndex(live)  # a searching process (as `fedcat serve` is) keeps its index open
     rng = random.Random(7)
     continued = False
-    for _ in range(6):
+    for _ in range(int(os.environ.get("FEDCAT_REINDEX_KILL_ROUNDS", "6"))):
         proc = subprocess.Popen([sys.executable, "-c", REINDEX, str(config_path)])
         time.sleep(rng.uniform(0.3, 2.5))
         proc.kill()
@@ -159,3 +163,19 @@ def test_fedcat_status_reports_a_lost_index_and_repairs_it(oai_server: OAIServer
     assert "in step" in capsys.readouterr().out
     again: Catalog = catalog_factory([source_for(oai_server)])
     assert search_ids(again) == expected
+
+
+def test_readiness_follows_the_index_and_liveness_does_not(oai_server: OAIServer, catalog_factory: Any) -> None:
+    cat: Catalog = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    client = Client(create_app(cat))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["catching_up"] is False
+    shutil.rmtree(Path(cat.config.data_path) / "index")  # lost while serving
+    lost = client.get("/readyz")
+    assert lost.status_code == 503 and lost.json()["status"] == "not_ready"
+    assert "index" in lost.json()["checks"]["index_reflects_store"]
+    assert client.get("/livez").status_code == 200
+    assert "records" not in lost.text  # no counts for anyone
+    search = client.get("/api/v1/search", {"q": "冰川"})  # the envelope's 503, not an unhandled 500
+    assert search.status_code == 503 and search.json()["error"]["code"] == "index_unavailable"

@@ -647,6 +647,10 @@ class RecordStore:
             return 0  # the usual answer, without counting anything
         return int(self.read("SELECT COUNT(*)" + where, (source_id,))[0][0])
 
+    def waiting_for_index(self) -> bool:
+        """Whether any record waits for the index (one row of the partial index read, at most)."""
+        return bool(self.read("SELECT 1 FROM records INDEXED BY records_pending_id WHERE index_pending = 1 LIMIT 1"))
+
     def mark_all_pending(self) -> int:
         """The index holds none of this store (lost, new, or built from another store): every live record is
         to be indexed again; returns how many."""
