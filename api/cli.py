@@ -243,7 +243,12 @@ def _cut(text: str, width: int) -> str:
 
 def run_messages(runs: Sequence[RunReport]) -> list[str]:
     """``fedcat harvests --long``: each run's message, whole (newest run first)."""
-    return [f"run {r.id} ({r.source_id}) {r.status.value}: {r.message}" for r in runs if r.message]
+    lines = []
+    for r in runs:
+        if r.message:
+            lines.append(f"run {r.id} ({r.source_id}) {r.status.value}: {r.message}")
+        lines += [f"run {r.id} ({r.source_id}) warning: {w}" for w in r.warnings]
+    return lines
 
 
 _COUNTS = ("added", "updated", "unchanged", "deleted", "gated", "errored")

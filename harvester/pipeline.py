@@ -318,6 +318,8 @@ class Harvester:
     def _start_page(self, job: _SourceJob, page: Page) -> _PageWork:
         """Find the page's unchanged records; send the others to be mapped."""
         source = job.source
+        for warning in page.warnings:
+            job.run.add_warning(warning)
         keys = {Record.make_id(source.id, hi.local_id): _input_key(hi, job.fingerprint)
                 for hi in page.items if not hi.error and not hi.deleted}
         unchanged = self.store.unchanged(keys)

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from fedcat.api.catalog import Catalog
+from fedcat.api.cli import run_messages
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
 from fedcat.harvester.errors import HostileXML, HTMLPage, MalformedResponse
@@ -260,6 +261,11 @@ def test_a_page_decoded_in_another_encoding_than_declared_is_logged(serve_pages:
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "gb18030" in r.getMessage()]
     assert warnings, caplog.text
     assert "[ncdc]" in warnings[0] and server.url in warnings[0] and "utf-8" in warnings[0]
+    # and the run's report says it, stored with the run (the API's harvests, `fedcat harvests --long`)
+    (saved,) = cat.store.runs("ncdc", limit=1)
+    assert saved.warnings and "gb18030" in saved.warnings[0] and server.url in saved.warnings[0]
+    assert saved.to_dict()["warnings"] == saved.warnings
+    assert any("warning:" in line and "gb18030" in line for line in run_messages([saved]))
 
 
 def test_decode_text_says_what_it_did() -> None:

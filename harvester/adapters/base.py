@@ -42,6 +42,8 @@ class Page:
     checkpoint: dict[str, Any]
     url: str
     total_hint: int | None = None
+    #: What the adapter had to change to read the page (an encoding fallback): kept in the run's report.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -300,7 +300,8 @@ class OAIPMHAdapter(Adapter):
                 if item.datestamp and (not self.info.newest_datestamp or item.datestamp > self.info.newest_datestamp):
                     self.info.newest_datestamp = item.datestamp
             checkpoint = dict(window, token=next_token, newest=self.info.newest_datestamp)
-            yield Page(items=items, checkpoint=checkpoint, url=resp.http_response.url, total_hint=total)
+            yield Page(items=items, checkpoint=checkpoint, url=resp.http_response.url, total_hint=total,
+                       warnings=[f"{resp.http_response.url}: {w}" for w in resp.warnings])
 
     def _items(self, resp: OAIResponse, prefix: str) -> Iterator[HarvestedItem]:
         """The page's records; one that cannot be used (no header or identifier, or salvaged

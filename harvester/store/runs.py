@@ -50,11 +50,18 @@ class RunReport:
     retries: Counter[str] = field(default_factory=Counter)
     errors: list[RecordError] = field(default_factory=list)
     message: str | None = None
+    #: What was read other than as sent (an encoding fallback): the data are kept, the change is said.
+    warnings: list[str] = field(default_factory=list)
 
     MAX_ERRORS = 50
+    MAX_WARNINGS = 50
 
     def count(self, outcome: Outcome, n: int = 1) -> None:
         self.counts[outcome.value] += n
+
+    def add_warning(self, warning: str) -> None:
+        if len(self.warnings) < self.MAX_WARNINGS and warning not in self.warnings:
+            self.warnings.append(warning)
 
     def add_error(self, error: RecordError) -> None:
         if len(self.errors) < self.MAX_ERRORS:
@@ -103,5 +110,6 @@ class RunReport:
             "gated": self.counts.get("gated", 0),
             "retries": dict(self.retries),
             "errors": [e.__dict__ for e in self.errors],
+            "warnings": list(self.warnings),
             "message": self.message,
         }

@@ -103,7 +103,8 @@ CREATE TABLE IF NOT EXISTS harvest_runs (
     newest_datestamp TEXT,
     pid INTEGER,
     host TEXT,
-    heartbeat_at TEXT
+    heartbeat_at TEXT,
+    warnings_json TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runs_source ON harvest_runs(source_id, id);
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -204,6 +205,7 @@ class RecordStore:
     def _migrate(self) -> None:
         for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
                                   ("harvest_runs", "heartbeat_at", "TEXT"),
+                                  ("harvest_runs", "warnings_json", "TEXT NOT NULL DEFAULT '[]'"),
                                   ("records", "input_key", "TEXT"), ("records", "pid_key", "TEXT"),
                                   ("overrides", "confirmed_by", "TEXT")):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -797,10 +799,10 @@ class RecordStore:
         run ends there)."""
         db.execute(
             "UPDATE harvest_runs SET status=?, finished_at=?, pages=?, counts_json=?, retries_json=?,"
-            " errors_json=?, message=?, heartbeat_at=? WHERE id=?",
+            " errors_json=?, warnings_json=?, message=?, heartbeat_at=? WHERE id=?",
             (run.status.value, run.finished_at, run.pages, json.dumps(dict(run.counts)),
              json.dumps(dict(run.retries)), json.dumps([e.__dict__ for e in run.errors], ensure_ascii=False),
-             run.message, heartbeat, run.id),
+             json.dumps(run.warnings, ensure_ascii=False), run.message, heartbeat, run.id),
         )
 
     def save_checkpoint(self, run: RunReport, state: dict[str, Any]) -> None:
@@ -921,6 +923,7 @@ def _run_from_row(row: sqlite3.Row) -> RunReport:
         counts=Counter(json.loads(row["counts_json"])),
         retries=Counter(json.loads(row["retries_json"])),
         errors=[RecordError(**e) for e in json.loads(row["errors_json"])],
+        warnings=json.loads(row["warnings_json"] or "[]"),
         message=row["message"],
     )
     return run
