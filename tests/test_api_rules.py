@@ -10,6 +10,7 @@ import pytest
 
 from fedcat.api.app import create_app
 from fedcat.api.catalog import Catalog
+from fedcat.harvester.config import Audience
 from fedcat.harvester.model import Access, GeoScope, Identifiers, LangText, Openness, Record, Security
 from fedcat.harvester.store import PageItem, RunReport
 
@@ -110,3 +111,13 @@ def test_the_openapi_document_describes_the_error_envelope_and_the_csv_type(cat:
     export = doc["paths"]["/api/v1/export"]["get"]["responses"]["200"]["content"]
     assert {"text/csv", "application/x-ndjson"} <= set(export)
     assert "text/csv" in doc["paths"]["/api/v1/centers"]["get"]["responses"]["200"]["content"]
+
+
+def test_a_revoked_key_is_refused_on_every_route(cat: Catalog) -> None:
+    _, key = cat.store.keys.create("lab", Audience.REGISTERED)
+    cat.store.keys.revoke("lab")
+    client = Client(create_app(cat))
+    for path in api_get_routes(client):
+        resp = client.get(path, headers={"Authorization": f"Bearer {key}"})
+        assert resp.status_code == 401, (path, resp.status_code)
+        assert resp.json()["error"]["code"] == "unauthorized"
