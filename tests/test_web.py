@@ -275,3 +275,5 @@ def test_the_demo_shows_no_human_genetic_or_personal_data_to_the_international_p
     records = queue.json()["records"]
     assert records and all(r["evidence"] for r in records)
     assert web.get("/review").status_code == 403
+    page = web.get("/review", cookies={KEY_COOKIE: world.keys["officer"]}).text
+    assert "疑似人类遗传资源，待审核" in page and "<code>human-genetic-review</code>" in page  # meaning, then code
