@@ -438,6 +438,9 @@ class Harvester:
         done = 0
         with self._index_lock:
             self._flush_locked()
+            # a rebuild that another process began and did not finish leaves its marks (2): pending again
+            # (if it is still running, this only costs it re-sending those records after its end)
+            self.store.abandoned_rebuild()
             while True:
                 pending = self.store.pending()
                 if not pending:
@@ -521,7 +524,12 @@ class Harvester:
             return 0
         with self._index_lock:
             self.index.bind_store(self.store.store_id)
-            count = self.index.rebuild_groups(self.store.iter_groups())
+            self.store.start_rebuild()
+            try:
+                count = self.index.rebuild_groups(self.store.iter_groups())
+            except BaseException:
+                self.store.abandoned_rebuild()
+                raise
             self.store.mark_all_indexed()
         return count
 
@@ -530,7 +538,11 @@ class Harvester:
         is new, lost and recreated empty, or built from another store has every live record marked pending,
         so the next catch-up (every harvest, ``fedcat reindex``, ``fedcat status --repair``) fills it.
         Returns how many records were marked."""
-        if self.index is None or not self.index.tracks_store:
+        if self.index is None:
+            return 0
+        if self.store.abandoned_rebuild():
+            log.info("a rebuild of the index ended early: the records it would have covered stay pending")
+        if not self.index.tracks_store:
             return 0
         store_id = self.store.store_id
         bound = self.index.bound_store()

@@ -179,3 +179,29 @@ def test_readiness_follows_the_index_and_liveness_does_not(oai_server: OAIServer
     assert "records" not in lost.text  # no counts for anyone
     search = client.get("/api/v1/search", {"q": "冰川"})  # the envelope's 503, not an unhandled 500
     assert search.status_code == 503 and search.json()["error"]["code"] == "index_unavailable"
+
+
+def test_a_record_written_while_a_reindex_runs_stays_pending(catalog_factory: Any,
+                                                             monkeypatch: Any) -> None:
+    """Another process may harvest while `fedcat reindex` runs: a record it writes after the rebuild read its
+    group must not be marked indexed at the end."""
+    cat: Catalog = catalog_factory([])
+    run = cat.store.start_run(RunReport(source_id="lab", full=True))
+    cat.store.store_page(run, [PageItem(_record(i), None) for i in range(30)], checkpoint=None)
+    cat.harvester.catch_up_index()
+    real = cat.store.iter_groups
+
+    def groups_then_a_concurrent_write(batch: int = 500) -> Any:
+        for n, group in enumerate(real(batch)):
+            yield group
+            if n == 20:  # group 0 was read long ago: now a harvest changes its record
+                changed = _record(0)
+                changed.titles = [LangText("冰川观测数据（修订）", "zh")]
+                cat.store.store_page(run, [PageItem(changed, None)], checkpoint=None)
+
+    monkeypatch.setattr(cat.store, "iter_groups", groups_then_a_concurrent_write)
+    cat.harvester.reindex()
+    live, pending = cat.store.index_counts()
+    assert pending == 1  # the changed record waits for the catch-up; the other 29 are current
+    cat.harvester.catch_up_index()
+    assert "lab:00000" in search_ids(cat, "修订")

@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_source_id ON records(source_id, id);
 -- records waiting for the index, in id order (the catch-up reads them a batch at a time)
 CREATE INDEX IF NOT EXISTS records_pending_id ON records(id) WHERE index_pending = 1;
+-- index_pending = 2: pending, and a rebuild under way reads it (see RecordStore.start_rebuild)
+CREATE INDEX IF NOT EXISTS records_rebuilding_id ON records(id) WHERE index_pending = 2;
 -- embargoed records by end date, for lifting embargoes after each harvest (RecordStore.embargo_due)
 CREATE INDEX IF NOT EXISTS records_embargo ON records(json_extract(access_json, '$.embargo_until'))
     WHERE deleted = 0 AND json_extract(access_json, '$.openness') = 'embargoed';
@@ -661,11 +663,26 @@ class RecordStore:
                              " WHERE deleted = 0 AND record_json IS NOT NULL")
             return int(cur.rowcount)
 
+    def start_rebuild(self) -> None:
+        """A rebuild starts reading the store: the records waiting for the index become "waiting, and the
+        rebuild reads them" (2). A record written while the rebuild runs is marked 1 again by that write, so
+        :meth:`mark_all_indexed` leaves it waiting (its group may have been read before the write)."""
+        with self.transaction() as db:
+            db.execute("UPDATE records SET index_pending = 2 WHERE index_pending = 1")
+
+    def abandoned_rebuild(self) -> int:
+        """Marks a rebuild killed before its end left (2) become plain pending marks again; returns how many."""
+        if not self.read("SELECT 1 FROM records INDEXED BY records_rebuilding_id WHERE index_pending = 2 LIMIT 1"):
+            return 0
+        with self.transaction() as db:
+            return int(db.execute("UPDATE records SET index_pending = 1 WHERE index_pending = 2").rowcount)
+
     def mark_all_indexed(self) -> None:
-        """After a rebuild from the store, every record's index copy is current."""
+        """After a rebuild from the store, every record's index copy is current, except those written while
+        it ran (marked 1 since :meth:`start_rebuild`): they stay pending for the catch-up."""
         with self.transaction() as db:
             db.execute("UPDATE records SET index_pending = 0, indexed_group = group_key"
-                       " WHERE index_pending = 1 OR indexed_group IS NOT group_key")
+                       " WHERE index_pending = 2 OR (index_pending = 0 AND indexed_group IS NOT group_key)")
 
     # -- duplicate groups --------------------------------------------------------------
 
