@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -205,3 +207,31 @@ def test_a_record_written_while_a_reindex_runs_stays_pending(catalog_factory: An
     assert pending == 1  # the changed record waits for the catch-up; the other 29 are current
     cat.harvester.catch_up_index()
     assert "lab:00000" in search_ids(cat, "修订")
+
+
+def _full_disk() -> None:
+    """In the index writer process only: no file may grow past 1 KiB (EFBIG, as a full disk gives ENOSPC)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def test_an_index_on_a_full_disk_leaves_records_pending_and_the_store_complete(
+        oai_server: OAIServer, catalog_factory: Any, monkeypatch: Any) -> None:
+    """The writer process's files cannot grow (its disk is full); the harvester's store can."""
+    real_popen = subprocess.Popen
+
+    def writer_on_a_full_disk(args: Any, **kwargs: Any) -> Any:
+        if "fedcat.index.writer" in args:
+            kwargs["preexec_fn"] = _full_disk
+        return real_popen(args, **kwargs)
+
+    cat: Catalog = catalog_factory([source_for(oai_server)], index={"write_process": True})
+    monkeypatch.setattr(subprocess, "Popen", writer_on_a_full_disk)
+    (run,) = cat.harvester.harvest()
+    live, pending = cat.store.index_counts()
+    expected = {f"ncdc:{r.local_id}" for r in oai_server.repository.records() if not r.deleted}
+    assert live == len(expected) and run.counts["added"] == live  # the store filled completely
+    assert pending > 0 and run.status.value == "partial" and "not yet searchable" in (run.message or "")
+    monkeypatch.setattr(subprocess, "Popen", real_popen)  # space freed
+    cat.harvester.harvest()
+    assert cat.store.index_counts()[1] == 0 and search_ids(cat) == expected
