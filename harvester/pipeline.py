@@ -527,6 +527,7 @@ class Harvester:
             self.store.start_rebuild()
             try:
                 count = self.index.rebuild_groups(self.store.iter_groups())
+                self.index.bind_store(self.store.store_id)  # a new Elasticsearch version starts unbound
             except BaseException:
                 self.store.abandoned_rebuild()
                 raise
@@ -545,11 +546,15 @@ class Harvester:
         if not self.index.tracks_store:
             return 0
         store_id = self.store.store_id
-        bound = self.index.bound_store()
-        if bound == store_id:
+        try:
+            bound = self.index.bound_store()
+            if bound == store_id:
+                return 0
+            marked = self.store.mark_all_pending()
+            self.index.bind_store(store_id)
+        except IndexBackendError as exc:  # cannot tell now (a cluster down): checked again at the next open
+            log.warning("cannot check which store the index reflects: %s", exc)
             return 0
-        marked = self.store.mark_all_pending()
-        self.index.bind_store(store_id)
         self.index_marked = marked
         if marked:
             why = "is new or was lost" if bound is None else f"was built from another record store ({bound})"

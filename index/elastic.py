@@ -240,6 +240,28 @@ class ElasticsearchIndex(SearchIndex):
             self.client.options(request_timeout=LONG_TIMEOUT).delete_by_query(
                 index=self.alias, query={"match_all": {}}, refresh=True, conflicts="proceed")
 
+    # -- which store the index reflects ------------------------------------------------------
+
+    @property
+    def tracks_store(self) -> bool:
+        return True  # an alias can be deleted, recreated empty or pointed elsewhere without the store knowing
+
+    def bound_store(self) -> str | None:
+        """``_meta.fedcat_store`` of the index behind the alias (IndexUnavailable while the cluster is down)."""
+        self._require_ready()
+        with self._translate("reading the index's metadata"):
+            found = self.client.indices.get_mapping(index=self.alias)
+        for body in found.values():
+            value = body.get("mappings", {}).get("_meta", {}).get("fedcat_store")
+            return value if isinstance(value, str) else None
+        return None
+
+    def bind_store(self, store_id: str) -> None:
+        self._require_ready()
+        with self._translate("recording the index's record store"):
+            self.client.indices.put_mapping(index=self.alias,
+                                            meta={"fedcat_schema": SCHEMA_VERSION, "fedcat_store": store_id})
+
     def count(self) -> int:
         self._require_ready()
         with self._translate("count"):

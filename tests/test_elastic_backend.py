@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 
 from fedcat.api.catalog import Catalog, open_index
+from fedcat.harvester.config import config_from_dict
 from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.model import Security
+from fedcat.harvester.model import Access, Identifiers, LangText, Openness, Record, Security
+from fedcat.harvester.pipeline import Harvester
+from fedcat.harvester.store import PageItem, RecordStore, RunReport
 from fedcat.index import cursor
 from fedcat.index.base import SearchQuery, Sort
 from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
@@ -453,3 +456,52 @@ def test_live_rebuild_moves_the_alias_and_drops_the_old_version(live_index: Elas
     assert list(live_index.client.indices.get_alias(name=live_index.alias)) == [f"{live_index.alias}-v2"]
     assert not live_index.client.indices.exists(index=f"{live_index.alias}-v1")
     assert live_index.count() == 2
+
+
+def test_the_index_records_the_store_it_reflects_in_its_mapping_meta(script: Script, server: WireServer) -> None:
+    index = es(server)
+    assert index.tracks_store and index.bound_store() is None
+    script.on("PUT", f"/{ALIAS}/_mapping", (200, {"acknowledged": True}))
+    index.bind_store("store-1")
+    (sent,) = script.sent("PUT", f"/{ALIAS}/_mapping")
+    assert sent.body == {"_meta": {"fedcat_schema": CURRENT["fedcat-records-v1"]["mappings"]["_meta"]["fedcat_schema"],
+                                   "fedcat_store": "store-1"}}
+    script.on("GET", f"/{ALIAS}/_mapping",
+              (200, {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": 2, "fedcat_store": "store-1"}}}}))
+    assert index.bound_store() == "store-1"
+
+
+def _lab_record(i: int) -> Record:
+    return Record(id=f"lab:{i}", source_id="lab", local_id=str(i), titles=[LangText("冰川", "zh")],
+                  identifiers=Identifiers(), access=Access(openness=Openness.OPEN, security=Security.GENERAL))
+
+
+def test_an_alias_of_another_store_has_every_record_marked_pending(script: Script, server: WireServer,
+                                                                   tmp_path: Path) -> None:
+    store = RecordStore(tmp_path / "records.sqlite3")
+    run = store.start_run(RunReport(source_id="lab", full=True))
+    store.store_page(run, [PageItem(_lab_record(i), None) for i in range(3)], checkpoint=None)
+    store.mark_indexed([f"lab:{i}" for i in range(3)])
+    script.on("GET", f"/{ALIAS}/_mapping",
+              (200, {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": 2, "fedcat_store": "elsewhere"}}}}))
+    script.on("PUT", f"/{ALIAS}/_mapping", (200, {"acknowledged": True}))
+    harvester = Harvester(config_from_dict({"data_dir": str(tmp_path), "sources": []}), store, es(server))
+    assert harvester.check_index() == 3 and store.index_counts() == (3, 3)
+    assert script.sent("PUT", f"/{ALIAS}/_mapping")[-1].body["_meta"]["fedcat_store"] == store.store_id
+    store.close()
+
+
+def test_a_cluster_down_at_start_is_not_taken_for_a_lost_index(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [], index={"backend": "elasticsearch", "url": f"http://127.0.0.1:{free_port()}",
+                                              "max_retries": 0, "timeout": 2})
+    store = RecordStore(Path(config.data_path) / "records.sqlite3")
+    run = store.start_run(RunReport(source_id="lab", full=True))
+    store.store_page(run, [PageItem(_lab_record(i), None) for i in range(3)], checkpoint=None)
+    store.mark_indexed([f"lab:{i}" for i in range(3)])  # indexed while the cluster was up
+    store.close()
+    catalog = Catalog.open(config, index_required=False)
+    try:
+        assert catalog.harvester.index_marked == 0  # cannot tell while it is down: nothing re-marked
+        assert catalog.store.index_counts() == (3, 0)
+    finally:
+        catalog.close()
