@@ -17,13 +17,12 @@ from fedcat.harvester.linkcheck.result import LinkStatus
 from .audience import Caller
 from .console import make_console
 from .catalog import Catalog
+from .cli_common import _config, command_line
 
 console = make_console()
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
-    from .cli import _config  # the main CLI module registers these commands
-
     return Catalog.open(_config(args))
 
 
@@ -84,8 +83,6 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def _not_harvested_hint(args: argparse.Namespace, never: list[str]) -> None:
     """Under the table: which centers were never harvested (their figures are empty), and how to."""
-    from .cli import command_line
-
     if never:
         console.print(f"not yet harvested: {', '.join(never)}; harvest with: {command_line(args, 'harvest')}",
                       markup=False, highlight=False, soft_wrap=True)

@@ -18,6 +18,7 @@ from fedcat.harvester.model import Record, access_labels
 from fedcat.harvester.retagging import retag_store
 
 from .catalog import Catalog
+from .cli_common import _config
 from .console import make_console
 
 console = make_console()
@@ -25,8 +26,6 @@ TAGS = ("openness", "geo_scope", "security")
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
-    from .cli import _config  # the main CLI module registers these commands
-
     return Catalog.open(_config(args))
 
 
