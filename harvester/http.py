@@ -17,9 +17,11 @@ Three components, as in Scrapy's downloader middlewares:
 from __future__ import annotations
 
 import email.utils
+import http.client
 import logging
 import math
 import random
+import socket
 import threading
 import time
 import zlib
@@ -348,7 +350,8 @@ class HttpClient:
             if _refused(exc):
                 raise ConnectionRefused(f"connection failed: connection refused (nothing is listening on "
                                         f"{urlsplit(url).netloc})", source_id=self.source_id, url=url) from exc
-            raise ConnectionFailed(f"connection failed: {exc}", source_id=self.source_id, url=url) from exc
+            raise ConnectionFailed(f"connection failed: {_plain_reason(exc, url)}", source_id=self.source_id,
+                                   url=url) from exc
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
                 urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
             raise ConnectionFailed(f"connection failed: {exc}", source_id=self.source_id, url=url) from exc
@@ -423,6 +426,40 @@ class _Deadline:
         return f"timed out: response not complete after {took:.1f} s ({self.setting}; {received} bytes received)"
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps: cause, context, urllib3's ``reason``, a first argument."""
+    out: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        out.append(current)
+        links = (current.__cause__, current.__context__, getattr(current, "reason", None),
+                 current.args[0] if current.args else None)
+        pending.extend(link for link in links if isinstance(link, BaseException))
+    return out
+
+
+def _plain_reason(exc: requests.ConnectionError, url: str) -> str:
+    """One line for a failed connection, without urllib3's pool and object names."""
+    host = urlsplit(url).netloc
+    for link in _chain(exc):
+        if isinstance(link, ConnectionResetError):
+            return f"the connection to {host} was reset by the server"
+        if isinstance(link, (http.client.RemoteDisconnected, ConnectionAbortedError)):
+            return f"{host} closed the connection without answering"
+        if isinstance(link, (urllib3.exceptions.NameResolutionError, socket.gaierror)):
+            return f"cannot resolve the host name of {host}"
+        if isinstance(link, TimeoutError):
+            return f"no connection to {host} in time"
+        if isinstance(link, OSError) and link.strerror:
+            return f"{link.strerror.lower()} ({host})"
+    return str(exc)
+
+
 def _refused(exc: requests.ConnectionError) -> bool:
     """Whether the server's address refused the connection (a proxy refusing is something else).
 
@@ -431,19 +468,7 @@ def _refused(exc: requests.ConnectionError) -> bool:
     """
     if isinstance(exc, requests.exceptions.ProxyError):
         return False
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
-            return True
-        links = (current.__cause__, current.__context__, getattr(current, "reason", None),
-                 current.args[0] if current.args else None)
-        pending.extend(link for link in links if isinstance(link, BaseException))
-    return False
+    return any(isinstance(link, ConnectionRefusedError) for link in _chain(exc))
 
 
 __all__ = ["GATE_SLACK", "GLOBAL_THROTTLE", "REFUSED_RETRY_DELAY", "HostThrottle", "HttpClient", "Response",

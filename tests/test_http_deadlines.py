@@ -8,6 +8,7 @@ grows with the successful requests of a run, and truncation retries are charged 
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from fedcat.harvester.adapters.oaipmh import OAIPMHAdapter
 from fedcat.harvester.config import ConfigError, HttpConfig, SourceConfig, config_from_dict
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
-from fedcat.harvester.errors import DeadlineExceeded, RequestTimeout, RetryBudgetExhausted
+from fedcat.harvester.errors import ConnectionFailed, DeadlineExceeded, RequestTimeout, RetryBudgetExhausted
 from fedcat.harvester.http import HostThrottle, HttpClient, Response
 
 from .conftest import center
@@ -401,3 +402,37 @@ def test_the_defaults() -> None:
     http = config_from_dict({}).http
     assert (http.response_deadline, http.page_deadline) == (300.0, 900.0)
     assert (http.retry_budget, http.retry_budget_per_success, http.retry_budget_max) == (50, 1.0, 10000)
+
+
+def test_a_connection_closed_without_an_answer_is_one_plain_line() -> None:
+    """A server that accepts and closes (or resets) says so, without urllib3's pool and object names."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def close_everything() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conn.recv(65536)
+            conn.close()
+
+    thread = threading.Thread(target=close_everything, daemon=True)
+    thread.start()
+    try:
+        client = HttpClient(HttpConfig(max_retries=1, backoff_base=0.01, backoff_max=0.01), source_id="mute")
+        with pytest.raises(ConnectionFailed) as info:
+            client.request("GET", f"http://127.0.0.1:{port}/oai")
+        message = str(info.value)
+        assert "closed the connection without answering" in message or "reset by the server" in message
+        assert "HTTPConnectionPool" not in message and "object at 0x" not in message
+        client.close()
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
