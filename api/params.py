@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -40,6 +41,28 @@ def valid_year(value: int | str) -> bool:
     return text.isdigit() and len(text) <= 4 and MIN_YEAR <= int(text) <= MAX_YEAR
 
 
+#: The longest facet value taken (a subject or licence is a few words; anything longer is a mistake, or an
+#: attempt to make every link of the search page huge).
+MAX_FILTER_VALUE_LENGTH = 200
+
+
+def checked_filters(raw: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The facet filters of a search, export or search page, checked once for all of them: years in range,
+    values no longer than :data:`MAX_FILTER_VALUE_LENGTH`, vocabulary facets within their vocabulary; blank
+    and repeated values dropped."""
+    out: dict[str, list[str]] = {}
+    for name in FACETS:
+        values = list(dict.fromkeys(v for v in raw.get(name, ()) if v.strip()))
+        if name == "year" and any(not valid_year(v) for v in values):
+            raise BadParameter(f"year must be a number between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
+        if any(len(v) > MAX_FILTER_VALUE_LENGTH for v in values):
+            raise BadParameter(f"a {name} value is longer than {MAX_FILTER_VALUE_LENGTH} characters", parameter=name)
+        check_vocabulary(name, values)
+        if values:
+            out[name] = values
+    return out
+
+
 def search_filters(
     source: Annotated[list[str] | None, Query()] = None,
     openness: Annotated[list[str] | None, Query()] = None,
@@ -50,17 +73,9 @@ def search_filters(
     subject: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, list[str]]:
     """The facet filters of a search or export (OR within a facet, AND across facets)."""
-    if year and any(not valid_year(y) for y in year):
-        raise BadParameter(f"year must be between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
-    for name, values in (("openness", openness), ("geo_scope", geo_scope), ("security", security)):
-        check_vocabulary(name, values or [])
-    return {
-        name: [str(v) for v in values]
-        for name, values in (("source", source), ("openness", openness), ("geo_scope", geo_scope),
-                             ("security", security), ("licence", licence), ("year", year),
-                             ("subject", subject))
-        if values
-    }
+    return checked_filters({"source": source or [], "openness": openness or [], "geo_scope": geo_scope or [],
+                            "security": security or [], "licence": licence or [],
+                            "year": [str(y) for y in year or []], "subject": subject or []})
 
 
 #: The facet filters: the only parameters that may be given more than once (OR within a facet).

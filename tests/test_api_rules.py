@@ -121,3 +121,10 @@ def test_a_revoked_key_is_refused_on_every_route(cat: Catalog) -> None:
         resp = client.get(path, headers={"Authorization": f"Bearer {key}"})
         assert resp.status_code == 401, (path, resp.status_code)
         assert resp.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_facet_value_too_long_is_a_400_on_the_api_as_on_the_page(cat: Catalog) -> None:
+    client = Client(create_app(cat))
+    for path in ("/api/v1/search", "/api/v1/export", "/"):
+        assert client.get(path, {"subject": "x" * 201}).status_code == 400, path
+        assert client.get(path, {"subject": "x" * 200}).status_code == 200, path

@@ -15,7 +15,7 @@ from fedcat.index.base import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQu
 from ..deps import audit_hits
 from ..errors import BadParameter
 from ..export import ExportFormat, export_response
-from ..params import MAX_QUERY_LENGTH, MAX_YEAR, MIN_YEAR, check_vocabulary, valid_year
+from ..params import MAX_QUERY_LENGTH, checked_filters
 from .pages import Page, html_errors
 
 router = APIRouter()
@@ -31,25 +31,12 @@ class FacetValue:
     url: str
 
 
-#: The longest facet value a page takes (a subject or licence is a few words; anything longer is a mistake or
-#: an attempt to make every link on the page huge).
-MAX_FILTER_VALUE_LENGTH = 200
 #: The page numbers the pager reaches: the engines stop at MAX_RESULT_WINDOW results.
 MAX_PAGE = MAX_RESULT_WINDOW // PAGE_SIZE
 
 
-def _filters(request: Request) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name in FACETS:
-        values = list(dict.fromkeys(v for v in request.query_params.getlist(name) if v.strip()))
-        if name == "year" and any(not valid_year(v) for v in values):
-            raise BadParameter(f"year must be a number between {MIN_YEAR} and {MAX_YEAR}", parameter="year")
-        if any(len(v) > MAX_FILTER_VALUE_LENGTH for v in values):
-            raise BadParameter(f"a {name} value is longer than {MAX_FILTER_VALUE_LENGTH} characters", parameter=name)
-        check_vocabulary(name, values)
-        if values:
-            out[name] = values
-    return out
+def _default_sort(q: str) -> Sort:
+    return Sort.RELEVANCE if q else Sort.NEWEST
 
 
 @dataclass(frozen=True)
@@ -68,15 +55,12 @@ class SearchState:
         raw_sort = request.query_params.get("sort")
         if raw_sort is not None and raw_sort not in {s.value for s in Sort}:
             raise BadParameter(f"sort must be one of {', '.join(s.value for s in Sort)}", parameter="sort")
-        sort = Sort(raw_sort) if raw_sort else (Sort.RELEVANCE if q else Sort.NEWEST)
+        sort = Sort(raw_sort) if raw_sort else _default_sort(q)
         raw_number = request.query_params.get("page", "1")
         if not raw_number.isdigit() or not 1 <= int(raw_number) <= MAX_PAGE:
             raise BadParameter(f"page must be a number between 1 and {MAX_PAGE}", parameter="page")
-        return cls(q=q, filters=_filters(request), sort=sort, number=int(raw_number))
-
-    @property
-    def default_sort(self) -> Sort:
-        return Sort.RELEVANCE if self.q else Sort.NEWEST
+        filters = checked_filters({name: request.query_params.getlist(name) for name in FACETS})
+        return cls(q=q, filters=filters, sort=sort, number=int(raw_number))
 
     def params(self, *, sort: Sort | None = None, number: int = 1,
                toggle: tuple[str, str] | None = None) -> list[tuple[str, str]]:
@@ -87,7 +71,7 @@ class SearchState:
         if toggle is not None and toggle[1] not in self.filters.get(toggle[0], []):
             out.append(toggle)
         chosen = sort or self.sort
-        if chosen is not self.default_sort:
+        if chosen is not _default_sort(self.q):
             out.append(("sort", chosen.value))
         if number > 1:
             out.append(("page", str(number)))
