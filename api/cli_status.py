@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fedcat.harvester.config import Config
-from fedcat.index import rebuild
 from fedcat.index.embedded import EmbeddedIndex
 
 from .catalog import Catalog
@@ -23,12 +22,10 @@ def run(config: Config, *, repair: bool) -> int:
         if marked:
             console.print(f"[yellow]the index did not reflect this store (new, lost, or built from another "
                           f"store): {marked} records were marked to be indexed again[/]")
-        if isinstance(catalog.index, EmbeddedIndex):
-            folder = rebuild.next_folder(config.data_path / "index")
-            progress = rebuild.read_build(folder) if folder.exists() else None
-            if progress is not None:
-                console.print(f"[yellow]a rebuild was cut short after {progress.get('count', 0)} records: "
-                              "`fedcat reindex` continues it (the old index serves until then)[/]")
+        cut_short = catalog.index.rebuild_progress() if isinstance(catalog.index, EmbeddedIndex) else None
+        if cut_short is not None:
+            console.print(f"[yellow]a rebuild was cut short after {cut_short} records: "
+                          "`fedcat reindex` continues it (the old index serves until then)[/]")
         if pending and repair:
             with console.status(f"indexing {pending} records"):
                 done = catalog.harvester.catch_up_index()

@@ -300,6 +300,14 @@ class EmbeddedIndex(SearchIndex):
         self._swap_in()
         return total
 
+    def rebuild_progress(self) -> int | None:
+        """Records a rebuild cut short had indexed (``fedcat reindex`` continues it), or None: none is."""
+        if self._path is None:
+            return None
+        folder = rebuild.next_folder(self._path)
+        progress = rebuild.read_build(folder) if folder.exists() else None
+        return None if progress is None else int(progress.get("count") or 0)
+
     def _swap_in(self) -> None:
         assert self._path is not None
         if self._remote is not None:

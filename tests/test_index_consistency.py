@@ -235,3 +235,16 @@ def test_an_index_on_a_full_disk_leaves_records_pending_and_the_store_complete(
     monkeypatch.setattr(subprocess, "Popen", real_popen)  # space freed
     cat.harvester.harvest()
     assert cat.store.index_counts()[1] == 0 and search_ids(cat) == expected
+
+
+def test_a_rebuild_cut_short_is_reported_by_fedcat_status(tmp_path: Path, capsys: Any) -> None:
+    config = tmp_path / "fedcat.yaml"
+    config.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "sources": []}), encoding="utf-8")
+    assert main(["--config", str(config), "status"]) == 0
+    live = tmp_path / "data" / "index"
+    EmbeddedIndex(rebuild.next_folder(live)).close()
+    rebuild.write_build(rebuild.next_folder(live), after="group-7", count=7, complete=False)
+    assert EmbeddedIndex(live).rebuild_progress() == 7
+    capsys.readouterr()
+    main(["--config", str(config), "status"])
+    assert "cut short after 7 records" in capsys.readouterr().out
