@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import io
 import logging
 import math
 import random
@@ -331,11 +332,12 @@ class HttpClient:
                 deadline.headers = True
                 if deadline.passed():
                     raise RequestTimeout(deadline.message(0), source_id=self.source_id, url=url)
-                chunks: list[bytes] = []
+                buffer = io.BytesIO()  # its value is taken without a copy: the body is held once
                 for chunk in self._read_capped(r, url, deadline):
-                    chunks.append(chunk)
+                    buffer.write(chunk)
                     size += len(chunk)
-                body = b"".join(chunks)
+                body = buffer.getvalue()
+                del buffer
                 if body[:2] == GZIP_MAGIC and "gzip" not in r.headers.get("Content-Encoding", ""):
                     body = self._gunzip(body, url)
                 return Response(url=r.url, status=r.status_code, headers=dict(r.headers), body=body,

@@ -360,6 +360,8 @@ class Harvester:
         index changes."""
         run, source, page = job.run, job.source, work.page
         mapped = dict(zip(map(id, work.todo), self._mapped(job, work)))
+        for hi in page.items:  # mapped: the parsed payloads (a page's XML tree) can go before the page is stored
+            hi.element = hi.data = None
         items: list[PageItem] = []
         errors: list[tuple[RecordError, bytes | None]] = []
         for hi in page.items:

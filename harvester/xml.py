@@ -58,7 +58,10 @@ _REF_OR_TEXT_RE = re.compile(r"&#|<!\[CDATA\[|<!--")
 _TEXT_END = {"<![CDATA[": "]]>", "<!--": "-->"}
 #: Longer references are left to the parser (which refuses them).
 _CHAR_REF_RE = re.compile(r"&#(?:x0*([0-9A-Fa-f]{1,8})|0*([0-9]{1,8}));")
-_BOMS = (b"\xef\xbb\xbf",)
+#: The same characters as ``_ILLEGAL_RE`` in UTF-8: C0 controls other than tab and line ends, U+FFFE, U+FFFF.
+_ILLEGAL_BYTES_RE = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_BOMS = (_UTF8_BOM,)
 #: A page whose encoding fails on a few byte sequences is read in it with those replaced (U+FFFD)
 #: when it holds at most this many of them, and this many valid non-ASCII characters for each.
 _MAX_REPLACED = 16
@@ -92,17 +95,7 @@ def decode_text(body: bytes, declared: str | None = None) -> Decoded:
     for bom in _BOMS:
         if body.startswith(bom):
             body = body[len(bom):]
-    named: list[str] = []
-    m = _DECL_RE.match(body[:200])
-    if m:
-        named.append(m.group(1).decode("ascii"))
-    if declared:
-        named.append(declared)
-    candidates: list[str] = []
-    for enc in [*named, "utf-8", "gb18030"]:
-        enc = _canonical(enc)
-        if enc not in candidates and _known(enc):
-            candidates.append(enc)
+    named, candidates = _encodings(body, declared)
     first = candidates[0]
     how = "declared" if named and _canonical(named[0]) == first else "assumed"
     try:
@@ -124,6 +117,22 @@ def decode_text(body: bytes, declared: str | None = None) -> Decoded:
     return Decoded(body.decode(first, errors="replace"), first,
                    f"not valid in {', '.join(candidates)}: read as {first} (the {how} encoding) "
                    "with its invalid bytes replaced with U+FFFD")
+
+
+def _encodings(body: bytes, declared: str | None) -> tuple[list[str], list[str]]:
+    """The encodings named (XML declaration, HTTP charset) and those to try, in order."""
+    named: list[str] = []
+    m = _DECL_RE.match(body[:200])
+    if m:
+        named.append(m.group(1).decode("ascii"))
+    if declared:
+        named.append(declared)
+    candidates: list[str] = []
+    for enc in [*named, "utf-8", "gb18030"]:
+        enc = _canonical(enc)
+        if enc not in candidates and _known(enc):
+            candidates.append(enc)
+    return named, candidates
 
 
 def _canonical(enc: str) -> str:
@@ -259,6 +268,56 @@ def _warn_by_log(what: str) -> Callable[[str], None]:
     return warn
 
 
+def _parse_as_sent(body: bytes, declared: str | None, what: str) -> etree._Element | None:
+    """The body parsed as it came, when it is UTF-8 (as named or assumed) and needs no repair; else None.
+
+    This is the common case and the one that holds the page once (bytes and tree): libxml2 refuses
+    invalid UTF-8, forbidden characters and references to them just as the repair step would find
+    them, so whatever this path accepts, the repairing path would have read the same way.
+    """
+    if _encodings(body.removeprefix(_UTF8_BOM), declared)[1][0] != "utf-8":
+        return None
+    try:
+        return etree.fromstring(body, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        if _needs_no_repair(body):  # repairing would change nothing: the same error, without a second parse
+            raise MalformedResponse(f"{what} is not well-formed XML: {exc}") from exc
+        return None
+
+
+def _needs_no_repair(body: bytes) -> bool:
+    """Whether the body is valid UTF-8 without characters or references the repair step would drop;
+    read in slices, so the check holds no copy of the body."""
+    if b"&#" in body or _ILLEGAL_BYTES_RE.search(body):
+        return False
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for at in range(0, len(body), _PROBE_CHUNK):
+            decoder.decode(body[at:at + _PROBE_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parse_repaired(body: bytes, declared: str | None, what: str,
+                    warn: Callable[[str], None] | None) -> etree._Element | None:
+    """The body decoded leniently (saying what changed), repaired, then parsed."""
+    decoded = decode_text(body, declared)
+    if decoded.warning:
+        (warn or _warn_by_log(what))(decoded.warning)
+    text = repair(decoded.text)
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
+    data = text.encode("utf-8")
+    del decoded, text
+    _refuse_dtd(data, what)
+    try:
+        root: etree._Element | None = etree.fromstring(data, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedResponse(f"{what} is not well-formed XML: {exc}") from exc
+    return root
+
+
 def parse(body: bytes, *, declared_encoding: str | None = None, what: str = "response",
           warn: Callable[[str], None] | None = None) -> etree._Element:
     """Parse untrusted XML into an element; raises HostileXML, HTMLPage or MalformedResponse.
@@ -268,17 +327,10 @@ def parse(body: bytes, *, declared_encoding: str | None = None, what: str = "res
     """
     if _HTML_RE.match(body[:4096]):
         raise _html_page(what, body, declared_encoding)
-    decoded = decode_text(body, declared_encoding)
-    if decoded.warning:
-        (warn or _warn_by_log(what))(decoded.warning)
-    text = repair(decoded.text)
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
-    data = text.encode("utf-8")
-    _refuse_dtd(data, what)
-    try:
-        root = etree.fromstring(data, parser=_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise MalformedResponse(f"{what} is not well-formed XML: {exc}") from exc
+    _refuse_dtd(body, what)
+    root = _parse_as_sent(body, declared_encoding, what)
+    if root is None:
+        root = _parse_repaired(body, declared_encoding, what, warn)
     if root is None:
         raise MalformedResponse(f"{what} is empty")
     docinfo = root.getroottree().docinfo

@@ -114,6 +114,7 @@ class Prefetch(Iterator[T]):
                 for item in source:
                     if not put(item):
                         return
+                    del item  # held by the queue and then the consumer only: let it go once they are done
                 put(_DONE)
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 put(_Failure(exc))
@@ -122,12 +123,12 @@ class Prefetch(Iterator[T]):
         thread.start()
         try:
             while True:
-                item = q.get()
-                if item is _DONE:
+                box = [q.get()]
+                if box[0] is _DONE:
                     return
-                if isinstance(item, _Failure):
-                    raise item.exc
-                yield item  # type: ignore[misc]
+                if isinstance(box[0], _Failure):
+                    raise box[0].exc
+                yield box.pop()  # type: ignore[misc]  # not kept here while the consumer works on it
         finally:
             stop.set()
             thread.join(timeout=5)

@@ -300,8 +300,10 @@ class OAIPMHAdapter(Adapter):
                 if item.datestamp and (not self.info.newest_datestamp or item.datestamp > self.info.newest_datestamp):
                     self.info.newest_datestamp = item.datestamp
             checkpoint = dict(window, token=next_token, newest=self.info.newest_datestamp)
-            yield Page(items=items, checkpoint=checkpoint, url=resp.http_response.url, total_hint=total,
-                       warnings=[f"{resp.http_response.url}: {w}" for w in resp.warnings])
+            page = Page(items=items, checkpoint=checkpoint, url=resp.http_response.url, total_hint=total,
+                        warnings=[f"{resp.http_response.url}: {w}" for w in resp.warnings])
+            del resp, items  # the body goes now; the tree once the items are mapped
+            yield page
 
     def _items(self, resp: OAIResponse, prefix: str) -> Iterator[HarvestedItem]:
         """The page's records; one that cannot be used (no header or identifier, or salvaged
