@@ -279,6 +279,26 @@ def test_failing_monthly_windows_are_split_into_daily_windows(serve: Any, catalo
             assert _parse(nxt) - _parse(until) == timedelta(seconds=1), (until, nxt)
 
 
+def test_a_listing_that_is_never_answered_fails_after_one_smaller_window(serve: Any, catalog_factory: Any) -> None:
+    """Identify answers, ListRecords never does: the window is split once, its first part times out
+    too, and the source fails with the reason instead of waiting out every month and day."""
+    server = serve(recent_repo("ncdc", n=60, days=80))
+
+    def silent(ctx: FaultContext) -> FaultAction | None:
+        return FaultAction(delay=3.0) if ctx.params.get("verb") == "ListRecords" else None
+
+    rec = Recorder(silent)
+    server.fault = rec
+    cat = catalog_factory([source_for(server)], http={"max_retries": 1, "read_timeout": 0.2,
+                                                      "backoff_base": 0.01, "backoff_max": 0.01})
+    t0 = time.monotonic()
+    (run,) = cat.harvester.harvest()
+    assert run.status is RunStatus.FAILED
+    assert len(rec.listing()) == 4, rec.listing()  # the whole window twice, its first month twice
+    assert time.monotonic() - t0 < 5
+    assert "timed out" in (run.message or "") and "the listing is not answered" in (run.message or "")
+
+
 # -- 4. deletions ------------------------------------------------------------------------------------------
 
 

@@ -246,8 +246,13 @@ class OAIPMHAdapter(Adapter):
             yield from self._list_window(base, ident)
         self.info.complete = True
 
-    def _list_window(self, window: dict[str, Any], ident: Identify) -> Iterator[Page]:
-        """List one window; when the server fails on it before the first page, split it and list the parts."""
+    def _list_window(self, window: dict[str, Any], ident: Identify, *, after_timeout: bool = False) -> Iterator[Page]:
+        """List one window; when the server fails on it before the first page, split it and list the parts.
+
+        A timeout costs minutes, so a window split after one is tried in its first part only as far as
+        that part answers: a server that times out on a month too does not answer smaller windows either,
+        and the source fails then instead of waiting out every part (``after_timeout``).
+        """
         window.setdefault("window_from", window.get("from"))
         yielded = False
         try:
@@ -257,13 +262,19 @@ class OAIPMHAdapter(Adapter):
         except ConnectionRefused:
             raise  # the server is gone, not struggling with the window: smaller windows would be refused too
         except (RequestTimeout, HTTPStatusError, ConnectionFailed, RetryBudgetExhausted) as exc:
-            parts = [] if yielded else split_window(window, ident)
+            timed_out = isinstance(exc, RequestTimeout)
+            parts = [] if yielded or (after_timeout and timed_out) else split_window(window, ident)
+            if not parts and after_timeout and timed_out and not yielded:
+                raise type(exc)(f"{exc.message} (on a smaller window too: the listing is not answered)",
+                                source_id=exc.source_id, url=exc.url) from exc
             if not parts:
                 raise
             log.warning("[%s] %s on window %s..%s: splitting it into %d parts", self.source.id, type(exc).__name__,
                         window.get("from"), window.get("until"), len(parts))
+            answered = False
             for part in parts:
-                yield from self._list_window(part, ident)
+                yield from self._list_window(part, ident, after_timeout=timed_out and not answered)
+                answered = True
 
     def _list(self, window: dict[str, Any], token: str | None) -> Iterator[Page]:
         params: dict[str, str]
