@@ -264,7 +264,7 @@ class OAIPMHAdapter(Adapter):
         except (RequestTimeout, HTTPStatusError, ConnectionFailed, RetryBudgetExhausted) as exc:
             timed_out = isinstance(exc, RequestTimeout)
             parts = [] if yielded or (after_timeout and timed_out) else split_window(window, ident)
-            if not parts and after_timeout and timed_out and not yielded:
+            if not parts and after_timeout and isinstance(exc, RequestTimeout) and not yielded:
                 raise type(exc)(f"{exc.message} (on a smaller window too: the listing is not answered)",
                                 source_id=exc.source_id, url=exc.url) from exc
             if not parts:
