@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from fedcat.harvester.errors import StoreError
 from fedcat.harvester.store import RunReport
+from fedcat.harvester.version import VERSION
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 from fedcat.index.errors import IndexBackendError
 
@@ -36,7 +37,7 @@ MAX_CURSOR_LENGTH = 4096
 def create_app(catalog: Catalog) -> FastAPI:
     app = FastAPI(
         title="fedcat",
-        version="0.1.0",
+        version=VERSION,
         description="Unified catalog of China's national science data centers.",
         openapi_url="/api/v1/openapi.json",
         docs_url=None,  # docs_ui serves the docs page and its files itself, not from a CDN
@@ -83,11 +84,11 @@ def create_app(catalog: Catalog) -> FastAPI:
                          "counts and errors are shown to officers.")
     def sources(request: Request) -> dict[str, Any]:
         caller = caller_of(request)
-        stats = catalog.store.source_stats()
-        gated = catalog.store.gated_counts()
+        stats = catalog.store.records.source_stats()
+        gated = catalog.store.records.gated_counts()
         out = []
         for src in catalog.config.sources:
-            runs = catalog.store.runs(src.id, limit=1)
+            runs = catalog.store.runs.recent(src.id, limit=1)
             out.append({
                 "id": src.id, "name": src.name, "name_en": src.name_en, "protocol": src.protocol.value,
                 "url": src.url, "metadata_prefix": src.metadata_prefix, "enabled": src.enabled,
@@ -108,7 +109,7 @@ def create_app(catalog: Catalog) -> FastAPI:
         if source is not None and source not in {s.id for s in catalog.config.sources}:
             raise BadParameter(f"unknown source {source!r}", parameter="source")
         caller = caller_of(request)
-        return {"harvests": [run_view(r, caller) for r in catalog.store.runs(source, limit=limit)]}
+        return {"harvests": [run_view(r, caller) for r in catalog.store.runs.recent(source, limit=limit)]}
 
     @app.get("/livez", include_in_schema=False)
     def livez() -> dict[str, str]:
@@ -139,7 +140,7 @@ def readiness(catalog: Catalog) -> dict[str, Any]:
     checks: dict[str, Any] = {"store": "ok", "index": "ok", "index_reflects_store": "ok", "catching_up": False}
     try:
         store_id = catalog.store.store_id
-        checks["catching_up"] = catalog.store.waiting_for_index()
+        checks["catching_up"] = catalog.store.indexing.waiting_for_index()
     except StoreError as exc:
         checks["store"] = str(exc)
         store_id = None

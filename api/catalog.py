@@ -87,7 +87,7 @@ class Catalog:
         store = RecordStore(data / "records.sqlite3")
         harvester = Harvester(config, store, index)
         harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
-        harvester.check_index()
+        harvester.feeder.check()
         return cls(config=config, store=store, index=index, harvester=harvester)
 
     def check_links(self, source_id: str | None = None) -> LinkCheckReport:

@@ -23,7 +23,7 @@ from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
 
-from . import cli_metrics, cli_officer, cli_status
+from . import cli_metrics, cli_officer, cli_schema, cli_status
 from .cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
 from .audience import Caller
 from .console import make_console
@@ -132,7 +132,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
 def cmd_harvests(args: argparse.Namespace) -> int:
     catalog = Catalog.open(_config(args))
     try:
-        runs = catalog.store.runs(args.source, limit=args.limit)
+        runs = catalog.store.runs.recent(args.source, limit=args.limit)
     finally:
         catalog.close()
     if args.json:
@@ -279,11 +279,11 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     try:
         if args.remap:
             with console.status("re-mapping stored raw payloads with the current crosswalks and rules"):
-                report = catalog.harvester.remap(args.source)
+                report = catalog.harvester.maintenance.remap(args.source)
             d = report.to_dict()
             console.print(f"re-mapped: {d['updated']} updated, {d['unchanged']} unchanged, {d['errored']} errored")
         with console.status("rebuilding the index from the record store"):
-            count = catalog.harvester.reindex()
+            count = catalog.harvester.feeder.rebuild()
     finally:
         catalog.close()
     console.print(f"indexed {count} records")
@@ -296,12 +296,12 @@ def cmd_sources(args: argparse.Namespace) -> int:
     config = _config(args)
     catalog = Catalog.open(config)
     try:
-        stats = catalog.store.source_stats()
+        stats = catalog.store.records.source_stats()
         table = Table(title="Sources")
         for col in ("id", "name", "protocol", "url", "records", "schedule", "last run"):
             table.add_column(col)
         for s in config.sources:
-            runs = catalog.store.runs(s.id, limit=1)
+            runs = catalog.store.runs.recent(s.id, limit=1)
             last = f"{runs[0].status.value} {runs[0].finished_at or ''}" if runs else "never"
             table.add_row(s.id, s.name, s.protocol.value, s.url, str(stats.get(s.id, {}).get("records", 0)),
                           s.schedule or "", last)
@@ -444,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(fn=lambda a: cli_status.run(_config(a), repair=a.repair))
     cli_officer.add_parsers(sub)
     cli_metrics.add_parsers(sub)
+    cli_schema.add_parsers(sub)
     return p
 
 

@@ -51,7 +51,7 @@ def _score(score: object, rating: object) -> str:
 
 def _never_harvested(catalog: Catalog) -> list[str]:
     """Ids of the configured sources without a single harvest run."""
-    return [s.id for s in catalog.config.sources if not catalog.store.runs(s.id, limit=1)]
+    return [s.id for s in catalog.config.sources if not catalog.store.runs.recent(s.id, limit=1)]
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:

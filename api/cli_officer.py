@@ -30,10 +30,10 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _record(catalog: Catalog, record_id: str) -> Record:
-    rec = catalog.store.get(record_id)
+    rec = catalog.store.records.get(record_id)
     if rec is not None:
         return rec
-    gated = catalog.store.gated_level(record_id)
+    gated = catalog.store.records.gated_level(record_id)
     if gated is not None:
         raise FedcatError(f"{record_id} is {gated[1]}: only its id, source and level are kept")
     raise FedcatError(f"no record {record_id!r}")
@@ -180,7 +180,7 @@ def cmd_retag(args: argparse.Namespace) -> int:
 def cmd_embargoes(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     try:
-        lifted = catalog.harvester.lift_embargoes()
+        lifted = catalog.harvester.maintenance.lift_embargoes()
     finally:
         catalog.close()
     for rec, _ in lifted:

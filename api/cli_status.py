@@ -15,8 +15,8 @@ def run(config: Config, *, repair: bool) -> int:
     """Print the store's and the index's state; exit 1 while records wait for the index (0 once in step)."""
     catalog = Catalog.open(config, index_required=False)
     try:
-        marked = catalog.harvester.index_marked
-        live, pending = catalog.store.index_counts()
+        marked = catalog.harvester.feeder.marked
+        live, pending = catalog.store.indexing.index_counts()
         console.print(f"record store  {catalog.store.path}: {live} live records, {pending} waiting for the index")
         console.print(f"index         {catalog.index.name}: {catalog.index.count()} datasets searchable")
         if marked:
@@ -28,8 +28,8 @@ def run(config: Config, *, repair: bool) -> int:
                           "`fedcat reindex` continues it (the old index serves until then)[/]")
         if pending and repair:
             with console.status(f"indexing {pending} records"):
-                done = catalog.harvester.catch_up_index()
-            pending = catalog.store.index_counts()[1]
+                done = catalog.harvester.feeder.catch_up()
+            pending = catalog.store.indexing.index_counts()[1]
             console.print(f"indexed {done} records; {pending} still waiting")
         elif pending:
             console.print("`fedcat status --repair` indexes them now (so does the next harvest)")

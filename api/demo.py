@@ -118,7 +118,7 @@ def run_demo(
         catalog = Catalog.open(config)
         try:
             if rebuild:
-                catalog.harvester.reindex()
+                catalog.harvester.feeder.rebuild()
             harvest(catalog, None, False)
             docs = catalog.index.count()
             links = catalog.check_links()

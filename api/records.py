@@ -34,7 +34,7 @@ class OverrideIn(BaseModel):
 def visible_record(request: Request, record_id: str) -> tuple[Record, Caller]:
     """The record and caller, or 404 when it is missing or the caller may not see it (indistinguishable)."""
     caller = caller_of(request)
-    rec = catalog_of(request).store.get_visible(record_id, caller.visibility.allows)
+    rec = catalog_of(request).store.records.get_visible(record_id, caller.visibility.allows)
     if rec is None:
         raise NotFound(f"no record {record_id!r}")
     if caller.is_officer and rec.access.security in AUDITED_LEVELS:
@@ -47,7 +47,7 @@ def record_raw(request: Request, record_id: str) -> Response:
     rec, caller = visible_record(request, record_id)
     if not caller.sees_links(rec.access.security):
         raise Forbidden("the raw payload of this record is shown to registered users")
-    raw = catalog_of(request).store.raw(record_id)
+    raw = catalog_of(request).store.records.raw(record_id)
     if raw is None:
         raise NotFound(f"no raw payload for {record_id!r}")
     media = "application/json" if raw.format.startswith("json") else "application/xml"
@@ -87,7 +87,7 @@ def same_dataset(request: Request, rec: Record, caller: Caller) -> list[dict[str
     """The other sources' records of this dataset (same DOI or CSTR) that the caller may see."""
     return [{"id": other.id, "source_id": other.source_id, "center": other.center_zh, "center_en": other.center_en,
              "record": f"/api/v1/records/{other.id}"}
-            for other in catalog_of(request).store.same_dataset(rec.id) if caller.visibility.allows_record(other)]
+            for other in catalog_of(request).store.records.same_dataset(rec.id) if caller.visibility.allows_record(other)]
 
 
 @router.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")

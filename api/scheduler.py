@@ -25,7 +25,7 @@ def _job(catalog: Catalog, source: SourceConfig) -> None:
 
 
 def _lift_embargoes(catalog: Catalog) -> None:
-    lifted = catalog.harvester.lift_embargoes()
+    lifted = catalog.harvester.maintenance.lift_embargoes()
     log.warning("embargo check: %d records took their post-embargo level", len(lifted))
 
 
@@ -56,7 +56,7 @@ def run_foreground(catalog: Catalog, console: Console) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     if add_jobs(scheduler, catalog) == 0:
         raise FedcatError("no source has a schedule: add `schedule: \"0 3 * * *\"` (crontab) to a source")
-    catalog.store.mark_interrupted()
+    catalog.store.runs.mark_interrupted()
     for job in scheduler.get_jobs():
         console.print(f"{job.name}: {job.trigger}")
     console.print("scheduler running (Ctrl-C to stop)")

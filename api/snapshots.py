@@ -42,7 +42,7 @@ def refresh_after_link_check(store: RecordStore, config: Config, today: date, so
     (the trend then shows each run as now known, not a 0% reachable point from before any check)."""
     views = audience_views(config)
     for source_id in source_ids:
-        runs = store.runs(source_id, limit=1)
+        runs = store.runs.recent(source_id, limit=1)
         if not runs:
             continue
         try:

@@ -8,7 +8,7 @@ long description, as real records have). Anonymous requests for the hidden id an
 exist are sent in alternating pairs through the real FastAPI app (in process, so network jitter does not
 hide a difference). Reported: the median of each, the mean paired difference and its z score (mean
 difference over its standard error). |z| below about 3 means the two cannot be told apart at this sample
-size; the 404 route is built so that both do the same work (see ``RecordStore.get_visible``).
+size; the 404 route is built so that both do the same work (see ``Records.get_visible``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def measure(pairs: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cat = Catalog.open(config_from_dict({"data_dir": str(Path(tmp) / "data"), "sources": []}))
         cat.harvester.clock = lambda: date(2026, 1, 1)
-        run = cat.store.start_run(RunReport(source_id="lab", full=True))
+        run = cat.store.runs.start_run(RunReport(source_id="lab", full=True))
         cat.store.store_page(run, [PageItem(record("open", Security.GENERAL), None),
                                    PageItem(record("hidden", Security.IMPORTANT), None)], checkpoint=None)
         diffs, hidden, missing = asyncio.run(_pairs(cat, pairs))

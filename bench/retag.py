@@ -46,8 +46,8 @@ def fill(data: Path, records: int) -> dict[str, object]:
         store = RecordStore(data / "records.sqlite3")
         harvester = Harvester(config, store, None)
         harvester.harvest()
-        base = list(store.iter_records())
-        run = store.start_run(RunReport(source_id="bench", full=True))
+        base = list(store.records.iter_records())
+        run = store.runs.start_run(RunReport(source_id="bench", full=True))
         copies, batch = len(base), []
         while copies < records:
             rec = base[copies % len(base)]
@@ -92,12 +92,12 @@ def main() -> int:
         store = RecordStore(data / "records.sqlite3")
         index = EmbeddedIndex(data / "index")
         harvester = Harvester(config_from_dict(raw), store, index)
-        harvester.reindex()
+        harvester.feeder.rebuild()
 
         t0 = time.perf_counter()
-        n = sum(1 for _ in store.iter_records())
+        n = sum(1 for _ in store.records.iter_records())
         read_s = time.perf_counter() - t0
-        tag_us = tagging_alone(harvester, list(itertools.islice(store.iter_records(), 5000)))
+        tag_us = tagging_alone(harvester, list(itertools.islice(store.records.iter_records(), 5000)))
 
         changed = config_from_dict({**raw, "tagging": {"rules": [RULE]}})
         harvester = Harvester(changed, store, index)

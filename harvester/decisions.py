@@ -75,7 +75,7 @@ class Decisions:
         self.harvester = harvester
 
     def _source(self, record_id: str) -> str:
-        source_id = self.store.source_of(record_id)
+        source_id = self.store.records.source_of(record_id)
         if source_id is None:
             raise NothingToDecide(f"no record {record_id!r}")
         return source_id
@@ -84,16 +84,16 @@ class Decisions:
         self.store.audit.add(by, Audience.OFFICER, action, [record_id], detail)
 
     def _retagged(self, record_id: str) -> dict[str, str] | None:
-        for rec, _ in self.harvester.retag([record_id]):
+        for rec, _ in self.harvester.maintenance.retag([record_id]):
             return {t: getattr(rec.access, t).value for t in TAGS}
-        level = self.store.gated_level(record_id)
+        level = self.store.records.gated_level(record_id)
         return {"security": level[1]} if level else None
 
     def override(self, record_id: str, tag: str, value: str, by: str, reason: str) -> Decision:
         """Set one tag (applied now, or pending when it lowers a record out of a four-eyes level)."""
         check_override(tag, value)  # before ranking the value (the store checks it, and the reason, again)
         source_id = self._source(record_id)
-        if needs_second_officer(tag, self.store.current_security(record_id), value):
+        if needs_second_officer(tag, self.store.records.current_security(record_id), value):
             pending = self.store.overrides.propose(record_id, source_id, tag, value, by, reason)
             self._audit(by, "override_proposed", record_id, f"{tag}={value}: {reason}")
             return Decision(Status.PENDING, record_id, tag, value, by, pending=pending)
@@ -105,7 +105,7 @@ class Decisions:
         """Remove an override (pending when that may lower the record out of a four-eyes level)."""
         if not any(o.tag == tag for o in self.store.overrides.for_record(record_id)):
             raise NothingToDecide(f"no {tag} override on {record_id!r}")
-        if needs_second_officer(tag, self.store.current_security(record_id), None):
+        if needs_second_officer(tag, self.store.records.current_security(record_id), None):
             pending = self.store.overrides.propose(record_id, self._source(record_id), tag, None, by, reason)
             self._audit(by, "override_removal_proposed", record_id, f"{tag}: {reason}")
             return Decision(Status.PENDING, record_id, tag, None, by, pending=pending)
@@ -141,11 +141,11 @@ class Decisions:
         return Decision(Status.DISCARDED, record_id, tag, p.value, by, pending=p)
 
     def review_queue(self, source_id: str | None = None, limit: int = 500) -> list[Record]:
-        return self.store.awaiting_review(source_id, limit)
+        return self.store.records.awaiting_review(source_id, limit)
 
     def decide_review(self, record_id: str, value: str, by: str, reason: str) -> Decision:
         """An officer's decision on a record awaiting review: its security level, kept as an override."""
-        if self.store.current_security(record_id) != Security.REVIEW.value:
+        if self.store.records.current_security(record_id) != Security.REVIEW.value:
             raise DecisionConflict(f"{record_id!r} is not awaiting review")
         if value == Security.REVIEW.value:
             raise OverrideError("a review decides a level: general, sensitive, important, core or secret")

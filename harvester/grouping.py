@@ -11,16 +11,14 @@ old group rebuilt from the members left.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .model import Record
 
 if TYPE_CHECKING:
     from fedcat.index.base import SearchIndex
-
-    from .store.sqlite import RecordStore
 
 
 def group_key(record: Record) -> str:
@@ -52,7 +50,14 @@ def groups_of(records: Iterable[Record]) -> list[DatasetGroup]:
     return list(by_key.values())
 
 
-def send_changes(store: RecordStore, index: SearchIndex, upserts: Sequence[Record], removals: Sequence[str], *,
+class GroupReader(Protocol):
+    """Where the groups are read from (the store's :class:`~fedcat.harvester.store.indexing.Indexing`)."""
+
+    def group_keys_of(self, ids: Sequence[str]) -> dict[str, set[str]]: ...
+    def groups(self, keys: Sequence[str], known: Mapping[str, Record] | None = None) -> list[DatasetGroup]: ...
+
+
+def send_changes(store: GroupReader, index: SearchIndex, upserts: Sequence[Record], removals: Sequence[str], *,
                  refresh: bool) -> dict[str, str]:
     """Rebuild in the index every group the changed (``upserts``, just stored) and removed records
     belong to, or belonged to when last indexed.

@@ -46,6 +46,7 @@ from .errors import (
     RetryBudgetExhausted,
     TransportError,
 )
+from .version import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,6 @@ REFUSED_RETRY_DELAY = 0.5
 GATE_SLACK = 1.0
 #: Bytes asked for per read of a body; a read returns what has arrived, so the deadline is checked often.
 CHUNK = 64 * 1024
-VERSION = "0.1.0"
 
 
 def user_agent(contact: str | None) -> str:

@@ -101,7 +101,7 @@ def retag_store(harvester: Harvester, source_ids: Sequence[str] | None = None) -
     for source in sources:
         tagger = harvester.tagger_for(source)
         batch: list[Record] = []
-        for rec in harvester.store.iter_records(source.id, batch=BATCH):
+        for rec in harvester.store.records.iter_records(source.id, batch=BATCH):
             report.records += 1
             if _retag_one(tagger, rec, report):
                 batch.append(rec)
@@ -110,7 +110,7 @@ def retag_store(harvester: Harvester, source_ids: Sequence[str] | None = None) -
                 batch = []
         if batch:
             _store(harvester, batch, report)
-    harvester.catch_up_index()
+    harvester.feeder.catch_up()
     log.info("re-tagged %d records: %d changed (%s)", report.records, report.changed, report.moves)
     return report
 
@@ -125,6 +125,6 @@ def _retag_one(tagger: SourceTagger, rec: Record, report: RetagReport) -> bool:
 
 
 def _store(harvester: Harvester, batch: list[Record], report: RetagReport) -> None:
-    for _, outcome in harvester.store.retag(batch):
+    for _, outcome in harvester.store.records.retag(batch):
         if outcome is Outcome.GATED:
             report.gated += 1

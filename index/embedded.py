@@ -41,12 +41,12 @@ from . import cursor, rebuild
 from .documents import display_highlights, indexable
 from .errors import BadQuery, IndexUnavailable
 from .groups import FULL_VIEW, ViewDoc, allowed_classes, views
-from .writer import WriterProcess
+from .writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
-#: Names the record store the index in a folder was built from (see ``Harvester.check_index``).
+#: Names the record store the index in a folder was built from (see ``IndexFeeder.check``).
 STORE_MARKER = "fedcat-store.json"
 _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")
 #: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.

@@ -119,8 +119,8 @@ def error_of(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
 def test_core_records_never_reach_the_index_and_keep_only_id_source_level_time(
         cat: Catalog, prepared: OAIServer) -> None:
     core = ids_of(prepared)["core"]
-    assert cat.store.get(core) is None and cat.store.raw(core) is None
-    assert cat.store.gated_level(core) == ("ncdc", "core")
+    assert cat.store.records.get(core) is None and cat.store.records.raw(core) is None
+    assert cat.store.records.gated_level(core) == ("ncdc", "core")
     everything = {h.id for h in cat.index.search(SearchQuery(size=100, visibility=EVERYTHING)).hits}
     assert core not in everything and len(everything) > 0
     db = sqlite3.connect(cat.store.path)
@@ -129,11 +129,11 @@ def test_core_records_never_reach_the_index_and_keep_only_id_source_level_time(
     assert columns == ["id", "source_id", "level", "seen_at"]
     assert db.execute("SELECT COUNT(*) FROM record_errors").fetchone() == (0,)
     secret = f"ncdc:{[r for r in prepared.repository.records() if not r.deleted][5].local_id}"
-    assert cat.store.gated_level(secret) == ("ncdc", "secret")
+    assert cat.store.records.gated_level(secret) == ("ncdc", "secret")
     for client in audience_clients(cat).values():
         error_of(client.get(f"/api/v1/records/{core}"), 404, "not_found")
         assert core not in client.all_ids()
-    assert cat.store.runs("ncdc")[0].counts["gated"] == 2
+    assert cat.store.runs.recent("ncdc")[0].counts["gated"] == 2
 
 
 def test_a_record_that_becomes_core_is_removed_with_its_metadata_and_payload(
@@ -141,13 +141,13 @@ def test_a_record_that_becomes_core_is_removed_with_its_metadata_and_payload(
     victim = next(r for r in prepared.repository.records() if not r.deleted and not r.extra_rights
                   and f"ncdc:{r.local_id}" not in ids_of(prepared).values())
     rec_id = f"ncdc:{victim.local_id}"
-    assert rec_id in Client(cat).all_ids() and cat.store.raw(rec_id) is not None
+    assert rec_id in Client(cat).all_ids() and cat.store.records.raw(rec_id) is not None
     prepared.repository.upsert(dataclasses.replace(
         victim, extra_rights=("密级：核心",), datestamp=datetime.now(timezone.utc).replace(microsecond=0)))
     (report,) = cat.harvester.harvest()
     assert report.counts["gated"] == 1
     assert rec_id not in {h.id for h in cat.index.search(SearchQuery(size=100, visibility=EVERYTHING)).hits}
-    assert cat.store.get(rec_id) is None and cat.store.raw(rec_id) is None
+    assert cat.store.records.get(rec_id) is None and cat.store.records.raw(rec_id) is None
     db = sqlite3.connect(cat.store.path)
     assert db.execute("SELECT record_json, access_json, content_hash FROM records WHERE id=?",
                       (rec_id,)).fetchone() == (None, None, None)
@@ -269,7 +269,7 @@ def test_an_override_to_core_takes_the_record_out_of_every_output(cat: Catalog, 
     assert resp.status_code == 201
     error_of(officer.get(f"/api/v1/records/{rec_id}"), 404, "not_found")
     assert rec_id not in officer.all_ids()
-    assert cat.store.raw(rec_id) is None and cat.store.gated_level(rec_id) == ("ncdc", "core")
+    assert cat.store.records.raw(rec_id) is None and cat.store.records.gated_level(rec_id) == ("ncdc", "core")
 
 
 # -- embargo on a controlled clock --------------------------------------------------------------------
@@ -278,18 +278,18 @@ def test_an_override_to_core_takes_the_record_out_of_every_output(cat: Catalog, 
 def test_an_ended_embargo_flips_on_the_daily_job_and_on_the_next_harvest(
         cat: Catalog, prepared: OAIServer, tmp_path: Path) -> None:
     rec_id = ids_of(prepared)["embargoed"]
-    stored = cat.store.get(rec_id)
+    stored = cat.store.records.get(rec_id)
     assert stored is not None and stored.access.openness.value == "embargoed"
     assert stored.access.embargo_until == EMBARGO_END
 
     cat.harvester.clock = lambda: date(2026, 5, 31)
-    lifted = cat.harvester.lift_embargoes()  # demo records whose own (earlier) ends have passed
+    lifted = cat.harvester.maintenance.lift_embargoes()  # demo records whose own (earlier) ends have passed
     assert rec_id not in {r.id for r, _ in lifted}
     assert all("2026-01-01" < (r.access.embargo_until or "") <= "2026-05-31" for r, _ in lifted)
     assert all(r.access.openness.value == "open" for r, _ in lifted)
     cat.harvester.clock = lambda: date(2026, 6, 1)
     _lift_embargoes(cat)  # the scheduler's daily job
-    stored = cat.store.get(rec_id)
+    stored = cat.store.records.get(rec_id)
     assert stored is not None and stored.access.openness.value == "open"
     assert stored.access.evidence[-1].rule == "embargo-lifted"
     assert rec_id in Client(cat).all_ids(openness="open")
@@ -300,7 +300,7 @@ def test_an_ended_embargo_flips_on_the_daily_job_and_on_the_next_harvest(
     try:
         later.harvester.clock = lambda: date(2027, 1, 1)
         later.harvester.harvest()
-        again = later.store.get(rec_id)
+        again = later.store.records.get(rec_id)
         assert again is not None and again.access.openness.value == "open"
     finally:
         later.close()

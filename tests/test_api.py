@@ -261,7 +261,7 @@ def test_search_hits_have_the_display_fields_and_the_right_center(
         assert hit["id"].startswith(f"{center}:")
     # every live record of the center matches its topic word, and nothing else does, except the
     # records the (international) public may not see: human population genomes are sensitive
-    assert catalog.store.counts(center)["records"] == len(live(fed.records(center)))
+    assert catalog.store.records.counts(center)["records"] == len(live(fed.records(center)))
     assert {h["id"] for h in hits} == public_ids(catalog, center)
     if center == "ngdc":
         assert len(hits) < len(live(fed.records(center)))
@@ -281,7 +281,7 @@ def test_search_words_are_anded(api: Api) -> None:
 def public_ids(catalog: Catalog, center: str) -> set[str]:
     """Ids of the stored records of a center that the international public may see."""
     public = visibility_for(Audience.PUBLIC_INTERNATIONAL)
-    return {r.id for r in catalog.store.iter_records(center) if public.allows_record(r)}
+    return {r.id for r in catalog.store.records.iter_records(center) if public.allows_record(r)}
 
 
 def test_source_filter_and_union(api: Api, catalog: Catalog) -> None:
@@ -322,9 +322,9 @@ def test_facet_counts_sum_to_the_total(api: Api, q: str) -> None:
 
 def test_unfiltered_total_is_every_visible_live_record(api: Api, fed: DemoFederation, catalog: Catalog) -> None:
     body = api.ok("/api/v1/search", {"size": 1})
-    gated = sum(n for levels in catalog.store.gated_counts().values() for n in levels.values())
+    gated = sum(n for levels in catalog.store.records.gated_counts().values() for n in levels.values())
     assert gated > 0  # the demo's 密级：核心 records: counted, never stored or shown
-    assert sum(len(live(fed.records(c.id))) for c in fed.centers) == catalog.store.counts()["records"] + gated
+    assert sum(len(live(fed.records(c.id))) for c in fed.centers) == catalog.store.records.counts()["records"] + gated
     assert body["total"] == sum(len(public_ids(catalog, c.id)) for c in fed.centers)
     by_source = {b["value"]: b["count"] for b in body["facets"]["source"]}
     assert by_source == {c.id: len(public_ids(catalog, c.id)) for c in fed.centers}
@@ -442,7 +442,7 @@ def test_deleted_records_are_404_and_not_searchable(api: Api, fed: DemoFederatio
         check_envelope(api.get(f"/api/v1/records/{rec_id}"), 404, "not_found", None)
         check_envelope(api.get(f"/api/v1/records/{rec_id}/raw"), 404, "not_found", None)
         assert rec_id not in ncdc_ids
-    assert catalog.store.counts("ncdc")["deleted"] == len(deleted)
+    assert catalog.store.records.counts("ncdc")["deleted"] == len(deleted)
 
 
 # -- sources, harvests, openapi -------------------------------------------------------------------
@@ -460,7 +460,7 @@ def test_sources_list_counts_matching_the_store(api: Api, officer_api: Api, fed:
     public = {s["id"]: s for s in api.ok("/api/v1/sources")["sources"]}
     assert [s["id"] for s in sources] == [c.id for c in fed.centers]
     for src, center in zip(sources, fed.centers, strict=True):
-        counts = catalog.store.counts(src["id"])
+        counts = catalog.store.records.counts(src["id"])
         n_live = len(live(fed.records(center.id)))
         assert src["records"] == counts["records"]
         assert src["records"] + sum(src["gated"].values()) == n_live
@@ -532,8 +532,8 @@ def test_domestic_records_are_invisible_to_the_international_public(
     intl: Api = domestic["intl"]
     dom: Api = domestic["dom"]
     cat: Catalog = domestic["catalog"]
-    n_marine = cat.store.counts("marine")["records"]
-    hep = list(cat.store.iter_records("hep"))
+    n_marine = cat.store.records.counts("marine")["records"]
+    hep = list(cat.store.records.iter_records("hep"))
     assert len(hep) == len(live(fed.records("hep"))) > 0  # harvested and stored
     hep_general = [r for r in hep if r.access.security.value == "general"]
     n_hep = len(hep_general)

@@ -28,10 +28,10 @@ def record(local_id: str, security: Security) -> Record:
 def cat(catalog_factory: Any) -> Catalog:
     catalog: Catalog = catalog_factory([])
     catalog.harvester.clock = lambda: date(2026, 1, 1)
-    run = catalog.store.start_run(RunReport(source_id="lab", full=True))
+    run = catalog.store.runs.start_run(RunReport(source_id="lab", full=True))
     catalog.store.store_page(run, [PageItem(record("open", Security.GENERAL), None),
                                    PageItem(record("hidden", Security.IMPORTANT), None)], checkpoint=None)
-    catalog.harvester.catch_up_index()
+    catalog.harvester.feeder.catch_up()
     return catalog
 
 

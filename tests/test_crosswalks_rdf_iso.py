@@ -220,21 +220,21 @@ def test_dcat_over_oai_pmh_end_to_end(static_oai: Callable[[StaticOAI], StaticOA
     assert run.status is RunStatus.PARTIAL
     assert (run.counts["added"], run.counts["errored"], run.pages) == (2, 1, 2)
     assert "no dcat:Dataset" in run.errors[0].message
-    glacier = cat.store.get("tpdc:glacier-2021")
+    glacier = cat.store.records.get("tpdc:glacier-2021")
     assert glacier is not None and glacier.title_en == "Glacier inventory of the Tibetan Plateau (2000-2020)"
     acc = glacier.access
     assert (acc.openness, acc.geo_scope, acc.security) == (Openness.OPEN, GeoScope.INTERNATIONAL, Security.GENERAL)
     assert {e.rule for e in acc.evidence} >= {"eu-access-right-public", "zh-international",
                                               "security-field-general"}
-    lake = cat.store.get("tpdc:lake-2020")
+    lake = cat.store.records.get("tpdc:lake-2020")
     assert lake is not None
     assert (lake.access.geo_scope, lake.access.security) == (GeoScope.DOMESTIC, Security.IMPORTANT)
-    raw = cat.store.raw("tpdc:glacier-2021")
+    raw = cat.store.records.raw("tpdc:glacier-2021")
     assert raw is not None and raw.format == "dcat" and "青藏高原冰川编目数据集".encode() in raw.body
     assert search_ids(cat, "冰川编目") == {"tpdc:glacier-2021"}
     assert search_ids(cat, "湖泊水位") == {"tpdc:lake-2020"}
     assert search_ids(cat, "lake levels") == {"tpdc:lake-2020"}
-    remapped = cat.harvester.remap("tpdc")
+    remapped = cat.harvester.maintenance.remap("tpdc")
     assert remapped.counts["unchanged"] == 2 and not remapped.counts.get("errored")
 
 
@@ -255,11 +255,11 @@ def test_iso19139_over_oai_pmh_end_to_end(static_oai: Callable[[StaticOAI], Stat
     assert run.status is RunStatus.SUCCEEDED
     assert any("metadataPrefix=iso19139" in r for r in server.repo.requests)
     assert (run.counts["added"], run.counts["gated"]) == (2, 1)
-    a1 = cat.store.get("geodata:a1")
+    a1 = cat.store.records.get("geodata:a1")
     assert a1 is not None and (a1.access.geo_scope, a1.access.security) == (GeoScope.DOMESTIC, Security.GENERAL)
-    a3 = cat.store.get("geodata:a3")
+    a3 = cat.store.records.get("geodata:a3")
     assert a3 is not None and (a3.access.openness, a3.access.geo_scope) == (Openness.OPEN, GeoScope.INTERNATIONAL)
-    assert cat.store.get("geodata:a2") is None and cat.store.gated_level("geodata:a2") == ("geodata", "secret")
+    assert cat.store.records.get("geodata:a2") is None and cat.store.records.gated_level("geodata:a2") == ("geodata", "secret")
     assert search_ids(cat, "土地利用") == {"geodata:a1", "geodata:a3"}
     assert search_ids(cat, "再分析") == {"geodata:a3"}
     assert search_ids(cat, "terrain") == set()
@@ -289,7 +289,7 @@ def test_a_rest_profile_can_name_the_dcat_crosswalk(rest_serve: Callable[[Any], 
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED, run.errors
     assert run.counts["added"] == 2
-    rec = cat.store.get("ocean:https://data.example.cn/dataset/ocean-ctd-2019")
+    rec = cat.store.records.get("ocean:https://data.example.cn/dataset/ocean-ctd-2019")
     assert rec is not None and rec.identifiers.doi == "10.12345/scsio.ctd.2019"
     assert rec.access.openness is Openness.CONDITIONAL  # eu-access-right-restricted
     assert search_ids(cat, "温盐深") == {"ocean:https://data.example.cn/dataset/ocean-ctd-2019",

@@ -71,7 +71,7 @@ def test_fedcat_demo_harvests_the_json_centers_too(tmp_path: Path) -> None:
         assert urls and {urlsplit(u).hostname for u in urls} == {"127.0.0.1"}
         assert checked["noda"] and all(res[LinkKind.LANDING].status is LinkStatus.OK for res in checked["noda"].values())
         # ScienceDB's HTML descriptions lose their markup, not the text after a bare "<" (相对误差<5%)
-        sciencedb = list(catalog.store.iter_records("sciencedb"))
+        sciencedb = list(catalog.store.records.iter_records("sciencedb"))
         with_lt = [r for r in sciencedb if any("<" in d.value for d in r.descriptions)]
         assert with_lt and all(not re.search(r"</?[a-zA-Z]", d.value) for r in sciencedb for d in r.descriptions)
         for rec in with_lt:

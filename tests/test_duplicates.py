@@ -68,7 +68,7 @@ def sources_of(body: dict[str, Any]) -> list[list[str]]:
 
 def test_one_hit_lists_every_providing_source_and_each_record_stays(cat: Catalog) -> None:
     anonymous, registered = clients(cat)
-    assert cat.store.counts() == {"records": 4, "deleted": 0}
+    assert cat.store.records.counts() == {"records": 4, "deleted": 0}
     body = anonymous.ok("/api/v1/search", {"q": "冰川编目"})
     # public_international: the DOI registry's copy is domestic, so it is neither listed nor counted
     assert body["total"] == 1
@@ -120,10 +120,10 @@ def test_the_group_follows_its_members(cat: Catalog, servers: dict[str, StaticOA
     assert run.counts["gated"] == 1
     assert groups("冰川编目") == [["sdb:00071"]]
     assert registered.ok("/api/v1/records/sdb:00071")["same_dataset"] == []
-    assert cat.store.pending() == []
+    assert cat.store.indexing.pending() == []
 
     before = cat.index.search(SearchQuery(size=50, visibility=EVERYTHING))
-    assert cat.harvester.reindex() == 2
+    assert cat.harvester.feeder.rebuild() == 2
     after = cat.index.search(SearchQuery(size=50, visibility=EVERYTHING))
     assert sorted((h.doc["group"], h.id) for h in after.hits) == sorted((h.doc["group"], h.id) for h in before.hits)
     assert cat.index.count() == 2
@@ -137,10 +137,10 @@ def test_a_store_from_before_grouping_gets_its_group_keys(cat: Catalog) -> None:
         db.execute("ALTER TABLE records DROP COLUMN indexed_group")
     store = RecordStore(path)
     try:
-        (group,) = store.groups([f"doi:{DOI.lower()}"])
+        (group,) = store.indexing.groups([f"doi:{DOI.lower()}"])
         assert [m.id for m in group.members] == ["dc:1", "sdb:00071", "tpdc:glacier"]
-        assert [r.id for r in store.same_dataset("sdb:00072")] == []
-        assert sum(len(g.members) for g in store.iter_groups(batch=1)) == 4
+        assert [r.id for r in store.records.same_dataset("sdb:00072")] == []
+        assert sum(len(g.members) for g in store.indexing.iter_groups(batch=1)) == 4
     finally:
         store.close()
 
@@ -154,7 +154,7 @@ def test_a_pid_one_source_gives_to_several_records_names_a_collection_not_a_data
     cat = catalog_factory([source_for(oai_server)])
     cat.harvester.harvest()
     everything = cat.index.search(SearchQuery(size=1, visibility=EVERYTHING, facets=()))
-    assert everything.total == cat.store.counts("ncdc")["records"] == len(live)  # nothing merged
+    assert everything.total == cat.store.records.counts("ncdc")["records"] == len(live)  # nothing merged
     ids = [f"ncdc:{r.local_id}" for r in live[:4]]
     db = sqlite3.connect(cat.store.path)
     keys = dict(db.execute(f"SELECT id, group_key FROM records WHERE id IN ({','.join('?' * 4)})", ids).fetchall())

@@ -208,8 +208,8 @@ def test_a_harvest_started_while_the_cluster_is_down_keeps_every_record_pending(
         (report,) = catalog.harvester.harvest()
         # stored, not searchable yet: the run says so (partial, with the reason) instead of succeeding
         assert report.status.value == "partial" and "not yet searchable" in (report.message or "")
-        assert catalog.store.counts()["records"] > 100
-        assert len(catalog.store.pending(batch=10_000)) >= catalog.store.counts()["records"]
+        assert catalog.store.records.counts()["records"] > 100
+        assert len(catalog.store.indexing.pending(batch=10_000)) >= catalog.store.records.counts()["records"]
     finally:
         catalog.close()
 
@@ -378,14 +378,14 @@ def test_harvest_keeps_records_pending_while_the_cluster_fails_then_catches_up(
     try:
         script.on("PUT", "/_bulk", (503, {"error": {"type": "unavailable", "reason": "down"}, "status": 503}))
         (report,) = catalog.harvester.harvest()
-        live = catalog.store.counts()
-        pending = len(catalog.store.pending(batch=10_000))
+        live = catalog.store.records.counts()
+        pending = len(catalog.store.indexing.pending(batch=10_000))
         assert report.status.value == "partial" and "not yet searchable" in (report.message or "")
         assert live["records"] <= pending <= live["records"] + live["deleted"]
         assert live["records"] > 100
         script.on("PUT", "/_bulk", bulk_ok)
-        assert catalog.harvester.catch_up_index() == pending
-        assert catalog.store.pending() == []
+        assert catalog.harvester.feeder.catch_up() == pending
+        assert catalog.store.indexing.pending() == []
         sent = {line["index"]["_id"] for r in script.sent("PUT", "/_bulk") if r.body
                 for line in r.body if "index" in line and len(line) == 1}
         assert len(sent) == live["records"]
@@ -413,12 +413,12 @@ def test_records_the_cluster_rejects_stay_pending_and_the_rest_is_marked(
     catalog = Catalog.open(config)
     try:
         catalog.harvester.harvest()
-        (group,) = catalog.store.groups([bad[0].rsplit("|", 1)[0]])
+        (group,) = catalog.store.indexing.groups([bad[0].rsplit("|", 1)[0]])
         refused = [m.id for m in group.members]
         assert len(refused) == 1
-        assert [i for i, _ in catalog.store.pending()] == refused
-        assert catalog.harvester.catch_up_index() == 0  # tried again, still refused, still pending
-        assert [i for i, _ in catalog.store.pending()] == refused
+        assert [i for i, _ in catalog.store.indexing.pending()] == refused
+        assert catalog.harvester.feeder.catch_up() == 0  # tried again, still refused, still pending
+        assert [i for i, _ in catalog.store.indexing.pending()] == refused
     finally:
         catalog.close()
 
@@ -479,14 +479,14 @@ def _lab_record(i: int) -> Record:
 def test_an_alias_of_another_store_has_every_record_marked_pending(script: Script, server: WireServer,
                                                                    tmp_path: Path) -> None:
     store = RecordStore(tmp_path / "records.sqlite3")
-    run = store.start_run(RunReport(source_id="lab", full=True))
+    run = store.runs.start_run(RunReport(source_id="lab", full=True))
     store.store_page(run, [PageItem(_lab_record(i), None) for i in range(3)], checkpoint=None)
-    store.mark_indexed([f"lab:{i}" for i in range(3)])
+    store.indexing.mark_indexed([f"lab:{i}" for i in range(3)])
     script.on("GET", f"/{ALIAS}/_mapping",
               (200, {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": 2, "fedcat_store": "elsewhere"}}}}))
     script.on("PUT", f"/{ALIAS}/_mapping", (200, {"acknowledged": True}))
     harvester = Harvester(config_from_dict({"data_dir": str(tmp_path), "sources": []}), store, es(server))
-    assert harvester.check_index() == 3 and store.index_counts() == (3, 3)
+    assert harvester.feeder.check() == 3 and store.indexing.index_counts() == (3, 3)
     assert script.sent("PUT", f"/{ALIAS}/_mapping")[-1].body["_meta"]["fedcat_store"] == store.store_id
     store.close()
 
@@ -495,13 +495,13 @@ def test_a_cluster_down_at_start_is_not_taken_for_a_lost_index(tmp_path: Path) -
     config = make_config(tmp_path, [], index={"backend": "elasticsearch", "url": f"http://127.0.0.1:{free_port()}",
                                               "max_retries": 0, "timeout": 2})
     store = RecordStore(Path(config.data_path) / "records.sqlite3")
-    run = store.start_run(RunReport(source_id="lab", full=True))
+    run = store.runs.start_run(RunReport(source_id="lab", full=True))
     store.store_page(run, [PageItem(_lab_record(i), None) for i in range(3)], checkpoint=None)
-    store.mark_indexed([f"lab:{i}" for i in range(3)])  # indexed while the cluster was up
+    store.indexing.mark_indexed([f"lab:{i}" for i in range(3)])  # indexed while the cluster was up
     store.close()
     catalog = Catalog.open(config, index_required=False)
     try:
-        assert catalog.harvester.index_marked == 0  # cannot tell while it is down: nothing re-marked
-        assert catalog.store.index_counts() == (3, 0)
+        assert catalog.harvester.feeder.marked == 0  # cannot tell while it is down: nothing re-marked
+        assert catalog.store.indexing.index_counts() == (3, 0)
     finally:
         catalog.close()

@@ -61,9 +61,9 @@ def hostile_record() -> Record:
 def cat(catalog_factory: Any) -> Catalog:
     catalog: Catalog = catalog_factory([])
     catalog.harvester.clock = lambda: date(2026, 1, 1)
-    run = catalog.store.start_run(RunReport(source_id="evil", full=True))
+    run = catalog.store.runs.start_run(RunReport(source_id="evil", full=True))
     catalog.store.store_page(run, [PageItem(hostile_record(), None)], checkpoint=None)
-    catalog.harvester.catch_up_index()
+    catalog.harvester.feeder.catch_up()
     return catalog
 
 

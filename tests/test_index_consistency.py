@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import random
 import resource
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,12 +41,12 @@ def test_an_index_lost_while_idle_is_refilled_not_trusted(oai_server: OAIServer,
     shutil.rmtree(folder)  # lost while nothing ran
 
     again: Catalog = catalog_factory([source_for(oai_server)])
-    live, pending = again.store.index_counts()
+    live, pending = again.store.indexing.index_counts()
     assert pending == live > 0  # detected when the catalog opened: every record is to be indexed again
     reports = again.harvester.harvest()  # nothing new at the source: the run's catch-up refills the index
     assert all(r.status.value == "succeeded" for r in reports)
     assert search_ids(again) == expected
-    assert again.store.index_counts()[1] == 0
+    assert again.store.indexing.index_counts()[1] == 0
 
 
 def test_an_index_of_another_store_is_not_taken_for_this_one(oai_server: OAIServer, catalog_factory: Any,
@@ -56,7 +58,7 @@ def test_an_index_of_another_store_is_not_taken_for_this_one(oai_server: OAIServ
     cat.close()
     other = Catalog.open(config_from_dict({"data_dir": str(tmp_path / "other"), "sources": []}))
     try:
-        assert other.harvester.check_index() == 0  # an empty store: nothing to mark
+        assert other.harvester.feeder.check() == 0  # an empty store: nothing to mark
         assert other.index.bound_store() == other.store.store_id
     finally:
         other.close()
@@ -64,11 +66,11 @@ def test_an_index_of_another_store_is_not_taken_for_this_one(oai_server: OAIServ
     shutil.copytree(foreign, Path(cat.config.data_path) / "index")
     reopened: Catalog = catalog_factory([source_for(oai_server)])
     assert reopened.index.bound_store() == reopened.store.store_id  # same store: trusted, nothing pending
-    assert reopened.store.index_counts()[1] == 0
+    assert reopened.store.indexing.index_counts()[1] == 0
     (Path(cat.config.data_path) / "index" / "fedcat-store.json").write_text(json.dumps({"store": "elsewhere"}))
     reopened.close()
     third: Catalog = catalog_factory([source_for(oai_server)])
-    live, pending = third.store.index_counts()
+    live, pending = third.store.indexing.index_counts()
     assert pending == live > 0
 
 
@@ -78,7 +80,7 @@ def test_an_index_write_error_leaves_records_pending_and_the_store_filling(
     folder = Path(cat.config.data_path) / "index"
     shutil.rmtree(folder)  # every write of this run fails (tantivy: files gone)
     reports = cat.harvester.harvest()  # no traceback: the index error is the one the pipeline handles
-    live, pending = cat.store.index_counts()
+    live, pending = cat.store.indexing.index_counts()
     assert live > 0 and pending == live  # the store filled completely; nothing is marked indexed
     assert reports[0].counts["added"] == live
     assert reports[0].status.value == "partial"  # said, not reported as a success over an empty search
@@ -86,7 +88,7 @@ def test_an_index_write_error_leaves_records_pending_and_the_store_filling(
     cat.close()
     again: Catalog = catalog_factory([source_for(oai_server)])
     again.harvester.harvest()
-    assert len(search_ids(again)) > 0 and again.store.index_counts()[1] == 0
+    assert len(search_ids(again)) > 0 and again.store.indexing.index_counts()[1] == 0
 
 
 def _record(i: int) -> Record:
@@ -99,7 +101,7 @@ def _record(i: int) -> Record:
 
 
 REINDEX = ("import sys; from fedcat.api.catalog import Catalog; from fedcat.harvester.config import load_config; "
-           "c = Catalog.open(load_config(sys.argv[1])); c.harvester.reindex(); c.close()")
+           "c = Catalog.open(load_config(sys.argv[1])); c.harvester.feeder.rebuild(); c.close()")
 
 
 def test_a_reindex_killed_at_any_moment_leaves_the_old_index_serving(tmp_path: Path) -> None:
@@ -107,10 +109,10 @@ def test_a_reindex_killed_at_any_moment_leaves_the_old_index_serving(tmp_path: P
     config_path = tmp_path / "fedcat.yaml"
     config_path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "sources": []}), encoding="utf-8")
     cat = Catalog.open(config_from_dict(json.loads(config_path.read_text())))
-    run = cat.store.start_run(RunReport(source_id="lab", full=True))
+    run = cat.store.runs.start_run(RunReport(source_id="lab", full=True))
     records = 4000
     cat.store.store_page(run, [PageItem(_record(i), None) for i in range(records)], checkpoint=None)
-    cat.harvester.catch_up_index()
+    cat.harvester.feeder.catch_up()
     assert cat.index.count() == records
     cat.close()
 
@@ -188,10 +190,10 @@ def test_a_record_written_while_a_reindex_runs_stays_pending(catalog_factory: An
     """Another process may harvest while `fedcat reindex` runs: a record it writes after the rebuild read its
     group must not be marked indexed at the end."""
     cat: Catalog = catalog_factory([])
-    run = cat.store.start_run(RunReport(source_id="lab", full=True))
+    run = cat.store.runs.start_run(RunReport(source_id="lab", full=True))
     cat.store.store_page(run, [PageItem(_record(i), None) for i in range(30)], checkpoint=None)
-    cat.harvester.catch_up_index()
-    real = cat.store.iter_groups
+    cat.harvester.feeder.catch_up()
+    real = cat.store.indexing.iter_groups
 
     def groups_then_a_concurrent_write(batch: int = 500) -> Any:
         for n, group in enumerate(real(batch)):
@@ -201,11 +203,11 @@ def test_a_record_written_while_a_reindex_runs_stays_pending(catalog_factory: An
                 changed.titles = [LangText("冰川观测数据（修订）", "zh")]
                 cat.store.store_page(run, [PageItem(changed, None)], checkpoint=None)
 
-    monkeypatch.setattr(cat.store, "iter_groups", groups_then_a_concurrent_write)
-    cat.harvester.reindex()
-    live, pending = cat.store.index_counts()
+    monkeypatch.setattr(cat.store.indexing, "iter_groups", groups_then_a_concurrent_write)
+    cat.harvester.feeder.rebuild()
+    live, pending = cat.store.indexing.index_counts()
     assert pending == 1  # the changed record waits for the catch-up; the other 29 are current
-    cat.harvester.catch_up_index()
+    cat.harvester.feeder.catch_up()
     assert "lab:00000" in search_ids(cat, "修订")
 
 
@@ -228,13 +230,58 @@ def test_an_index_on_a_full_disk_leaves_records_pending_and_the_store_complete(
     cat: Catalog = catalog_factory([source_for(oai_server)], index={"write_process": True})
     monkeypatch.setattr(subprocess, "Popen", writer_on_a_full_disk)
     (run,) = cat.harvester.harvest()
-    live, pending = cat.store.index_counts()
+    live, pending = cat.store.indexing.index_counts()
     expected = {f"ncdc:{r.local_id}" for r in oai_server.repository.records() if not r.deleted}
     assert live == len(expected) and run.counts["added"] == live  # the store filled completely
     assert pending > 0 and run.status.value == "partial" and "not yet searchable" in (run.message or "")
     monkeypatch.setattr(subprocess, "Popen", real_popen)  # space freed
     cat.harvester.harvest()
-    assert cat.store.index_counts()[1] == 0 and search_ids(cat) == expected
+    assert cat.store.indexing.index_counts()[1] == 0 and search_ids(cat) == expected
+
+
+def _as_nobody() -> None:
+    """In the index writer process only: run as an ordinary user, to whom a folder's mode applies."""
+    if os.getuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.setgroups([])
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+
+
+def test_an_index_in_a_read_only_folder_leaves_records_pending_and_the_store_complete(
+        oai_server: OAIServer, monkeypatch: Any) -> None:
+    """The index folder is made read-only (mode 555; the writer runs as an ordinary user, as root may
+    write anywhere): the run ends partial with every record stored; writable again, the next run catches up."""
+    real_popen = subprocess.Popen
+
+    def writer_as_nobody(args: Any, **kwargs: Any) -> Any:
+        if "fedcat.index.writer" in args:
+            kwargs["preexec_fn"] = _as_nobody
+        return real_popen(args, **kwargs)
+
+    top = Path(tempfile.mkdtemp(prefix="fedcat-ro-"))  # in /tmp, which an ordinary user may traverse
+    try:
+        top.chmod(0o755)
+        config = config_from_dict({"data_dir": str(top / "data"), "sources": [source_for(oai_server)],
+                                   "http": {"max_retries": 0}, "index": {"write_process": True}})
+        cat = Catalog.open(config)
+        folder = Path(config.data_path) / "index"
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        monkeypatch.setattr(subprocess, "Popen", writer_as_nobody)
+        (run,) = cat.harvester.harvest()
+        live, pending = cat.store.indexing.index_counts()
+        expected = {f"ncdc:{r.local_id}" for r in oai_server.repository.records() if not r.deleted}
+        assert live == len(expected) and run.counts["added"] == live  # the store filled completely
+        assert pending == live and run.status.value == "partial" and "not yet searchable" in (run.message or "")
+        monkeypatch.setattr(subprocess, "Popen", real_popen)
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        cat.harvester.harvest()
+        assert cat.store.indexing.index_counts()[1] == 0 and search_ids(cat) == expected
+        cat.close()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def test_a_rebuild_cut_short_is_reported_by_fedcat_status(tmp_path: Path, capsys: Any) -> None:

@@ -93,6 +93,6 @@ def test_harvest_survives_the_writer_process_dying_and_indexes_everything(
     assert sink.seen == 3 and sink.killed >= 1
     live = {f"ncdc:{r.local_id}" for r in oai_server.repository.records() if not r.deleted}
     assert run.counts["added"] == len(live)
-    assert cat.store.pending() == []  # the catch-up re-sent what the dead child never committed
+    assert cat.store.indexing.pending() == []  # the catch-up re-sent what the dead child never committed
     assert search_ids(cat) == live
     assert cat.index._remote is not None and cat.index._remote._proc is None  # stopped when the harvest ended

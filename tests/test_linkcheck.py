@@ -209,7 +209,7 @@ def test_check_links_leaves_links_off_the_listed_hosts_unchecked(oai_server: OAI
         "allow_networks": ["127.0.0.1/32"], "only_hosts": ["localhost"], "min_delay": 0, "timeout": 2})
     cat.harvester.harvest()
     before = oai_server.request_count
-    open_records = [r for r in cat.store.iter_records("ncdc") if r.access.openness is Openness.OPEN]
+    open_records = [r for r in cat.store.records.iter_records("ncdc") if r.access.openness is Openness.OPEN]
     report = check_links(cat.store, cat.config)  # the demo's landing pages are on 127.0.0.1, not localhost
     assert report.results == [] and report.out_of_scope == len(open_records) > 0
     assert oai_server.request_count == before and cat.store.links.for_source("ncdc") == {}
@@ -222,7 +222,7 @@ def test_check_links_of_a_catalog(oai_server: OAIServer, catalog_factory: Any) -
     cat: Catalog = catalog_factory([source_for(oai_server)],
                                    linkcheck={"allow_networks": ["127.0.0.1/32"], "min_delay": 0, "timeout": 2})
     cat.harvester.harvest()
-    open_records = [r for r in cat.store.iter_records("ncdc") if r.access.openness is Openness.OPEN]
+    open_records = [r for r in cat.store.records.iter_records("ncdc") if r.access.openness is Openness.OPEN]
     assert open_records
     report = check_links(cat.store, cat.config)
     assert {r.record_id for r in report.results} == {r.id for r in open_records}

@@ -22,7 +22,7 @@ from .conftest import make_config, search_ids, source_for
 def stored(cat: Catalog) -> dict[str, dict[str, Any]]:
     """Every stored record, without what differs between two harvests (when, which run)."""
     out = {}
-    for rec in cat.store.iter_records():
+    for rec in cat.store.records.iter_records():
         data = rec.to_dict()
         data.pop("provenance")
         out[rec.id] = data
@@ -93,7 +93,7 @@ def test_pages_waiting_on_a_dead_child_fail_and_the_next_page_starts_a_new_child
         oai_server: OAIServer, tmp_path: Path) -> None:
     here, _ = harvest_into(tmp_path / "here", oai_server, map_process=False)
     source = here.config.sources[0]
-    items = [item_from_raw(raw.body, raw.format, source) for _, raw in here.store.iter_raw(source.id)][:20]
+    items = [item_from_raw(raw.body, raw.format, source) for _, raw in here.store.records.iter_raw(source.id)][:20]
     here.close()
     mapper = MapperProcess(here.config)
     try:

@@ -160,7 +160,7 @@ def test_snapshot_after_each_run(oai_server: OAIServer, catalog_factory: Any) ->
     cat.harvester.clock = lambda: TODAY
     cat.harvester.harvest()
     first = cat.store.snapshots.history("ncdc", "public_international")
-    assert len(first) == 1 and first[0].run_id == cat.store.runs("ncdc")[0].id
+    assert len(first) == 1 and first[0].run_id == cat.store.runs.recent("ncdc")[0].id
     live = sum(1 for r in oai_server.repository.records() if not r.deleted)
     assert first[0].metrics["records"] == live
     assert first[0].metrics["freshness"]["harvest_runs"] == 1
@@ -185,7 +185,7 @@ def test_an_unchanged_run_reuses_the_record_figures_and_updates_the_run_figures(
     cat.harvester.clock = lambda: TODAY
     cat.harvester.harvest()
     cat.harvester.harvest()  # incremental: nothing new at the source
-    runs = cat.store.runs("ncdc")
+    runs = cat.store.runs.recent("ncdc")
     assert not any(runs[0].counts.get(k) for k in ("added", "updated", "deleted", "gated"))
     first, second = cat.store.snapshots.history("ncdc", "officer")
     assert second.metrics["basis"] == first.metrics["basis"]

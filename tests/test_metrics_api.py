@@ -52,13 +52,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Catalog, A
         try:
             cat.harvester.harvest()
             # one record becomes important, one domestic, one core: audiences must see different figures
-            marine = sorted((r for r in cat.store.iter_records("marine")), key=lambda r: r.id)
+            marine = sorted((r for r in cat.store.records.iter_records("marine")), key=lambda r: r.id)
             changed = {"important": marine[0].id, "domestic": marine[1].id, "core": marine[2].id}
             for tag, value, rid in (("security", "important", changed["important"]),
                                     ("geo_scope", "domestic", changed["domestic"]),
                                     ("security", "core", changed["core"])):
                 cat.store.overrides.put(rid, "marine", tag, value, "officer", "metrics test")
-            cat.harvester.retag(list(changed.values()))
+            cat.harvester.maintenance.retag(list(changed.values()))
             cat.check_links()  # as `fedcat linkcheck` does: the last run's snapshot is brought up to date
             cat.harvester.harvest(["marine"])  # a second run: a second snapshot
             _, officer_key = cat.store.keys.create("officer", Audience.OFFICER)
@@ -84,10 +84,10 @@ def test_center_metrics_follow_the_audience(world: Any) -> None:
     cat, api, _, changed = world
     anon = api.ok("/api/v1/centers/marine/metrics")["metrics"]
     officer = api.ok("/api/v1/centers/marine/metrics", key=changed["officer_key"])["metrics"]
-    live = sum(1 for _ in cat.store.iter_records("marine"))
+    live = sum(1 for _ in cat.store.records.iter_records("marine"))
     assert officer["records"] == live and anon["records"] == live - 2  # no important, no domestic
-    gated = cat.store.gated_counts()["marine"]
-    assert cat.store.gated_level(changed["core"]) == ("marine", "core")
+    gated = cat.store.records.gated_counts()["marine"]
+    assert cat.store.records.gated_level(changed["core"]) == ("marine", "core")
     assert anon["gated"] == officer["gated"] == {"core": gated["core"], "secret": gated.get("secret", 0)}
     assert anon["security"]["core"] == gated["core"]
     assert anon["security"]["important"] == 0 and officer["security"]["important"] == 1
@@ -109,14 +109,14 @@ def test_reachability_is_the_headline(world: Any) -> None:
     assert meteo["by_status"]["not_found"] > 0
     ncdc = api.ok("/api/v1/centers/ncdc/metrics")["metrics"]["reachability"]
     assert ncdc["unreachable"] == 0 and ncdc["reachable"] == ncdc["declared_open"] > 0
-    opened = sum(1 for r in cat.store.iter_records("ncdc") if r.access.openness is Openness.OPEN)
+    opened = sum(1 for r in cat.store.records.iter_records("ncdc") if r.access.openness is Openness.OPEN)
     assert ncdc["declared_open"] == opened
 
 
 def test_history(world: Any) -> None:
     cat, api, _, changed = world
     hist = api.ok("/api/v1/centers/marine/metrics/history")
-    runs = [r.id for r in reversed(cat.store.runs("marine"))]
+    runs = [r.id for r in reversed(cat.store.runs.recent("marine"))]
     assert [s["run_id"] for s in hist["snapshots"]] == runs and len(runs) == 2
     before, after = (s["metrics"] for s in hist["snapshots"])
     # the link check after the first run took that run's snapshot again, in place (one snapshot per run)

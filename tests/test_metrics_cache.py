@@ -29,13 +29,13 @@ class Reads:
 
     def __init__(self, cat: Catalog) -> None:
         self.sources: list[str | None] = []
-        real = cat.store.iter_records
+        real = cat.store.records.iter_records
 
         def counted(source_id: str | None = None, *args: Any, **kwargs: Any) -> Iterator[Record]:
             self.sources.append(source_id)
             return real(source_id, *args, **kwargs)
 
-        cat.store.iter_records = counted  # type: ignore[method-assign]
+        cat.store.records.iter_records = counted  # type: ignore[method-assign]
 
     @property
     def count(self) -> int:
@@ -62,7 +62,7 @@ def test_a_center_is_counted_again_only_when_it_or_the_day_changes(oai_server: O
     assert reads.count == 2
 
     # a commit by another connection (a harvest in another process) is seen
-    victim = next(r for r in cat.store.iter_records("ncdc"))
+    victim = next(r for r in cat.store.records.iter_records("ncdc"))
     reads.sources.clear()
     with sqlite3.connect(cat.store.path) as other:
         other.execute("UPDATE records SET deleted = 1 WHERE id = ?", (victim.id,))
@@ -75,10 +75,10 @@ def test_a_center_is_counted_again_only_when_it_or_the_day_changes(oai_server: O
     # a write through the catalog's own connection is seen; an empty one changes nothing
     cat.store.links.put([])
     assert get(cat, path)["metrics"] == after and reads.count == 1
-    other_record = next(r for r in cat.store.iter_records("ncdc"))
+    other_record = next(r for r in cat.store.records.iter_records("ncdc"))
     reads.sources.clear()
     cat.store.overrides.put(other_record.id, "ncdc", "geo_scope", "domestic", "officer", "复核")
-    cat.harvester.retag([other_record.id])
+    cat.harvester.maintenance.retag([other_record.id])
     retagged = get(cat, path)["metrics"]
     assert reads.sources == ["ncdc"] and retagged["geo_scope"] != after["geo_scope"]
 
@@ -118,7 +118,7 @@ def test_the_change_counter_moves_on_real_changes_only(oai_server: OAIServer, ca
     cat.harvester.harvest(["ncdc"], full=True)
     assert store.source_version("ncdc") == start
 
-    rec = next(r for r in store.iter_records("ncdc"))
+    rec = next(r for r in store.records.iter_records("ncdc"))
     checked = datetime.now(UTC).isoformat(timespec="seconds")
     store.links.put([LinkResult(rec.id, "ncdc", LinkKind.LANDING, rec.landing_page or "", LinkStatus.OK,
                                 checked_at=checked)])
@@ -126,10 +126,10 @@ def test_the_change_counter_moves_on_real_changes_only(oai_server: OAIServer, ca
     assert linked > start and store.source_version("copy") == copy_start
 
     store.overrides.put(rec.id, "ncdc", "security", "core", "officer", "gated")
-    cat.harvester.retag([rec.id])  # the record is gated: its row loses its content, the gated table gains it
+    cat.harvester.maintenance.retag([rec.id])  # the record is gated: its row loses its content, the gated table gains it
     gated = store.source_version("ncdc")
     assert gated > linked
-    cat.harvester.retag([rec.id])  # gated again, nothing new
+    cat.harvester.maintenance.retag([rec.id])  # gated again, nothing new
     assert store.source_version("ncdc") == gated
 
 
@@ -139,15 +139,15 @@ def test_a_center_being_harvested_keeps_its_figures_until_the_run_ends(oai_serve
     path = "/api/v1/centers/ncdc/metrics"
     before = get(cat, path)["metrics"]
     reads = Reads(cat)
-    run = cat.store.start_run(RunReport(source_id="ncdc"))  # a run under way, by this (live) process
-    victim = next(r for r in cat.store.iter_records("ncdc"))
+    run = cat.store.runs.start_run(RunReport(source_id="ncdc"))  # a run under way, by this (live) process
+    victim = next(r for r in cat.store.records.iter_records("ncdc"))
     reads.sources.clear()
     with sqlite3.connect(cat.store.path) as other:  # a page of that run
         other.execute("UPDATE records SET deleted = 1 WHERE id = ?", (victim.id,))
     during = get(cat, path)["metrics"]
     assert during["records"] == before["records"] and reads.count == 0
     assert get(cat, "/api/v1/centers") and reads.sources == ["copy"]  # the other center counted as usual
-    cat.store.finish_run(run, RunStatus.SUCCEEDED)
+    cat.store.runs.finish_run(run, RunStatus.SUCCEEDED)
     after = get(cat, path)["metrics"]
     assert after["records"] == before["records"] - 1 and reads.sources == ["copy", "ncdc"]
     assert after["freshness"]["harvest_runs"] == before["freshness"]["harvest_runs"] + 1

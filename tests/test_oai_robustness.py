@@ -138,7 +138,7 @@ def transform_all(server: OAIServer, fn: Callable[[bytes], bytes],
 
 
 def stored_title_zh(catalog: Catalog, rec_id: str) -> str | None:
-    rec = catalog.store.get(rec_id)
+    rec = catalog.store.records.get(rec_id)
     assert rec is not None, rec_id
     zh = [t.value for t in rec.titles if t.lang == "zh"]
     return zh[0] if zh else None
@@ -164,7 +164,7 @@ def test_identify_first_and_datacite_preferred_over_dc(serve: Any, catalog_facto
     assert first_list["metadataPrefix"] == "oai_datacite"
     assert all(p.get("metadataPrefix", "oai_datacite") == "oai_datacite" for p in rec.listing())
     assert search_ids(cat) == live_ids(server, "ncdc")
-    raw = cat.store.raw(f"ncdc:{live(server)[0].local_id}")
+    raw = cat.store.records.raw(f"ncdc:{live(server)[0].local_id}")
     assert raw is not None and raw.format == "oai_datacite"
 
 
@@ -235,7 +235,7 @@ def _harvest_80_days(serve: Any, catalog_factory: Any, fault: FaultHook) -> tupl
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED, run.message
     assert search_ids(cat) == live_ids(server, "ncdc")
-    assert cat.store.counts("ncdc")["records"] == len(live(server))
+    assert cat.store.records.counts("ncdc")["records"] == len(live(server))
     return run, rec
 
 
@@ -308,13 +308,13 @@ def test_deleted_header_tombstones_and_unindexes(serve: Any, catalog_factory: An
     cat.harvester.harvest()
     victim = live(server)[3]
     rec_id = f"ncdc:{victim.local_id}"
-    assert rec_id in search_ids(cat) and cat.store.get(rec_id) is not None
+    assert rec_id in search_ids(cat) and cat.store.records.get(rec_id) is not None
     server.repository.delete(victim.identifier, when=datetime.now(UTC) + timedelta(minutes=1))
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED
     assert run.counts["deleted"] == 1
-    assert cat.store.get(rec_id) is None
-    assert cat.store.raw(rec_id) is None
+    assert cat.store.records.get(rec_id) is None
+    assert cat.store.records.raw(rec_id) is None
     assert rec_id not in search_ids(cat)
     assert search_ids(cat) == live_ids(server, "ncdc")
 
@@ -334,7 +334,7 @@ def test_delete_by_absence_after_a_complete_full_listing(serve: Any, catalog_fac
     (run,) = cat.harvester.harvest(full=True)
     assert run.status is RunStatus.SUCCEEDED
     assert run.counts["deleted"] == 1
-    assert cat.store.get(rec_id) is None
+    assert cat.store.records.get(rec_id) is None
     assert rec_id not in search_ids(cat)
     assert search_ids(cat) == live_ids(server, "ncdc")
 
@@ -344,7 +344,7 @@ def test_no_delete_by_absence_after_an_incremental_run(serve: Any, catalog_facto
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED
     assert run.counts["deleted"] == 0
-    assert cat.store.get(rec_id) is not None
+    assert cat.store.records.get(rec_id) is not None
     assert rec_id in search_ids(cat)
 
 
@@ -363,7 +363,7 @@ def test_no_delete_by_absence_after_a_failed_full_run(serve: Any, catalog_factor
     (run,) = cat.harvester.harvest(full=True)
     assert run.status is RunStatus.FAILED
     assert run.counts["deleted"] == 0
-    assert cat.store.get(rec_id) is not None
+    assert cat.store.records.get(rec_id) is not None
     assert rec_id in search_ids(cat)
 
 
@@ -372,7 +372,7 @@ def test_no_delete_by_absence_when_disabled(serve: Any, catalog_factory: Any) ->
     (run,) = cat.harvester.harvest(full=True)
     assert run.status is RunStatus.SUCCEEDED
     assert run.counts["deleted"] == 0
-    assert cat.store.get(rec_id) is not None
+    assert cat.store.records.get(rec_id) is not None
 
 
 # -- 5. checkpoints and expired tokens ----------------------------------------------------------------------
@@ -393,7 +393,7 @@ def test_expired_checkpoint_token_restarts_the_window(serve: Any, catalog_factor
     cat = catalog_factory([source_for(server)], http={"max_retries": 0})
     (failed,) = cat.harvester.harvest()
     assert failed.status is RunStatus.FAILED and failed.pages == 2
-    saved = cat.store.checkpoint("ncdc")
+    saved = cat.store.runs.checkpoint("ncdc")
     assert saved is not None and saved[1]["token"]
     expired = saved[1]["token"]
     _, _, bad_token_body = real(server, {"verb": "ListRecords", "resumptionToken": "bogus"})
@@ -419,9 +419,9 @@ def test_expired_checkpoint_token_restarts_the_window(serve: Any, catalog_factor
     assert len(hits) == len(set(hits)), "no duplicates in the index"
     assert set(hits) == live_ids(server, "ncdc")
     deleted = [r for r in server.repository.records() if r.deleted]
-    assert cat.store.counts("ncdc") == {"records": len(live(server)), "deleted": len(deleted)}
+    assert cat.store.records.counts("ncdc") == {"records": len(live(server)), "deleted": len(deleted)}
     assert resumed.counts["added"] == len(live(server)) - failed.counts["added"]
-    assert cat.store.checkpoint("ncdc") is None
+    assert cat.store.runs.checkpoint("ncdc") is None
 
 
 # -- 6. retries --------------------------------------------------------------------------------------------
@@ -457,7 +457,7 @@ def test_transient_failure_is_retried(reason: str, serve: Any, catalog_factory: 
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED, run.message
     assert dict(run.retries) == {reason: 1}
-    assert cat.store.runs("ncdc")[0].retries == {reason: 1}
+    assert cat.store.runs.recent("ncdc")[0].retries == {reason: 1}
     assert search_ids(cat) == live_ids(server, "ncdc")
     token_requests = [p for p in rec.listing() if "resumptionToken" in p]
     assert token_requests[0] == token_requests[1], "the failed request is sent again"
@@ -474,7 +474,7 @@ def test_retries_exhausted_fail_the_run_naming_url_and_source(serve: Any, catalo
     assert len(rec.seen) == 3, "one request, tried max_retries + 1 times"
     assert dict(run.retries) == {"http_503": 2}
     assert run.errors and run.errors[0].url and run.errors[0].url.startswith(server.url)
-    assert cat.store.counts("down-src") == {"records": 0, "deleted": 0}
+    assert cat.store.records.counts("down-src") == {"records": 0, "deleted": 0}
 
 
 def test_no_request_is_sent_more_than_max_retries_plus_one_times(serve: Any, catalog_factory: Any) -> None:
@@ -501,7 +501,7 @@ def test_no_records_match_is_an_empty_success(serve: Any, catalog_factory: Any) 
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED, run.message
     assert sum(run.counts.values()) == 0
-    assert cat.store.counts("ncdc") == {"records": 0, "deleted": 0}
+    assert cat.store.records.counts("ncdc") == {"records": 0, "deleted": 0}
 
 
 def test_oai_error_with_http_422_bad_argument_fails(serve: Any, catalog_factory: Any) -> None:
@@ -522,7 +522,7 @@ def test_oai_error_with_http_422_no_records_match_succeeds(serve: Any, catalog_f
     cat = catalog_factory([source_for(server)])
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.SUCCEEDED, run.message
-    assert cat.store.counts("ncdc") == {"records": 0, "deleted": 0}
+    assert cat.store.records.counts("ncdc") == {"records": 0, "deleted": 0}
 
 
 # -- 8. protocol loops -------------------------------------------------------------------------------------
@@ -716,7 +716,7 @@ def test_one_malformed_record_is_isolated(position: int, serve: Any, catalog_fac
     assert run.counts["errored"] == 1
     assert run.counts["added"] == len(live(server)) - 1
     assert run.pages == 3
-    assert cat.store.get(f"ncdc:{victim.local_id}") is None
+    assert cat.store.records.get(f"ncdc:{victim.local_id}") is None
     assert search_ids(cat) == live_ids(server, "ncdc") - {f"ncdc:{victim.local_id}"}
     with sqlite3.connect(cat.store.path) as db:
         rows = db.execute("SELECT local_id, message, url, raw FROM record_errors").fetchall()
@@ -763,7 +763,7 @@ def test_billion_laughs_is_refused(serve: Any, catalog_factory: Any) -> None:
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.FAILED
     assert run.message and "refused" in run.message
-    assert cat.store.counts() == {"records": 0, "deleted": 0}
+    assert cat.store.records.counts() == {"records": 0, "deleted": 0}
     assert search_ids(cat) == set()
 
 
@@ -786,7 +786,7 @@ def test_external_entity_is_refused_and_never_read(serve: Any, catalog_factory: 
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.FAILED
     assert run.message and "refused" in run.message
-    assert cat.store.counts() == {"records": 0, "deleted": 0}
+    assert cat.store.records.counts() == {"records": 0, "deleted": 0}
     hostname = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else ""
     data_dir = Path(cat.config.data_path)
     for f in data_dir.rglob("*"):
@@ -807,7 +807,7 @@ def test_response_over_the_size_cap_fails(serve: Any, catalog_factory: Any) -> N
     (run,) = cat.harvester.harvest()
     assert run.status is RunStatus.FAILED
     assert run.message and "cap of 2000 bytes" in run.message
-    assert cat.store.counts() == {"records": 0, "deleted": 0}
+    assert cat.store.records.counts() == {"records": 0, "deleted": 0}
 
 
 # -- 10. politeness and parallelism ------------------------------------------------------------------------
@@ -913,7 +913,7 @@ def test_run_report_to_dict(serve: Any, catalog_factory: Any) -> None:
     server.fault = fault
     cat = catalog_factory([source_for(server)])
     (run,) = cat.harvester.harvest()
-    report = cat.store.runs("ncdc")[0].to_dict()
+    report = cat.store.runs.recent("ncdc")[0].to_dict()
     assert report == run.to_dict()
     deleted = [r for r in server.repository.records() if r.deleted]
     assert report["status"] == "partial"
@@ -933,11 +933,11 @@ def test_run_report_to_dict(serve: Any, catalog_factory: Any) -> None:
 
     # `fedcat harvests` shows the same: time, retries by reason, and the first errors with id and URL
     out = io.StringIO()
-    Console(file=out, width=250).print(runs_table(cat.store.runs("ncdc")))
+    Console(file=out, width=250).print(runs_table(cat.store.runs.recent("ncdc")))
     row = next(line for line in out.getvalue().splitlines() if "partial" in line)
     assert "1 (http_503 1)" in row and f"{report['duration_s']:.0f}s" in row
     assert f"{len(live(server)) - 1}" in row.split()
-    lines = first_errors(cat.store.runs("ncdc"))
+    lines = first_errors(cat.store.runs.recent("ncdc"))
     assert lines[0] == f"run {run.id} (ncdc), first errors:"
     assert lines[1].startswith(f"  ncdc:{victim.local_id}: ") and "malformed" in lines[1]
     assert lines[1].endswith("\n    " + err["url"])
@@ -948,7 +948,7 @@ def test_failed_run_report_has_url_and_no_local_id(serve: Any, catalog_factory: 
     server.fault = lambda ctx: FaultAction(status=404, body=b"gone") if ctx.params.get("verb") == "Identify" else None
     cat = catalog_factory([source_for(server)])
     cat.harvester.harvest()
-    report = cat.store.runs("ncdc")[0].to_dict()
+    report = cat.store.runs.recent("ncdc")[0].to_dict()
     assert report["status"] == "failed"
     assert report["errors"] and report["errors"][0]["local_id"] is None
     assert report["errors"][0]["url"].startswith(server.url)
@@ -959,11 +959,11 @@ def test_mark_interrupted_turns_running_runs_into_interrupted(serve: Any, catalo
     server = serve(full_repo("ncdc"))
     cat = catalog_factory([source_for(server)])
     (done,) = cat.harvester.harvest()
-    running = cat.store.start_run(RunReport(source_id="ncdc"))
+    running = cat.store.runs.start_run(RunReport(source_id="ncdc"))
     assert running.id is not None
     # a run of this (live) process is a harvest going on: left alone
-    assert cat.store.mark_interrupted() == 0
-    assert cat.store.runs("ncdc")[0].status is RunStatus.RUNNING
+    assert cat.store.runs.mark_interrupted() == 0
+    assert cat.store.runs.recent("ncdc")[0].status is RunStatus.RUNNING
     # make it the run of a process that has exited
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -971,13 +971,13 @@ def test_mark_interrupted_turns_running_runs_into_interrupted(serve: Any, catalo
         columns = {row[1] for row in db.execute("PRAGMA table_info(harvest_runs)")}
         if "pid" in columns:
             db.execute("UPDATE harvest_runs SET pid = ? WHERE id = ?", (gone.pid, running.id))
-    assert cat.store.mark_interrupted() == 1
-    runs = {r.id: r for r in cat.store.runs("ncdc")}
+    assert cat.store.runs.mark_interrupted() == 1
+    runs = {r.id: r for r in cat.store.runs.recent("ncdc")}
     assert runs[running.id].status is RunStatus.INTERRUPTED
     assert runs[running.id].to_dict()["status"] == "interrupted"
     assert runs[running.id].finished_at is not None and runs[running.id].message
     assert runs[done.id].status is RunStatus.SUCCEEDED
-    assert cat.store.mark_interrupted() == 0
+    assert cat.store.runs.mark_interrupted() == 0
 
 
 @pytest.mark.parametrize("gated_by", ["source policy", "set policy", "officer"])

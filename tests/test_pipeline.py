@@ -35,18 +35,18 @@ def test_full_harvest_stores_and_indexes_every_live_record(oai_server: OAIServer
     assert run.counts["added"] == len(expected)
     assert run.pages == 3
     assert search_ids(cat) == expected
-    assert cat.store.counts("ncdc") == {"records": len(expected), "deleted": len(deleted)}
-    assert all(cat.store.get(i) is None for i in deleted)
+    assert cat.store.records.counts("ncdc") == {"records": len(expected), "deleted": len(deleted)}
+    assert all(cat.store.records.get(i) is None for i in deleted)
 
 
 def test_second_harvest_changes_nothing(oai_server: OAIServer, catalog_factory: Any) -> None:
     cat = catalog_factory([source_for(oai_server)])
     cat.harvester.harvest()
-    before = cat.store.counts()
+    before = cat.store.records.counts()
     (again,) = cat.harvester.harvest()
     assert again.status is RunStatus.SUCCEEDED
     assert again.counts["added"] == again.counts["updated"] == again.counts["deleted"] == 0
-    assert cat.store.counts() == before
+    assert cat.store.records.counts() == before
     (full,) = cat.harvester.harvest(full=True)
     assert full.counts["added"] == full.counts["updated"] == 0
     assert full.counts["unchanged"] == len(oai_server.repository.records())
@@ -74,22 +74,22 @@ def test_incremental_harvest_sends_from_and_picks_up_changes_and_deletions(
     assert run.counts["updated"] == 1 and run.counts["deleted"] == 1
     assert f"ncdc:{changed.local_id}" in search_ids(cat, "祁连山冰川新标题")
     assert f"ncdc:{victim.local_id}" not in search_ids(cat)
-    assert cat.store.get(f"ncdc:{victim.local_id}") is None
+    assert cat.store.records.get(f"ncdc:{victim.local_id}") is None
 
 
 def test_raw_payload_is_kept_and_remapped_without_harvesting(oai_server: OAIServer, catalog_factory: Any) -> None:
     cat = catalog_factory([source_for(oai_server, metadata_prefix="oai_datacite")])
     cat.harvester.harvest()
     rec_id = f"ncdc:{live(oai_server)[0].local_id}"
-    stored = cat.store.get(rec_id)
-    raw = cat.store.raw(rec_id)
+    stored = cat.store.records.get(rec_id)
+    raw = cat.store.records.raw(rec_id)
     assert stored is not None and raw is not None and raw.format == "oai_datacite"
     again = map_item(item_from_raw(raw.body, raw.format), cat.config.sources[0], None,
                      cat.harvester.tagger_for(cat.config.sources[0]))
     assert again.compute_hash() == stored.content_hash
     requests_before = oai_server.request_count
     cat.config.sources[0].policy.security = Security.SENSITIVE  # a changed policy: remap applies it
-    report = cat.harvester.remap("ncdc")
+    report = cat.harvester.maintenance.remap("ncdc")
     assert oai_server.request_count == requests_before, "remap must not touch the source"
     assert report.counts["updated"] == len(live(oai_server))
     assert {h.doc["security"] for h in cat.index.search(SearchQuery(size=100)).hits} == {"sensitive"}
@@ -101,7 +101,7 @@ def test_datacite_and_dc_crosswalks_normalise_identifiers_and_licences(
     for prefix in ("oai_dc", "oai_datacite"):
         cat = catalog_factory([source_for(oai_server, source_id=prefix.replace("_", "-"), metadata_prefix=prefix)])
         cat.harvester.harvest()
-        rec = cat.store.get(f"{prefix.replace('_', '-')}:{demo.local_id}")
+        rec = cat.store.records.get(f"{prefix.replace('_', '-')}:{demo.local_id}")
         assert rec is not None, prefix
         assert rec.identifiers.doi == demo.doi.lower()
         assert rec.identifiers.cstr == demo.cstr
@@ -163,7 +163,7 @@ def test_failed_run_resumes_from_its_checkpoint(oai_server: OAIServer, catalog_f
     (failed,) = cat.harvester.harvest()
     assert failed.status is RunStatus.FAILED
     assert failed.pages == 2
-    checkpoint = cat.store.checkpoint("ncdc")
+    checkpoint = cat.store.runs.checkpoint("ncdc")
     assert checkpoint is not None and checkpoint[1]["token"]
     calls.clear()
     oai_server.fault = lambda ctx: calls.append(ctx.params) or None  # type: ignore[func-returns-value]
@@ -171,7 +171,7 @@ def test_failed_run_resumes_from_its_checkpoint(oai_server: OAIServer, catalog_f
     assert resumed.status is RunStatus.SUCCEEDED
     listing = [c for c in calls if c.get("verb") == "ListRecords"]
     assert listing[0].get("resumptionToken") == checkpoint[1]["token"], "resume must not restart from page 1"
-    assert cat.store.checkpoint("ncdc") is None
+    assert cat.store.runs.checkpoint("ncdc") is None
     assert search_ids(cat) == {f"ncdc:{r.local_id}" for r in live(oai_server)}
 
 
@@ -181,7 +181,7 @@ def test_reindex_rebuilds_the_index_from_the_store(oai_server: OAIServer, catalo
     expected = search_ids(cat)
     cat.index.clear()
     assert search_ids(cat) == set()
-    assert cat.harvester.reindex() == len(expected)
+    assert cat.harvester.feeder.rebuild() == len(expected)
     assert search_ids(cat) == expected
 
 
@@ -215,7 +215,7 @@ def test_unchanged_payloads_are_not_mapped_again_until_the_rules_change(
     assert [m for m in mapped if m not in deleted] == [victim.local_id]  # only the changed payload
     assert run.counts["updated"] == 1
     assert run.counts["unchanged"] == len(oai_server.repository.records()) - 1  # tombstones too
-    assert cat.store.live_ids_not_seen("ncdc", run.id) == []  # skipped records still count as seen
+    assert cat.store.records.live_ids_not_seen("ncdc", run.id) == []  # skipped records still count as seen
 
     mapped.clear()
     cat.config.sources[0].policy.security = Security.SENSITIVE  # new rules: every record is mapped again
@@ -251,13 +251,13 @@ def test_streaming_a_source_reads_each_batch_through_an_index(oai_server: OAISer
     """Keyset paging must not sort the whole source per batch (metrics snapshots, --remap, reindex)."""
     cat = catalog_factory([source_for(oai_server)])
     cat.harvester.harvest()
-    db = cat.store._db
+    db = cat.store.connection.db
     statements: list[str] = []
     db.set_trace_callback(statements.append)
     try:
-        records = list(cat.store.iter_records("ncdc", batch=50))
-        raws = list(cat.store.iter_raw("ncdc", batch=50))
-        everything = list(cat.store.iter_records(batch=50))
+        records = list(cat.store.records.iter_records("ncdc", batch=50))
+        raws = list(cat.store.records.iter_raw("ncdc", batch=50))
+        everything = list(cat.store.records.iter_records(batch=50))
     finally:
         db.set_trace_callback(None)
     assert len(records) == len(raws) == len(everything) == len(live(oai_server)) > 100
@@ -272,14 +272,14 @@ def test_due_embargoes_are_found_through_an_index(oai_server: OAIServer, catalog
     """Lifting embargoes runs after every harvest: it must not read every record."""
     cat = catalog_factory([source_for(oai_server)])
     cat.harvester.harvest()
-    db = cat.store._db
+    db = cat.store.connection.db
     statements: list[str] = []
     db.set_trace_callback(statements.append)
     try:
-        due = cat.store.embargo_due("2999-12-31")
+        due = cat.store.records.embargo_due("2999-12-31")
     finally:
         db.set_trace_callback(None)
-    embargoed = [r for r in cat.store.iter_records() if r.access.openness.value == "embargoed"]
+    embargoed = [r for r in cat.store.records.iter_records() if r.access.openness.value == "embargoed"]
     assert embargoed and {r.id for r in due} == {r.id for r in embargoed if r.access.embargo_until}
     (sql,) = [s for s in statements if "embargo" in s]
     plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
@@ -292,7 +292,7 @@ def test_an_unchanged_re_harvest_never_scans_the_records_table(oai_server: OAISe
     basis reads no record at all."""
     cat = catalog_factory([source_for(oai_server)])
     cat.harvester.harvest()
-    db = cat.store._db
+    db = cat.store.connection.db
     statements: list[str] = []
     db.set_trace_callback(statements.append)
     try:
@@ -320,7 +320,7 @@ def test_incremental_from_is_the_newest_datestamp_minus_the_overlap(
     extra = {} if overlap_days is None else {"overlap_days": overlap_days}
     cat = catalog_factory([source_for(oai_server, **extra)])
     cat.harvester.harvest()
-    stamp = cat.store.last_successful_datestamp("ncdc")
+    stamp = cat.store.runs.last_successful_datestamp("ncdc")
     assert stamp
     seen: list[dict[str, str]] = []
 

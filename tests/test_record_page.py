@@ -40,7 +40,7 @@ def record(local_id: str, openness: Openness, statement: str = "", embargo: str 
 def cat(catalog_factory: Any) -> Catalog:
     catalog: Catalog = catalog_factory([])
     catalog.harvester.clock = lambda: date(2026, 1, 1)
-    run = catalog.store.start_run(RunReport(source_id="lab", full=True))
+    run = catalog.store.runs.start_run(RunReport(source_id="lab", full=True))
     items = [record("open", Openness.OPEN, "开放共享"),
              record("offline", Openness.CONDITIONAL, "离线申请"),
              record("apply", Openness.CONDITIONAL, "有条件共享"),
@@ -48,7 +48,7 @@ def cat(catalog_factory: Any) -> Catalog:
              record("meta", Openness.METADATA_ONLY, "仅元数据", landing=None),
              record("reg", Openness.REGISTERED, "注册后下载")]
     catalog.store.store_page(run, [PageItem(r, None) for r in items], checkpoint=None)
-    catalog.harvester.catch_up_index()
+    catalog.harvester.feeder.catch_up()
     return catalog
 
 

@@ -117,7 +117,7 @@ def test_every_pagination_style_reaches_the_last_page(style: str, rest_serve: An
     pages = 1 if style == "none" else math.ceil(len(api.items) / api.cap)
     assert len(server.requests) == run.pages == pages
     assert search_ids(cat) == {f"lst:{i['uid']}" for i in api.items}
-    rec = cat.store.get("lst:it007")
+    rec = cat.store.records.get("lst:it007")
     assert rec is not None
     assert rec.title == "冰川数据集7" and rec.title_en == "Glacier dataset 7"
     assert rec.subjects == ["冰川", "积雪", "冻土"], "keywords are split on ; and ；"
@@ -196,7 +196,7 @@ def test_detail_failure_isolates_its_record(rest_serve: Any, catalog_factory: An
     assert run.status is RunStatus.PARTIAL and run.counts["errored"] == 1
     ((local_id, message, _, raw),) = error_rows(cat)
     assert local_id == "it004" and "no detail for it004" in message and raw and b'"it004"' in raw
-    rec = cat.store.get("lst:it005")
+    rec = cat.store.records.get("lst:it005")
     assert rec is not None and rec.licence.normalised == "CC-BY-4.0"
     assert [(st.field, st.value, st.maps_to) for st in rec.statements] == [
         ("分发范围", "国内国外均可分发", "geo_scope:international"), ("access", "有条件共享", None)]
@@ -276,14 +276,14 @@ def test_kill_9_mid_harvest_resumes_at_the_checkpoint(rest_serve: Any, tmp_path:
 
     cat = Catalog.open(config_from_dict(raw))
     try:
-        assert cat.store.checkpoint("sciencedb") is not None
+        assert cat.store.runs.checkpoint("sciencedb") is not None
         server.requests.clear()
         (run,) = cat.harvester.harvest()
         assert run.status is RunStatus.SUCCEEDED, run.message
         pages = [r.params["page"] for r in server.requests if r.path == ScienceDBApi.HARVEST]
         assert pages == ["3"], "pages 1 and 2 were stored before the kill and are not fetched again"
         assert search_ids(cat) == {f"sciencedb:{r.doi}" for r in api.live()}
-        interrupted = [r for r in cat.store.runs("sciencedb") if r.status is RunStatus.INTERRUPTED]
+        interrupted = [r for r in cat.store.runs.recent("sciencedb") if r.status is RunStatus.INTERRUPTED]
         assert len(interrupted) == 1
     finally:
         cat.close()
@@ -297,13 +297,13 @@ def test_json_payloads_are_remapped_without_fetching(rest_serve: Any, catalog_fa
     cat = catalog_factory([rest_source(server, "noda")])
     cat.harvester.harvest()
     rec_id = f"noda:{api_of(server).live()[0].local_id}"
-    stored, raw = cat.store.get(rec_id), cat.store.raw(rec_id)
+    stored, raw = cat.store.records.get(rec_id), cat.store.records.raw(rec_id)
     assert stored is not None and raw is not None and raw.format == "json:noda"
     source = cat.config.sources[0]
     again = map_item(item_from_raw(raw.body, raw.format, source), source, None, cat.harvester.tagger_for(source))
     assert again.compute_hash() == stored.content_hash
     before = len(server.requests)
-    report = cat.harvester.remap("noda")
+    report = cat.harvester.maintenance.remap("noda")
     assert len(server.requests) == before, "remap must not touch the source"
     assert report.counts["unchanged"] == len(api_of(server).live()) and not report.counts.get("errored")
 

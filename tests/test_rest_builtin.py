@@ -59,7 +59,7 @@ def test_builtin_adapter_harvests_to_the_last_page(protocol: str, rest_serve: An
     step = api.center.page_size - overlap
     assert len(listing_requests(server, protocol)) == run.pages == math.ceil((len(live) - overlap) / step)
     assert run.counts["added"] == len(live) and sum(run.counts.values()) == len(live)
-    for rec in cat.store.iter_records(protocol):
+    for rec in cat.store.records.iter_records(protocol):
         assert rec.title and rec.creators and rec.subjects and rec.year, rec.id
         assert rec.identifiers.doi and rec.identifiers.doi.startswith(api.center.doi_prefix)
         assert rec.provenance and rec.provenance.metadata_prefix == f"json:{protocol}"
@@ -74,7 +74,7 @@ def test_ckan_sorts_stably_and_filters_incremental_runs(rest_serve: Any, catalog
     assert "fq" not in first[0].params
     assert [int(r.params["start"]) for r in first] == [0, 5, 10, 15, 20, 25]
     demo = api_of(server).live()[0]
-    rec = cat.store.get(f"ckan:0000{demo.local_id}")
+    rec = cat.store.records.get(f"ckan:0000{demo.local_id}")
     assert rec is not None
     assert rec.title == demo.title_zh and rec.title_en == demo.title_en, "title_translated gives both languages"
     assert rec.identifiers.cstr == demo.cstr and rec.published == demo.issued.isoformat()
@@ -113,7 +113,7 @@ def test_dataverse_export_adds_citation_metadata_and_access_terms(rest_serve: An
     cat = catalog_factory([builtin_source(server, "dataverse")])
     cat.harvester.harvest()
     demo = next(r for r in api_of(server).live() if r.access_statement == "有条件共享" and r.license_name)
-    rec = cat.store.get(f"dataverse:doi:{demo.doi}")
+    rec = cat.store.records.get(f"dataverse:doi:{demo.doi}")
     assert rec is not None
     assert {t.value for t in rec.titles} == {demo.title_en, demo.title_zh}
     assert rec.creators == demo.creators and rec.licence.url == demo.license_url
@@ -153,7 +153,7 @@ def test_datacite_filters_by_prefix_follows_links_and_drops_placeholders(rest_se
     requests = listing_requests(server, "datacite")
     assert requests[0].params["page[cursor]"] == "1" and "query" not in requests[0].params
     assert all(r.params.get("prefix") == api.center.doi_prefix for r in requests), "next links keep the filter"
-    records = list(cat.store.iter_records("datacite"))
+    records = list(cat.store.records.iter_records("datacite"))
     for rec in records:
         text = repr(rec.to_dict())
         assert ":unav" not in text and ":tba" not in text, rec.id

@@ -79,13 +79,13 @@ def test_profile_harvests_its_mock_to_the_last_page(name: str, rest_serve: Any, 
     assert listing_pages == list(range(1, pages + 1)), "one request per page, to the last page and no further"
     assert run.counts["added"] == len(live)
     assert search_ids(cat) == expected_ids(name, server)
-    for rec in cat.store.iter_records(name):
+    for rec in cat.store.records.iter_records(name):
         assert rec.title and rec.title_en, rec.id
         assert rec.identifiers.doi and rec.identifiers.doi.startswith(api.center.doi_prefix)
         assert rec.identifiers.cstr and rec.identifiers.cstr.startswith("CSTR:")
         assert rec.year and rec.published and rec.creators and rec.subjects
         assert rec.provenance and rec.provenance.metadata_prefix == f"json:{name}"
-        raw = cat.store.raw(rec.id)
+        raw = cat.store.records.raw(rec.id)
         assert raw is not None and raw.format == f"json:{name}" and raw.body.startswith(b"{")
     server.requests.clear()
     second = cat.harvester.harvest()[0]
@@ -104,7 +104,7 @@ def test_sciencedb_detail_adds_english_title_licence_and_access_statements(
     cat = catalog_factory([rest_source(server, "sciencedb")])
     cat.harvester.harvest()
     demo = next(r for r in api_of(server).live() if r.license_url and r.access_statement == "有条件共享")
-    rec = cat.store.get(f"sciencedb:{demo.doi}")
+    rec = cat.store.records.get(f"sciencedb:{demo.doi}")
     assert rec is not None
     assert rec.title == demo.title_zh and rec.title_en == demo.title_en
     assert rec.licence.url == demo.license_url and rec.licence.normalised
@@ -126,7 +126,7 @@ def test_noda_posts_json_and_keeps_copyright_terms_verbatim(rest_serve: Any, cat
     listing = [r for r in server.requests if r.path == NodaApi.SEARCH]
     assert all(r.method == "POST" and isinstance(r.body["pageNum"], int) for r in listing)
     domestic = next(r for r in api_of(server).live() if r.access_statement == "离线申请")
-    rec = cat.store.get(f"noda:{domestic.local_id}")
+    rec = cat.store.records.get(f"noda:{domestic.local_id}")
     assert rec is not None
     stated = {(st.field, st.value, st.maps_to) for st in rec.statements}
     assert ("copyRight.redistributeArea", "仅限国内分发", "geo_scope:domestic") in stated
@@ -139,7 +139,7 @@ def test_geodata_security_label_is_a_statement(rest_serve: Any, catalog_factory:
     server = rest_serve(demo_api("geodata"))
     cat = catalog_factory([rest_source(server, "geodata")])
     cat.harvester.harvest()
-    rec = next(iter(cat.store.iter_records("geodata")))
+    rec = next(iter(cat.store.records.iter_records("geodata")))
     assert ("密级", "一般") in {(st.field, st.value) for st in rec.statements}
     assert rec.access.security.value == "general"
 

@@ -42,7 +42,7 @@ def test_a_rule_change_moves_only_the_records_it_concerns_and_the_index_follows(
     try:
         (report,) = first.harvester.harvest()
         assert report.status.value == "succeeded"
-        permafrost = {r.id for r in first.store.iter_records() if r.access.geo_scope.value == "unknown"
+        permafrost = {r.id for r in first.store.records.iter_records() if r.access.geo_scope.value == "unknown"
                       and any(re.search(PERMAFROST, text) for text in
                              [t.value for t in r.titles] + r.subjects + [d.value for d in r.descriptions])}
         assert permafrost and permafrost <= public_ids(first)  # (a center's explicit scope outranks the rule)
@@ -60,8 +60,8 @@ def test_a_rule_change_moves_only_the_records_it_concerns_and_the_index_follows(
         assert moved.moves["more_restricted"] == len(permafrost) and moved.moves["more_open"] == 0
         assert {i for i, tag, before, after in moved.examples} <= permafrost
         assert not permafrost & public_ids(cat)
-        assert cat.store.pending() == []
-        rec = cat.store.get(next(iter(permafrost)))
+        assert cat.store.indexing.pending() == []
+        rec = cat.store.records.get(next(iter(permafrost)))
         assert rec is not None and rec.access.geo_scope.value == "domestic"
         assert [e.rule for e in rec.access.evidence if e.tag == "geo_scope"] == ["permafrost-domestic"]
     finally:

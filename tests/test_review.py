@@ -50,7 +50,7 @@ def review_id(server: OAIServer) -> str:
 
 def test_a_record_awaiting_review_is_seen_by_officers_only(cat: Catalog, prepared: OAIServer) -> None:
     rec_id = review_id(prepared)
-    stored = cat.store.get(rec_id)
+    stored = cat.store.records.get(rec_id)
     assert stored is not None and stored.access.security is Security.REVIEW
     clients = audience_clients(cat)
     for name in ("public_international", "public_domestic", "registered"):
@@ -94,7 +94,7 @@ def test_an_officers_review_decision_is_kept_audited_and_survives_a_full_reharve
 
     (report,) = cat.harvester.harvest(full=True)
     assert report.status.value == "succeeded"
-    rec = cat.store.get(rec_id)
+    rec = cat.store.records.get(rec_id)
     assert rec is not None and rec.access.security is Security.SENSITIVE
     (ev,) = [e for e in rec.access.evidence if e.tag == "security"]
     assert ev.rule == "officer-override" and "key:officer-li" in (ev.field or "")
@@ -114,19 +114,19 @@ def test_lowering_an_important_record_waits_for_a_second_different_officer(
     assert resp.status_code == 202, resp.text
     assert resp.json()["status"] == "pending"
     # nothing changed yet: still important, still hidden from the public
-    assert cat.store.current_security(rec_id) == "important"
+    assert cat.store.records.current_security(rec_id) == "important"
     error_of(clients["public_international"].get(f"/api/v1/records/{rec_id}"), 404, "not_found")
     (pending,) = li.ok("/api/v1/review")["pending"]
     assert (pending["record_id"], pending["value"], pending["by"]) == (rec_id, "general", "key:officer-li")
     own = error_of(li.request("POST", "/api/v1/review/confirm", json={"record_id": rec_id}), 409, "conflict")
     assert "second, different officer" in own["message"]
-    assert cat.store.current_security(rec_id) == "important"
+    assert cat.store.records.current_security(rec_id) == "important"
 
     resp = wang.request("POST", "/api/v1/review/confirm", json={"record_id": rec_id})
     assert resp.status_code == 200, resp.text
     assert resp.json()["tags"]["security"] == "general"
     assert clients["public_international"].ok(f"/api/v1/records/{rec_id}")["access"]["security"] == "general"
-    (ev,) = [e for e in cat.store.get(rec_id).access.evidence if e.tag == "security"]  # type: ignore[union-attr]
+    (ev,) = [e for e in cat.store.records.get(rec_id).access.evidence if e.tag == "security"]  # type: ignore[union-attr]
     assert "key:officer-li" in (ev.field or "") and "confirmed by key:officer-wang" in (ev.field or "")
     actions = [(e.action, e.actor) for e in reversed(cat.store.audit.entries())]
     assert actions.index(("override_proposed", "key:officer-li")) < actions.index(
@@ -136,12 +136,12 @@ def test_lowering_an_important_record_waits_for_a_second_different_officer(
 
 def test_a_core_record_stays_gated_until_the_second_officer_confirms(cat: Catalog, prepared: OAIServer) -> None:
     rec_id = ids_of(prepared)["core"]
-    assert cat.store.gated_level(rec_id) == ("ncdc", "core")
+    assert cat.store.records.gated_level(rec_id) == ("ncdc", "core")
     decisions = cat.decisions
     d = decisions.override(rec_id, "security", "general", "li", "误标为核心数据")
     assert d.status.value == "pending"
     cat.harvester.harvest(full=True)
-    assert cat.store.gated_level(rec_id) == ("ncdc", "core") and cat.store.get(rec_id) is None
+    assert cat.store.records.gated_level(rec_id) == ("ncdc", "core") and cat.store.records.get(rec_id) is None
     rejected = decisions.reject(rec_id, "security", "wang", "需要更多依据")
     assert rejected.status.value == "discarded" and cat.store.overrides.pending() == []
 
@@ -149,7 +149,7 @@ def test_a_core_record_stays_gated_until_the_second_officer_confirms(cat: Catalo
     confirmed = decisions.confirm(rec_id, "security", "wang")
     assert confirmed.status.value == "applied"
     cat.harvester.harvest(full=True)  # its metadata was not kept: the next harvest brings it back
-    rec = cat.store.get(rec_id)
+    rec = cat.store.records.get(rec_id)
     assert rec is not None and rec.access.security is Security.GENERAL
     assert rec_id in Client(cat).all_ids()
 
@@ -158,11 +158,11 @@ def test_raising_a_record_takes_one_officer_and_removing_the_override_that_holds
         cat: Catalog, prepared: OAIServer) -> None:
     rec_id = ids_of(prepared)["domestic"]
     d = cat.decisions.override(rec_id, "security", "important", "li", "含敏感站点坐标")
-    assert d.status.value == "applied" and cat.store.current_security(rec_id) == "important"
+    assert d.status.value == "applied" and cat.store.records.current_security(rec_id) == "important"
     removal = cat.decisions.remove(rec_id, "security", "li")
-    assert removal.status.value == "pending" and cat.store.current_security(rec_id) == "important"
+    assert removal.status.value == "pending" and cat.store.records.current_security(rec_id) == "important"
     assert cat.decisions.confirm(rec_id, "security", "wang").status.value == "removed"
-    assert cat.store.current_security(rec_id) != "important"
+    assert cat.store.records.current_security(rec_id) != "important"
 
 
 def test_the_cli_lists_the_queue_decides_and_refuses_a_self_confirmation(

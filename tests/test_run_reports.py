@@ -24,7 +24,7 @@ from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
 from fedcat.harvester.model import Access, GeoScope, LangText, Openness, Record, Security
 from fedcat.harvester.store import PageItem, RecordError, RecordStore, RunReport, RunStatus
-from fedcat.harvester.store import sqlite as store_sqlite
+from fedcat.harvester.store import connection as store_connection
 
 from .conftest import center, search_ids, source_for
 
@@ -64,7 +64,7 @@ def dead_pid() -> int:
 
 def orphan(store: RecordStore, run_id: int) -> None:
     """Make a run that was left 'running' by this process the run of a process that has exited."""
-    with store.transaction() as db:
+    with store.connection.transaction() as db:
         db.execute("UPDATE harvest_runs SET pid = ? WHERE id = ?", (dead_pid(), run_id))
 
 
@@ -86,23 +86,23 @@ def store(tmp_path: Path) -> Iterator[RecordStore]:
 def test_a_record_error_is_kept_once_capped_with_size_and_digest_and_dropped_once_stored(
         store: RecordStore) -> None:
     big = bytes(range(256)) * 1000  # 256,000 bytes
-    first = store.start_run(RunReport(source_id="lab"))
+    first = store.runs.start_run(RunReport(source_id="lab"))
     store.store_page(first, [], checkpoint=None, errors=[(RecordError("x", "no title", "http://127.0.0.1/p1"), big)])
-    store.finish_run(first, RunStatus.PARTIAL)
+    store.runs.finish_run(first, RunStatus.PARTIAL)
     assert first.counts["errored"] == 1 and first.errors == [RecordError("x", "no title", "http://127.0.0.1/p1")]
     changed = b"<record>" + big
-    second = store.start_run(RunReport(source_id="lab"))
+    second = store.runs.start_run(RunReport(source_id="lab"))
     store.store_page(second, [], checkpoint=None, errors=[(RecordError("x", "malformed record", None), changed)])
-    store.finish_run(second, RunStatus.PARTIAL)
+    store.runs.finish_run(second, RunStatus.PARTIAL)
 
     (row,) = error_rows(store.path, "x")
     assert (row["run_id"], row["message"], row["url"]) == (second.id, "malformed record", None), \
         "replaced, not appended: the newest run's error"
-    assert bytes(row["raw"]) == changed[:LIMIT] and len(row["raw"]) == LIMIT == store.error_raw_limit
+    assert bytes(row["raw"]) == changed[:LIMIT] and len(row["raw"]) == LIMIT == store.runs.error_raw_limit
     assert row["raw_size"] == len(changed) and row["raw_sha256"] == hashlib.sha256(changed).hexdigest()
 
     # a small payload is kept whole; a record that may be core keeps no bytes at all
-    third = store.start_run(RunReport(source_id="lab"))
+    third = store.runs.start_run(RunReport(source_id="lab"))
     store.store_page(third, [], checkpoint=None, errors=[(RecordError("x", "still bad"), b"<small/>"),
                                                          (RecordError("y", "gated"), None)])
     rows = {r["local_id"]: r for r in error_rows(store.path)}
@@ -114,18 +114,18 @@ def test_a_record_error_is_kept_once_capped_with_size_and_digest_and_dropped_onc
     store.store_page(third, [PageItem(record("x"), None)], checkpoint=None, from_source=False)
     assert [r["local_id"] for r in error_rows(store.path)] == ["x", "y"]
     # the source lists it again and it is stored (mapped, or listed unchanged): its error row goes
-    fourth = store.start_run(RunReport(source_id="lab"))
+    fourth = store.runs.start_run(RunReport(source_id="lab"))
     store.store_page(fourth, [PageItem(record("y"), None)], checkpoint=None, seen=["lab:x"])
     assert error_rows(store.path) == []
 
 
 def test_records_without_an_identifier_keep_a_row_each_until_the_next_run(store: RecordStore) -> None:
-    run = store.start_run(RunReport(source_id="lab"))
+    run = store.runs.start_run(RunReport(source_id="lab"))
     errors = [(RecordError("unknown", "malformed record"), b"<a/>"), (RecordError("unknown", "malformed record"), b"<b/>"),
               (RecordError("unknown", "malformed record"), b"<a/>")]  # the same payload listed twice
     store.store_page(run, [], checkpoint=None, errors=errors)
     assert sorted(bytes(r["raw"]) for r in error_rows(store.path)) == [b"<a/>", b"<b/>"]
-    nxt = store.start_run(RunReport(source_id="lab"))
+    nxt = store.runs.start_run(RunReport(source_id="lab"))
     store.store_page(nxt, [], checkpoint=None, errors=[(RecordError("unknown", "malformed record"), b"<c/>")])
     assert [(r["run_id"], bytes(r["raw"])) for r in error_rows(store.path)] == [(nxt.id, b"<c/>")]
 
@@ -169,7 +169,7 @@ def test_a_bad_record_does_not_grow_the_store_run_after_run(oai_server: OAIServe
     oai_server.repository.upsert(victim)
     (fixed,) = cat.harvester.harvest(full=True)
     assert fixed.status is RunStatus.SUCCEEDED and fixed.counts["errored"] == 0
-    assert cat.store.get(f"ncdc:{victim.local_id}") is not None
+    assert cat.store.records.get(f"ncdc:{victim.local_id}") is not None
     assert error_rows(path) == []
 
 
@@ -204,7 +204,7 @@ def test_an_existing_store_is_migrated_deduplicated_capped_and_pruned(tmp_path: 
         assert bytes(newest["raw"]) == big[:LIMIT]
         assert newest["raw_size"] == len(big) + 1 and newest["raw_sha256"] == hashlib.sha256(big + b"!").hexdigest()
         assert rows_after["still"]["raw_size"] == 4
-        run = s.start_run(RunReport(source_id="lab"))  # the runs table has its heartbeat column again
+        run = s.runs.start_run(RunReport(source_id="lab"))  # the runs table has its heartbeat column again
         assert run_row(path, run.id or 0)["heartbeat_at"] == run.started_at
     finally:
         s.close()
@@ -239,9 +239,9 @@ def test_a_killed_runs_counts_are_those_of_the_pages_it_stored(oai_server: OAISe
     cat = catalog_factory([source_for(oai_server)])
     with pytest.raises(Crash):
         cat.harvester.harvest(progress=CrashOnPage(2))
-    (run,) = cat.store.runs("ncdc")
+    (run,) = cat.store.runs.recent("ncdc")
     assert run.status is RunStatus.RUNNING and run.pages == 2
-    stored = cat.store.counts("ncdc")
+    stored = cat.store.records.counts("ncdc")
     assert stored["records"] > 50
     assert (run.counts["added"], run.counts["deleted"]) == (stored["records"], stored["deleted"]), \
         "the report counts every page the store holds, the last one too"
@@ -261,17 +261,17 @@ class Clock:
 def test_an_interrupted_run_ends_at_its_last_heartbeat(oai_server: OAIServer, catalog_factory: Any,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
-    monkeypatch.setattr(store_sqlite, "now_iso", clock)
+    monkeypatch.setattr(store_connection, "now_iso", clock)
     cat = catalog_factory([source_for(oai_server)])
     started = clock()
     with pytest.raises(Crash):  # each page takes 10 s; killed after the second
         cat.harvester.harvest(progress=CrashOnPage(2, tick=lambda: clock.advance(10)))
-    (run,) = cat.store.runs("ncdc")
+    (run,) = cat.store.runs.recent("ncdc")
     assert run.id is not None and run.started_at == started
     last_page = (clock.at - timedelta(seconds=10)).isoformat(timespec="seconds")
     clock.advance(3600)  # the crash is noticed an hour later
     orphan(cat.store, run.id)
-    (found,) = cat.store.runs("ncdc")
+    (found,) = cat.store.runs.recent("ncdc")
     assert found.status is RunStatus.INTERRUPTED
     assert found.finished_at == last_page and found.duration_s == 10.0, "not an hour: the run died after page 2"
     assert run_row(cat.store.path, run.id)["heartbeat_at"] == last_page
@@ -280,13 +280,13 @@ def test_an_interrupted_run_ends_at_its_last_heartbeat(oai_server: OAIServer, ca
 def test_a_run_killed_before_its_first_page_ends_at_its_start(catalog_factory: Any, oai_server: OAIServer,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
-    monkeypatch.setattr(store_sqlite, "now_iso", clock)
+    monkeypatch.setattr(store_connection, "now_iso", clock)
     cat = catalog_factory([source_for(oai_server)])
-    run = cat.store.start_run(RunReport(source_id="ncdc"))
+    run = cat.store.runs.start_run(RunReport(source_id="ncdc"))
     assert run.id is not None
     clock.advance(600)
     orphan(cat.store, run.id)
-    (found,) = cat.store.runs("ncdc")
+    (found,) = cat.store.runs.recent("ncdc")
     assert found.status is RunStatus.INTERRUPTED and found.finished_at == found.started_at
 
 
@@ -298,13 +298,13 @@ def test_a_crash_after_the_last_page_does_not_list_the_window_again(oai_server: 
     def die() -> None:
         raise Crash("killed after the listing, before the run ended")
 
-    monkeypatch.setattr(harvester, "flush_index", die)  # runs after the last page, before the run ends
+    monkeypatch.setattr(harvester.feeder, "flush", die)  # runs after the last page, before the run ends
     with pytest.raises(Crash):
         harvester.harvest()
     monkeypatch.undo()
-    (killed,) = cat.store.runs("ncdc")
+    (killed,) = cat.store.runs.recent("ncdc")
     assert killed.pages == 3 and killed.status is RunStatus.RUNNING
-    saved = cat.store.checkpoint("ncdc")
+    saved = cat.store.runs.checkpoint("ncdc")
     assert saved is not None and saved[1][pipeline.LISTING_COMPLETE] is True
     newest = max(r.datestamp for r in oai_server.repository.records())
     assert saved[1]["newest"] == newest.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -317,14 +317,14 @@ def test_a_crash_after_the_last_page_does_not_list_the_window_again(oai_server: 
     assert listing and all("from" in p or "resumptionToken" in p for p in listing), \
         "incremental from the newest datestamp the finished listing saw, not the whole window again"
     assert sum(again.counts.values()) < len(oai_server.repository.records()) / 2
-    assert cat.store.checkpoint("ncdc") is None
+    assert cat.store.runs.checkpoint("ncdc") is None
     assert search_ids(cat) == {f"ncdc:{r.local_id}" for r in oai_server.repository.records() if not r.deleted}
 
 
 def test_a_full_run_after_a_crash_after_the_listing_lists_everything(oai_server: OAIServer, catalog_factory: Any,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     cat = catalog_factory([source_for(oai_server)])
-    monkeypatch.setattr(cat.harvester, "flush_index", lambda: (_ for _ in ()).throw(Crash("killed")))
+    monkeypatch.setattr(cat.harvester.feeder, "flush", lambda: (_ for _ in ()).throw(Crash("killed")))
     with pytest.raises(Crash):
         cat.harvester.harvest()
     monkeypatch.undo()
@@ -365,8 +365,8 @@ def test_a_killed_harvest_reports_what_it_stored_and_ends_at_its_last_page(tmp_p
     time.sleep(1.1)  # noticed later (the store's times are in whole seconds)
     s = RecordStore(db)
     try:
-        (run,) = s.runs("ncdc")
-        held = s.counts("ncdc")
+        (run,) = s.runs.recent("ncdc")
+        held = s.records.counts("ncdc")
     finally:
         s.close()
     assert run.status is RunStatus.INTERRUPTED
@@ -385,8 +385,8 @@ def test_harvests_cuts_messages_and_long_prints_them_whole(tmp_path: Path, capsy
                "http://127.0.0.1:9/oai?verb=ListRecords&resumptionToken=ncdc-2 [/data/records.sqlite3]")
     s = RecordStore(tmp_path / "data" / "records.sqlite3")
     try:
-        run = s.start_run(RunReport(source_id="ncdc"))
-        s.finish_run(run, RunStatus.FAILED, message=message)
+        run = s.runs.start_run(RunReport(source_id="ncdc"))
+        s.runs.finish_run(run, RunStatus.FAILED, message=message)
     finally:
         s.close()
 

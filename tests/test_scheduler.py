@@ -33,7 +33,7 @@ def test_jobs_follow_each_sources_cron(oai_server: OAIServer, catalog_factory: A
 def test_a_scheduled_job_harvests_its_source(oai_server: OAIServer, catalog_factory: Any) -> None:
     cat = catalog_factory([source_for(oai_server, schedule="* * * * *")])
     _job(cat, cat.config.sources[0])
-    (run,) = cat.store.runs("ncdc")
+    (run,) = cat.store.runs.recent("ncdc")
     assert run.status is RunStatus.SUCCEEDED
     assert cat.index.count() == sum(1 for r in oai_server.repository.records() if not r.deleted)
 
@@ -53,6 +53,6 @@ def test_scheduled_jobs_stop_the_child_processes_when_the_last_one_ends(oai_serv
     assert channel.proc.poll() is not None  # the mapping process itself has ended
     _job(cat, cat.config.sources[0])  # on its own, a job stops them when it ends; the next starts them again
     assert harvester._mapper is None and writer._proc is None
-    (second, first) = cat.store.runs("ncdc")
+    (second, first) = cat.store.runs.recent("ncdc")
     assert first.status is RunStatus.SUCCEEDED and second.status is RunStatus.SUCCEEDED
     assert cat.index.count() == sum(1 for r in oai_server.repository.records() if not r.deleted)

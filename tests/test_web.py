@@ -153,7 +153,7 @@ def test_links_are_withheld_as_in_the_api(world: World) -> None:
         cat.config, api=dataclasses.replace(cat.config.api, anonymous_audience=Audience.PUBLIC_DOMESTIC)))
     web = Client(create_app(domestic_cat))
     rid = world.ids["sensitive"]
-    rec = cat.store.get(rid)
+    rec = cat.store.records.get(rid)
     assert rec is not None and rec.landing_page
     api = web.get(f"/api/v1/records/{rid}").json()
     assert "landing_page" not in api
@@ -165,7 +165,7 @@ def test_links_are_withheld_as_in_the_api(world: World) -> None:
 
 
 def test_record_page(web: Client, world: World) -> None:
-    rec = next(r for r in world.catalog.store.iter_records("ncdc") if r.identifiers.doi and r.creators)
+    rec = next(r for r in world.catalog.store.records.iter_records("ncdc") if r.identifiers.doi and r.creators)
     page = web.get(f"/record/{rec.id}")
     assert page.status_code == 200
     data = jsonld(page.text)
@@ -199,7 +199,7 @@ def test_dashboard_details_a_reader_needs(web: Client, world: World) -> None:
     # the unreachable records are listed by title, with their ids
     m = web.get("/api/v1/centers/marine/metrics").json()["metrics"]
     first = m["reachability"]["unreachable_ids"][0]
-    title = world.catalog.store.get(first).title
+    title = world.catalog.store.records.get(first).title
     assert f'<a href="/record/{first}">{title}</a>' in marine
     # the ranking score says how it is made, from the weights the API publishes
     weights = web.get("/api/v1/metrics/ranking").json()["weights"]
@@ -264,7 +264,7 @@ def test_the_demo_shows_no_human_genetic_or_personal_data_to_the_international_p
     assert len(public) > 400
     leaked = [(d["id"], d["title"]) for d in public if HUMAN_DATA.search(d.get("title") or "")]
     assert leaked == []
-    everything = list(world.catalog.store.iter_records())
+    everything = list(world.catalog.store.records.iter_records())
     human = [r for r in everything if HUMAN_DATA.search(r.title)]
     assert len(human) >= 10  # the demo has them: they are tagged, not missing
     assert all(r.access.security.value in ("sensitive", "review") for r in human)

@@ -79,7 +79,7 @@ def harvest_dc(catalog_factory: Any, server: OAIServer) -> tuple[Catalog, Any]:
 
 
 def stored(cat: Catalog, n: int) -> Any:
-    return cat.store.get(f"ncdc:xml.{n:04d}")
+    return cat.store.records.get(f"ncdc:xml.{n:04d}")
 
 
 def zh(values: list[Any]) -> str:
@@ -262,7 +262,7 @@ def test_a_page_decoded_in_another_encoding_than_declared_is_logged(serve_pages:
     assert warnings, caplog.text
     assert "[ncdc]" in warnings[0] and server.url in warnings[0] and "utf-8" in warnings[0]
     # and the run's report says it, stored with the run (the API's harvests, `fedcat harvests --long`)
-    (saved,) = cat.store.runs("ncdc", limit=1)
+    (saved,) = cat.store.runs.recent("ncdc", limit=1)
     assert saved.warnings and "gb18030" in saved.warnings[0] and server.url in saved.warnings[0]
     assert saved.to_dict()["warnings"] == saved.warnings
     assert any("warning:" in line and "gb18030" in line for line in run_messages([saved]))
@@ -294,7 +294,7 @@ def test_a_record_without_identifier_is_a_record_error(serve_pages: Any, catalog
         assert "no identifier" in err.message
         assert err.url and "verb=ListRecords" in err.url
     assert search_ids(cat) == {"ncdc:xml.0001", "ncdc:xml.0004"}
-    report = cat.store.runs("ncdc")[0].to_dict()
+    report = cat.store.runs.recent("ncdc")[0].to_dict()
     assert report["status"] == "partial" and report["errored"] == 2
 
 
@@ -332,5 +332,5 @@ def test_demo_records_still_harvest_whole(serve_pages: Any, catalog_factory: Any
     assert run.status is RunStatus.SUCCEEDED, run.message
     live = [r for r in records if not r.deleted]
     assert run.counts["added"] == len(live)
-    rec = cat.store.get(f"ncdc:{live[0].local_id}")
+    rec = cat.store.records.get(f"ncdc:{live[0].local_id}")
     assert rec is not None and any(d.value.endswith(" &#1; <!DOCTYPE") for d in rec.descriptions)

@@ -36,13 +36,13 @@ def harvested_world(tmp: Path) -> Iterator[World]:
         cat = Catalog.open(load_config(path))
         try:
             cat.harvester.harvest()
-            marine = sorted(cat.store.iter_records("marine"), key=lambda r: r.id)
+            marine = sorted(cat.store.records.iter_records("marine"), key=lambda r: r.id)
             ids = {"important": marine[0].id, "domestic": marine[1].id, "core": marine[2].id,
                    "sensitive": marine[3].id}
             for name, tag, value in (("important", "security", "important"), ("domestic", "geo_scope", "domestic"),
                                      ("core", "security", "core"), ("sensitive", "security", "sensitive")):
                 cat.store.overrides.put(ids[name], "marine", tag, value, "officer", "web test")
-            cat.harvester.retag(list(ids.values()))
+            cat.harvester.maintenance.retag(list(ids.values()))
             cat.check_links()  # as `fedcat linkcheck` does: the last run's snapshot is brought up to date
             cat.harvester.harvest(["marine"])  # a second snapshot for the trend
             keys = {aud.value: cat.store.keys.create(aud.value, aud)[1]

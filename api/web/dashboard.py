@@ -75,7 +75,7 @@ UNREACHABLE_SHOWN = 100
 
 
 def _title(page: Page, record_id: str) -> str:
-    rec = page.catalog.store.get_visible(record_id, page.caller.visibility.allows)
+    rec = page.catalog.store.records.get_visible(record_id, page.caller.visibility.allows)
     return rec.title if rec is not None and rec.title else record_id
 
 

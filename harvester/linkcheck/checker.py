@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+from ..version import VERSION
 from .client import Answer, request
 from .guard import AddressPolicy, AddressRefused, IPAddress, ResolutionFailed, parse_networks
 from .result import LinkKind, LinkResult, LinkStatus
@@ -43,7 +44,7 @@ class Settings:
     allow_networks: tuple[str, ...] = ()
     #: When not empty, the only hosts visited (lower-case names or IP literals); others get no request.
     only_hosts: tuple[str, ...] = ()
-    user_agent: str = "fedcat-linkcheck/0.1.0"
+    user_agent: str = f"fedcat-linkcheck/{VERSION}"
 
     def in_scope(self, url: str) -> bool:
         """Whether ``url``'s host may be visited (``only_hosts`` empty, or the host is listed)."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from ..config import Config
 from ..model import Openness, Record
 from ..store import RecordStore
+from ..version import VERSION
 from .checker import LinkChecker, Settings, Target
 from .result import LinkKind, LinkResult, LinkStatus
 
@@ -23,7 +24,7 @@ def settings_from(config: Config) -> Settings:
     return Settings(timeout=lc.timeout, max_redirects=lc.max_redirects, min_delay=lc.min_delay,
                     workers=lc.workers, allow_networks=tuple(lc.allow_networks),
                     only_hosts=tuple(h.lower().strip("[]") for h in lc.only_hosts),
-                    user_agent=f"fedcat-linkcheck/0.1.0{contact}")
+                    user_agent=f"fedcat-linkcheck/{VERSION}{contact}")
 
 
 def targets_for(record: Record) -> list[Target]:
@@ -64,7 +65,7 @@ def check_links(store: RecordStore, config: Config, source_id: str | None = None
     settings = settings_from(config)
     targets: list[Target] = []
     report = LinkCheckReport()
-    for rec in store.iter_records(source_id):
+    for rec in store.records.iter_records(source_id):
         if rec.access.openness is not Openness.OPEN:
             continue
         found = targets_for(rec)

@@ -25,13 +25,13 @@ Visible = Callable[[Record], bool]
 
 def source_tally(store: RecordStore, source_id: str, visible: Visible, today: date) -> Tally:
     """The counts of one source's records that ``visible`` lets through (reads every one of them)."""
-    return tally((r for r in store.iter_records(source_id) if visible(r)), store.links.for_source(source_id), today)
+    return tally((r for r in store.records.iter_records(source_id) if visible(r)), store.links.for_source(source_id), today)
 
 
 def finish_source(store: RecordStore, source_id: str, counted: Tally, today: date) -> dict[str, Any]:
     """One source's metrics from its tally, its gated counts and its runs."""
-    return finish(counted, gated=store.gated_counts().get(source_id, {}),
-                  runs=store.runs(source_id, limit=RUNS_WINDOW), today=today)
+    return finish(counted, gated=store.records.gated_counts().get(source_id, {}),
+                  runs=store.runs.recent(source_id, limit=RUNS_WINDOW), today=today)
 
 
 def finish_overall(store: RecordStore, source_ids: Sequence[str], tallies: Sequence[Tally], today: date
@@ -39,10 +39,10 @@ def finish_overall(store: RecordStore, source_ids: Sequence[str], tallies: Seque
     """The metrics of several sources together, from their tallies (one per source)."""
     wanted = set(source_ids)
     gated: Counter[str] = Counter()
-    for sid, levels in store.gated_counts().items():
+    for sid, levels in store.records.gated_counts().items():
         if sid in wanted:
             gated.update(levels)
-    runs = [r for r in store.runs(None, limit=RUNS_WINDOW * max(1, len(wanted))) if r.source_id in wanted]
+    runs = [r for r in store.runs.recent(None, limit=RUNS_WINDOW * max(1, len(wanted))) if r.source_id in wanted]
     return finish(merge(tallies), gated=dict(gated), runs=runs, today=today)
 
 
@@ -77,15 +77,15 @@ def snapshot(store: RecordStore, source_id: str, run_id: int | None, views: Mapp
     replaced (after a link check, the run's figures as now known), not followed by a second one.
     """
     mark = basis(store, source_id, today)
-    runs = store.runs(source_id, limit=RUNS_WINDOW)
+    runs = store.runs.recent(source_id, limit=RUNS_WINDOW)
     reused = _reuse(store, source_id, views, mark, runs)
     if reused is not None:
         at = store.snapshots.add(source_id, run_id, reused, replace=replace)
         log.info("[%s] metrics snapshot after run %s (records unchanged: figures reused)", source_id, run_id)
         return at
     by_audience = center_metrics_by_view(
-        store.iter_records(source_id), views,
-        gated=store.gated_counts().get(source_id, {}),
+        store.records.iter_records(source_id), views,
+        gated=store.records.gated_counts().get(source_id, {}),
         runs=runs,
         links=store.links.for_source(source_id),
         today=today,
@@ -143,7 +143,7 @@ class MetricsCache:
     def _being_harvested(self, source_id: str) -> bool:
         """A run of the source is under way: its records change page by page, so the figures counted
         before (or first asked during the run) are kept until it ends, not counted again per page."""
-        return any(r.status is RunStatus.RUNNING for r in self.store.runs(source_id, limit=1))
+        return any(r.status is RunStatus.RUNNING for r in self.store.runs.recent(source_id, limit=1))
 
     def source(self, source_id: str, view: Hashable, visible: Visible, today: date) -> dict[str, Any]:
         return finish_source(self.store, source_id, self.tally(source_id, view, visible, today), today)

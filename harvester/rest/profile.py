@@ -1,28 +1,49 @@
-"""The REST profile format: typed dataclasses, loading by name or file, validation naming the key.
+"""The REST profile format: loading by name or file, and the checks that tie its keys together.
 
 A profile is YAML. Shipped profiles live in the ``profiles/`` folder
 (package ``fedcat.profiles``) and are referenced by name (``profile:
-sciencedb``); any other profile by file path. docs/profiles.md is the
-reference with a worked example.
+sciencedb``); any other profile by file path. Its keys and types are the
+models of :mod:`.profile_schema`; a mistake raises ConfigError naming the
+profile file and the key. docs/profiles.md is the reference with a worked example.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-from dataclasses import dataclass, field
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from ..errors import ConfigError
-from ..model import GeoScope, Openness, Security
-from . import dates, templates
+from ..schema import validate
 from ..yaml_loader import safe_load
+from . import dates, templates
 from .paths import PathSyntaxError, parse_path
+from .profile_schema import (
+    VOCABULARY_VALUES,
+    DetailSpec,
+    EnvelopeSpec,
+    FieldSpec,
+    IncrementalSpec,
+    MappingSpec,
+    Method,
+    PageStyle,
+    PaginationSpec,
+    Profile,
+    RecordsSpec,
+    RequestSpec,
+    StatementSpec,
+    Vocabulary,
+)
+
+__all__ = [
+    "BUILTIN_CROSSWALKS", "BUILTIN_PROFILES", "PROFILE_PACKAGE", "VOCABULARY_VALUES", "DetailSpec", "EnvelopeSpec",
+    "FieldSpec", "IncrementalSpec", "MappingSpec", "Method", "PageStyle", "PaginationSpec", "Profile", "RecordsSpec",
+    "RequestSpec", "StatementSpec", "Vocabulary", "load_profile", "profile_for", "resolve_ref", "shipped_profiles",
+]
 
 #: Built-in adapters are shipped profiles with a code crosswalk.
 BUILTIN_PROFILES = {"ckan": "ckan", "dataverse": "dataverse", "datacite": "datacite"}
@@ -30,162 +51,6 @@ PROFILE_PACKAGE = "fedcat.profiles"
 #: Code crosswalks a profile may name instead of a field mapping.
 BUILTIN_CROSSWALKS = ("ckan", "dataverse_json", "datacite_json", "dcat")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-class Method(StrEnum):
-    GET = "GET"
-    POST = "POST"
-
-
-class PageStyle(StrEnum):
-    PAGE = "page"  # page numbers: {page}
-    OFFSET = "offset"  # offset/limit: {offset}
-    CURSOR = "cursor"  # a cursor taken from each response: {cursor}
-    NEXT_LINK = "next_link"  # a next URL in the body (next_path) or in the Link header
-    NONE = "none"  # one request returns everything
-
-
-class Vocabulary(StrEnum):
-    OPENNESS = "openness"
-    GEO_SCOPE = "geo_scope"
-    SECURITY = "security"
-
-
-VOCABULARY_VALUES = {
-    Vocabulary.OPENNESS: {m.value for m in Openness},
-    Vocabulary.GEO_SCOPE: {m.value for m in GeoScope},
-    Vocabulary.SECURITY: {m.value for m in Security},
-}
-
-
-@dataclass
-class RequestSpec:
-    """One HTTP request; ``path`` is appended to the source's ``url`` (its base URL)."""
-
-    path: str = ""
-    method: Method = Method.GET
-    params: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class EnvelopeSpec:
-    """Success only when the value at ``path`` is one of ``success`` (compared as text)."""
-
-    path: str
-    success: list[str]
-    message_path: str | None = None
-
-
-@dataclass
-class PaginationSpec:
-    style: PageStyle = PageStyle.PAGE
-    size: int = 100
-    first_page: int = 1
-    total_path: str | None = None
-    total_pages_path: str | None = None
-    cursor_path: str | None = None
-    next_path: str | None = None
-    overlap: int = 0
-    max_pages: int = 100_000
-
-
-@dataclass
-class IncrementalSpec:
-    """How ``{since}`` is written; runs after the first ask for changes since the newest datestamp."""
-
-    format: str = "yyyy-MM-dd'T'HH:mm:ss'Z'"
-    overlap_days: int = 1
-
-
-@dataclass
-class RecordsSpec:
-    """Where the records are in a listing response and which fields identify them."""
-
-    path: str
-    id: str
-    datestamp: str | None = None
-    datestamp_format: str | None = None
-    dedupe: bool = False
-
-
-@dataclass
-class DetailSpec:
-    """A second request per record (by ``{id}`` or ``{record.<path>}``), merged into the record."""
-
-    request: RequestSpec
-    path: str = ""
-    envelope: EnvelopeSpec | None = None
-    merge_as: str | None = None
-
-
-@dataclass
-class FieldSpec:
-    """Where one value comes from and how it is cleaned."""
-
-    path: str
-    lang: str | None = None
-    split: str | None = None
-    date_format: str | None = None
-    map: str | None = None
-    template: str | None = None
-
-
-@dataclass
-class MappingSpec:
-    """Record field ← source fields; single-valued fields take the first value found."""
-
-    titles: list[FieldSpec] = field(default_factory=list)
-    descriptions: list[FieldSpec] = field(default_factory=list)
-    creators: list[FieldSpec] = field(default_factory=list)
-    subjects: list[FieldSpec] = field(default_factory=list)
-    publisher: list[FieldSpec] = field(default_factory=list)
-    published: list[FieldSpec] = field(default_factory=list)
-    modified: list[FieldSpec] = field(default_factory=list)
-    year: list[FieldSpec] = field(default_factory=list)
-    doi: list[FieldSpec] = field(default_factory=list)
-    cstr: list[FieldSpec] = field(default_factory=list)
-    identifiers: list[FieldSpec] = field(default_factory=list)
-    licence: list[FieldSpec] = field(default_factory=list)
-    licence_url: list[FieldSpec] = field(default_factory=list)
-    rights: list[FieldSpec] = field(default_factory=list)
-    landing_page: list[FieldSpec] = field(default_factory=list)
-    access_url: list[FieldSpec] = field(default_factory=list)
-    formats: list[FieldSpec] = field(default_factory=list)
-    version: list[FieldSpec] = field(default_factory=list)
-    language: list[FieldSpec] = field(default_factory=list)
-
-
-@dataclass
-class StatementSpec:
-    """An access/security field kept verbatim; with ``vocabulary`` and ``map`` its mapped value goes to rights."""
-
-    path: str
-    field: str | None = None
-    vocabulary: Vocabulary | None = None
-    map: str | None = None
-
-
-@dataclass
-class Profile:
-    name: str
-    request: RequestSpec
-    records: RecordsSpec
-    description: str | None = None
-    pagination: PaginationSpec = field(default_factory=PaginationSpec)
-    envelope: EnvelopeSpec | None = None
-    incremental: IncrementalSpec | None = None
-    detail: DetailSpec | None = None
-    crosswalk: str | None = None
-    mapping: MappingSpec = field(default_factory=MappingSpec)
-    statements: list[StatementSpec] = field(default_factory=list)
-    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def format(self) -> str:
-        """The raw payload format of this profile's records."""
-        return f"json:{self.name}"
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -224,23 +89,13 @@ def _parse(text: str, where: str, key: str) -> Profile:
         data = safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"profile is not valid YAML: {exc}", key=key, path=where) from exc
-    from ..config import _build  # the config's typed builder: the same errors, naming the key
-
     if not isinstance(data, dict):
         raise ConfigError("a profile is a mapping", key=key, path=where)
     data = dict(data)
     data.setdefault("name", Path(where).stem)
-    if isinstance(data.get("mapping"), dict):
-        data["mapping"] = {k: _field_list(v) for k, v in data["mapping"].items()}
-    profile: Profile = _build(Profile, data, key)
+    profile = validate(Profile, data, key=key, path=where)
     _validate(profile, key)
     return profile
-
-
-def _field_list(value: Any) -> Any:
-    """``title`` / ``{path: title}`` / a list of either → a list of FieldSpec mappings."""
-    items = value if isinstance(value, list) else [value]
-    return [{"path": v} if isinstance(v, str) else v for v in items]
 
 
 def _read(ref: str, key: str) -> tuple[str, str]:
@@ -340,7 +195,8 @@ def _check_envelope(env: EnvelopeSpec, key: str) -> None:
 
 
 def _check_mapping(p: Profile, key: str) -> None:
-    for name, specs in vars(p.mapping).items():
+    for f in dataclasses.fields(p.mapping):
+        name, specs = f.name, getattr(p.mapping, f.name)
         for i, spec in enumerate(specs):
             k = f"{key}.mapping.{name}[{i}]"
             _check_path(spec.path, f"{k}.path")

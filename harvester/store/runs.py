@@ -1,12 +1,30 @@
-"""Harvest run reports and their states."""
+"""Harvest run reports and their states, and the repository of runs, checkpoints and record errors.
+
+:class:`Runs` keeps each harvest run's report, the checkpoint a source's next run resumes from and
+the records a run could not map (``record_errors``). A page's checkpoint, errors and report are
+written in the page's transaction (:meth:`.sqlite.RecordStore.store_page`), through the ``write_*``
+methods, which take the open transaction.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import socket
+import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from ..errors import StoreError
+from .connection import Connection
+
+#: How many bytes of an unmappable record's payload ``record_errors`` keeps (the head; its size and
+#: SHA-256 are those of the whole payload).
+ERROR_RAW_LIMIT = 64 * 1024
 
 
 class RunStatus(StrEnum):
@@ -113,3 +131,187 @@ class RunReport:
             "warnings": list(self.warnings),
             "message": self.message,
         }
+
+
+class Runs:
+    """Harvest runs, the checkpoint of each source's run, the records a run could not map."""
+
+    def __init__(self, conn: Connection, *, error_raw_limit: int = ERROR_RAW_LIMIT) -> None:
+        self._conn = conn
+        self.error_raw_limit = error_raw_limit
+
+    def start_run(self, run: RunReport) -> RunReport:
+        run.started_at = self._conn.now()
+        run.status = RunStatus.RUNNING
+        with self._conn.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO harvest_runs(source_id, status, full, started_at, pid, host, heartbeat_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (run.source_id, run.status.value, int(run.full), run.started_at, os.getpid(), socket.gethostname(),
+                 run.started_at),
+            )
+            run.id = int(cur.lastrowid or 0)
+        return run
+
+    def finish_run(self, run: RunReport, status: RunStatus, *, newest_datestamp: str | None = None,
+                   message: str | None = None, clear_checkpoint: bool = False) -> None:
+        """Write the run's final report; with ``clear_checkpoint``, drop its source's checkpoint in the
+        same transaction (a crash in between would leave a finished run with a checkpoint, or the
+        reverse)."""
+        run.status = status
+        run.finished_at = ts = self._conn.now()
+        if message:
+            run.message = message
+        with self._conn.transaction() as db:
+            self.write_report(db, run, heartbeat=ts)
+            if newest_datestamp:
+                db.execute("UPDATE harvest_runs SET newest_datestamp=? WHERE id=?", (newest_datestamp, run.id))
+            if clear_checkpoint:
+                db.execute("DELETE FROM checkpoints WHERE source_id = ?", (run.source_id,))
+
+    def save_checkpoint(self, run: RunReport, state: dict[str, Any]) -> None:
+        """Save a checkpoint that comes with no page (the end of a complete listing); a heartbeat too."""
+        ts = self._conn.now()
+        try:
+            with self._conn.transaction() as db:
+                self.write_checkpoint(db, run, state, ts)
+                db.execute("UPDATE harvest_runs SET heartbeat_at=? WHERE id=?", (ts, run.id))
+        except sqlite3.Error as exc:
+            raise StoreError(f"[{run.source_id}] cannot save a checkpoint: {exc}") from exc
+
+    def mark_interrupted(self) -> int:
+        """Runs left 'running' by a process that is gone become 'interrupted'; returns how many.
+
+        A run of a live process on this host (a harvest going on elsewhere) is left alone. An
+        interrupted run ends at its last heartbeat (its start, or the last page it stored), not when
+        it is found.
+        """
+        host = socket.gethostname()
+        rows = self._conn.read("SELECT id, pid, host FROM harvest_runs WHERE status=?", (RunStatus.RUNNING.value,))
+        dead = [r["id"] for r in rows if not (r["host"] == host and r["pid"] and _alive(r["pid"]))]
+        if not dead:  # the common case takes no write lock (readers call this too, through recent())
+            return 0
+        marked = 0
+        with self._conn.transaction() as db:
+            for run_id in dead:  # unless another process marked it meanwhile
+                marked += db.execute(
+                    "UPDATE harvest_runs SET status=?, finished_at=COALESCE(heartbeat_at, ?), message=?"
+                    " WHERE id=? AND status=?",
+                    (RunStatus.INTERRUPTED.value, self._conn.now(),
+                     "the harvesting process stopped before the run ended", run_id, RunStatus.RUNNING.value),
+                ).rowcount
+        return marked
+
+    def recent(self, source_id: str | None = None, limit: int = 50) -> list[RunReport]:
+        """The newest ``limit`` runs (of one source when given), newest first."""
+        self.mark_interrupted()
+        sql = "SELECT * FROM harvest_runs"
+        args: tuple[Any, ...] = ()
+        if source_id:
+            sql += " WHERE source_id = ?"
+            args = (source_id,)
+        with self._conn.lock:
+            rows = self._conn.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [_run_from_row(r) for r in rows]
+
+    def last_successful_datestamp(self, source_id: str) -> str | None:
+        with self._conn.lock:
+            row = self._conn.db.execute(
+                "SELECT newest_datestamp FROM harvest_runs WHERE source_id=? AND status IN (?,?)"
+                " AND newest_datestamp IS NOT NULL ORDER BY id DESC LIMIT 1",
+                (source_id, RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value),
+            ).fetchone()
+        return row["newest_datestamp"] if row else None
+
+    def checkpoint(self, source_id: str) -> tuple[int, dict[str, Any]] | None:
+        with self._conn.lock:
+            row = self._conn.db.execute(
+                "SELECT run_id, state_json FROM checkpoints WHERE source_id = ?", (source_id,)
+            ).fetchone()
+        return (int(row["run_id"]), json.loads(row["state_json"])) if row else None
+
+    def clear_checkpoint(self, source_id: str) -> None:
+        with self._conn.transaction() as db:
+            db.execute("DELETE FROM checkpoints WHERE source_id = ?", (source_id,))
+
+    # -- writes inside a transaction the caller holds (a page's) ------------------------------------
+
+    @staticmethod
+    def write_report(db: sqlite3.Connection, run: RunReport, *, heartbeat: str) -> None:
+        """Write the run's report; ``heartbeat`` is when the run was last known alive (an interrupted
+        run ends there)."""
+        db.execute(
+            "UPDATE harvest_runs SET status=?, finished_at=?, pages=?, counts_json=?, retries_json=?,"
+            " errors_json=?, warnings_json=?, message=?, heartbeat_at=? WHERE id=?",
+            (run.status.value, run.finished_at, run.pages, json.dumps(dict(run.counts)),
+             json.dumps(dict(run.retries)), json.dumps([e.__dict__ for e in run.errors], ensure_ascii=False),
+             json.dumps(run.warnings, ensure_ascii=False), run.message, heartbeat, run.id),
+        )
+
+    @staticmethod
+    def write_checkpoint(db: sqlite3.Connection, run: RunReport, state: dict[str, Any], ts: str) -> None:
+        db.execute(
+            "INSERT INTO checkpoints(source_id, run_id, state_json, updated_at) VALUES (?,?,?,?)"
+            " ON CONFLICT(source_id) DO UPDATE SET run_id=excluded.run_id,"
+            " state_json=excluded.state_json, updated_at=excluded.updated_at",
+            (run.source_id, run.id, json.dumps(state), ts),
+        )
+
+    def write_error(self, db: sqlite3.Connection, run: RunReport, err: RecordError, raw: bytes | None,
+                    ts: str) -> None:
+        """Keep one row per record in error: this one replaces the record's rows of earlier runs (and a
+        copy of the same payload from this run). Distinct payloads of one run under one local id (records
+        without an identifier) keep a row each, until the next run."""
+        head, size, digest = self.kept_raw(raw)
+        db.execute("DELETE FROM record_errors WHERE source_id = ? AND local_id IS ?"
+                   " AND (run_id != ? OR raw_sha256 IS ?)", (run.source_id, err.local_id, run.id, digest))
+        db.execute(
+            "INSERT INTO record_errors(run_id, source_id, local_id, message, url, raw, at, raw_size, raw_sha256)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (run.id, run.source_id, err.local_id, err.message, err.url, head, ts, size, digest),
+        )
+
+    @staticmethod
+    def forget_errors(db: sqlite3.Connection, stored: Sequence[tuple[str, str]]) -> None:
+        """Drop the ``record_errors`` rows of these (source id, local id) records, just stored."""
+        sources = {source_id for source_id, _ in stored}
+        if not any(db.execute("SELECT 1 FROM record_errors WHERE source_id = ? LIMIT 1", (s,)).fetchone()
+                   for s in sources):
+            return  # the common case: the source has no record in error
+        db.executemany("DELETE FROM record_errors WHERE source_id = ? AND local_id = ?", stored)
+
+    def kept_raw(self, raw: bytes | None) -> tuple[bytes | None, int | None, str | None]:
+        """What ``record_errors`` keeps of a payload: its head (at most :attr:`error_raw_limit` bytes),
+        the whole payload's size and SHA-256."""
+        if raw is None:
+            return None, None, None
+        return raw[:self.error_raw_limit], len(raw), hashlib.sha256(raw).hexdigest()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run_from_row(row: sqlite3.Row) -> RunReport:
+    return RunReport(
+        source_id=row["source_id"],
+        id=row["id"],
+        status=RunStatus(row["status"]),
+        full=bool(row["full"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        pages=row["pages"],
+        counts=Counter(json.loads(row["counts_json"])),
+        retries=Counter(json.loads(row["retries_json"])),
+        errors=[RecordError(**e) for e in json.loads(row["errors_json"])],
+        warnings=json.loads(row["warnings_json"] or "[]"),
+        message=row["message"],
+    )

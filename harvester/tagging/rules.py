@@ -17,9 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from ..config import RuleConfig, _build
+from ..config_schema import RuleConfig, RulesFile
 from ..errors import ConfigError
 from ..model import Record
+from ..schema import validate
 from ..yaml_loader import safe_load
 from .normalise import fold, original_span
 from .prefilter import may_match
@@ -136,8 +137,8 @@ def load_rules_file(path: str | Path | None = None) -> list[CompiledRule]:
         raise ConfigError(f"not valid YAML: {exc}", path=where) from exc
     if not isinstance(data, dict) or set(data) != {"rules"}:
         raise ConfigError("a rules file is a mapping with one key, rules", path=where)
+    rules = validate(RulesFile, data, path=where).rules
     try:
-        rules: list[RuleConfig] = _build(list[RuleConfig], data["rules"], "rules")
         return compile_rules(rules, "rules")
     except ConfigError as exc:
         raise ConfigError(exc.detail, key=exc.key, path=where) from None

@@ -1,0 +1,25 @@
+"""The version is written once, in pyproject.toml; everything that shows it reads the package metadata."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from fedcat.harvester.config import config_from_dict
+from fedcat.harvester.http import user_agent
+from fedcat.harvester.linkcheck.run import settings_from
+from fedcat.harvester.version import VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_version_is_the_one_in_pyproject() -> None:
+    written = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert VERSION == written
+    assert f"fedcat/{VERSION} " in user_agent(None)
+    assert settings_from(config_from_dict({})).user_agent == f"fedcat-linkcheck/{VERSION}"
+
+
+def test_no_module_writes_a_version_of_its_own() -> None:
+    for path in [*ROOT.glob("harvester/**/*.py"), *ROOT.glob("api/**/*.py"), *ROOT.glob("index/**/*.py")]:
+        assert f'"{VERSION}"' not in path.read_text(encoding="utf-8"), path
