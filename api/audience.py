@@ -19,8 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from fedcat.harvester.config import ApiConfig, Audience
 from fedcat.harvester.citation import gbt7714
+from fedcat.harvester.config import ApiConfig, Audience
 from fedcat.harvester.model import Record, Security
 from fedcat.index.base import Visibility
 

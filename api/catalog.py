@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from fedcat.api.snapshots import SnapshotAfterRun, refresh_after_link_check
 from fedcat.harvester.config import Backend, Config, IndexConfig
-from fedcat.harvester.decisions import Decisions
 from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.metrics.report import MetricsCache
-from fedcat.harvester.pipeline import Harvester
+from fedcat.harvester.pipeline.decisions import Decisions
+from fedcat.harvester.pipeline.run import Harvester
 from fedcat.harvester.store import RecordStore
 from fedcat.index.base import SearchIndex
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
 
-from .snapshots import SnapshotAfterRun, refresh_after_link_check
-
 if TYPE_CHECKING:
     from fedcat.harvester.linkcheck.run import LinkCheckReport
-    from fedcat.index.elastic import ElasticSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +29,12 @@ PASSWORD_ENV = "FEDCAT_ES_PASSWORD"
 API_KEY_ENV = "FEDCAT_ES_API_KEY"
 
 
-def elastic_settings(index: IndexConfig) -> ElasticSettings:
-    from fedcat.index.elastic import ElasticSettings  # the client loads only when a cluster is configured
-
+def elastic_settings(index: IndexConfig) -> IndexConfig:
+    """The index settings with the secrets the environment gives where the file has none."""
     if not index.url:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
-    return ElasticSettings(
-        url=index.url, api_key=index.api_key or os.environ.get(API_KEY_ENV) or None,
-        username=index.username, password=index.password or os.environ.get(PASSWORD_ENV) or None,
-        ca_certs=index.ca_certs, index_prefix=index.index_prefix, timeout=index.timeout,
-        max_retries=index.max_retries, shards=index.shards, replicas=index.replicas,
-    )
+    return replace(index, api_key=index.api_key or os.environ.get(API_KEY_ENV) or None,
+                   password=index.password or os.environ.get(PASSWORD_ENV) or None)
 
 
 def open_index(config: Config, *, required: bool = True) -> SearchIndex:

@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from fedcat.api import cli_metrics, cli_officer, cli_schema, cli_status
+from fedcat.api.audience import Caller
+from fedcat.api.catalog import Catalog
+from fedcat.api.cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
+from fedcat.api.cli_runs import HARVESTS_LIMIT, cmd_harvests
+from fedcat.api.console import make_console
 from fedcat.harvester.config import Audience, Config
 from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
-
-from . import cli_metrics, cli_officer, cli_schema, cli_status
-from .cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
-from .audience import Caller
-from .console import make_console
-from .catalog import Catalog
 
 log = logging.getLogger(__name__)
 console = make_console()
@@ -129,89 +129,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     return 1 if any(r.status is RunStatus.FAILED for r in reports) else 0
 
 
-def cmd_harvests(args: argparse.Namespace) -> int:
-    catalog = Catalog.open(_config(args))
-    try:
-        runs = catalog.store.runs.recent(args.source, limit=args.limit)
-    finally:
-        catalog.close()
-    if args.json:
-        print(json.dumps({"harvests": [r.to_dict() for r in runs]}, ensure_ascii=False, indent=2))
-        return 0
-    console.print(runs_table(runs, long=args.long))
-    if args.long:
-        for line in run_messages(runs):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
-    elif any(len(r.message or "") > MESSAGE_SHOWN for r in runs):
-        words = ["harvests", *(["--source", args.source] if args.source else []),
-                 *(["--limit", str(args.limit)] if args.limit != HARVESTS_LIMIT else []), "--long"]
-        console.print(f"messages cut at {MESSAGE_SHOWN} characters; whole: {command_line(args, *words)}",
-                      markup=False, highlight=False, soft_wrap=True)
-    for line in first_errors(runs):
-        console.print(line, markup=False, highlight=False, soft_wrap=args.long)
-    return 0
-
-
-def _retries(counts: Mapping[str, int]) -> str:
-    """``{"http_503": 2, "timeout": 1}`` → ``3 (http_503 2, timeout 1)``."""
-    if not counts:
-        return "0"
-    return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"
-
-
-def runs_table(runs: Sequence[RunReport], *, long: bool = False) -> Table:
-    """``fedcat harvests``: one row per run, newest first, its message cut to :data:`MESSAGE_SHOWN`
-    characters; ``long`` (``--long``) leaves the message out, for :func:`run_messages` to print whole."""
-    table = Table(title="Harvest runs", box=box.SIMPLE_HEAD)
-    columns = ["run", "source", "status", "started", "time", "pages", "added", "updated", "unchanged", "deleted",
-               "gated", "errored", "retries", *([] if long else ["message"])]
-    for col in columns:
-        table.add_column(col, justify="right" if col in ("run", "time", "pages") or col in _COUNTS else "left")
-    for r in runs:
-        d = r.to_dict()
-        took = f"{d['duration_s']:.0f}s" if d["duration_s"] is not None else ""
-        message = [] if long else [Text(_cut(r.message or "", MESSAGE_SHOWN))]  # Text: no markup in messages
-        table.add_row(str(r.id), r.source_id, r.status.value, r.started_at or "", took, str(r.pages),
-                      *(str(d[k]) for k in _COUNTS), _retries(r.retries), *message)
-    return table
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def run_messages(runs: Sequence[RunReport]) -> list[str]:
-    """``fedcat harvests --long``: each run's message, whole (newest run first)."""
-    lines = []
-    for r in runs:
-        if r.message:
-            lines.append(f"run {r.id} ({r.source_id}) {r.status.value}: {r.message}")
-        lines += [f"run {r.id} ({r.source_id}) warning: {w}" for w in r.warnings]
-    return lines
-
-
-_COUNTS = ("added", "updated", "unchanged", "deleted", "gated", "errored")
-#: Characters of a run's message the ``fedcat harvests`` table shows (``--long`` prints them whole).
-MESSAGE_SHOWN = 60
-#: Runs ``fedcat harvests`` lists unless ``--limit`` says otherwise.
-HARVESTS_LIMIT = 20
-#: Runs whose first errors ``fedcat harvests`` lists under its table (the newest ones with errors).
-ERROR_RUNS_SHOWN = 3
-
-
-def first_errors(runs: Sequence[RunReport]) -> list[str]:
-    """The first errors of the newest runs that had some: record id, message, URL."""
-    out: list[str] = []
-    for r in [r for r in runs if r.errors][:ERROR_RUNS_SHOWN]:
-        out.append(f"run {r.id} ({r.source_id}), first errors:")
-        for e in r.errors:
-            record = f"{r.source_id}:{e.local_id}" if e.local_id else "(no record)"
-            out.append(f"  {record}: {e.message}" + (f"\n    {e.url}" if e.url else ""))
-    return out
-
-
 def cmd_search(args: argparse.Namespace) -> int:
-    from .app import search_body
+    from fedcat.api.app import search_body
 
     config = _config(args)
     catalog = Catalog.open(config)
@@ -313,7 +232,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
     """Probe one source: exit 0 when it can be harvested, 1 when something is wrong."""
-    from fedcat.harvester.probe import Level, probe
+    from fedcat.harvester.pipeline.probe import Level, probe
 
     config = _config(args)
     source = config.source(args.id)
@@ -330,7 +249,7 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import check_bindable
+    from fedcat.api.server import check_bindable
 
     config = _config(args)
     host, port = args.host or config.api.host, args.port or config.api.port
@@ -340,8 +259,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(config: Config, host: str, port: int) -> None:
-    from .app import create_app
-    from .server import serve
+    from fedcat.api.app import create_app
+    from fedcat.api.server import serve
 
     catalog = Catalog.open(config)
     try:
@@ -351,7 +270,7 @@ def _serve(config: Config, host: str, port: int) -> None:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from .scheduler import run_foreground
+    from fedcat.api.scheduler import run_foreground
 
     config = _config(args)
     catalog = Catalog.open(config, index_required=False)
@@ -363,8 +282,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-    from .server import check_bindable
+    from fedcat.api.demo import run_demo
+    from fedcat.api.server import check_bindable
 
     if not args.no_serve:  # before the demo centers start and are harvested
         check_bindable(args.host, args.port, hint="choose another with --port or --host (or add --no-serve)")

@@ -18,7 +18,7 @@ def json_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of the config file, a REST profile or a tagging rules file."""
     # The models load for this command only: other commands need not build the profile's.
     if kind == "profile":
-        from fedcat.harvester.rest.profile_schema import profile_json_schema
+        from fedcat.harvester.sources.rest.profile_schema import profile_json_schema
 
         return profile_json_schema()
     from fedcat.harvester.config_schema import config_json_schema, rules_json_schema

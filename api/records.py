@@ -2,7 +2,7 @@
 
 A record the caller may not see is a 404 exactly like a missing one. Officer
 reads of ``review`` and ``important`` records are written to the audit log; setting an override goes
-through :mod:`fedcat.harvester.decisions` (four eyes to lower a record out of important/core/secret).
+through :mod:`fedcat.harvester.pipeline.decisions` (four eyes to lower a record out of important/core/secret).
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from fedcat.harvester.decisions import Status
+from fedcat.api.audience import AUDITED_LEVELS, Caller
+from fedcat.api.deps import caller_of, catalog_of, officer_of
+from fedcat.api.errors import Forbidden, NotFound
+from fedcat.api.review import decision_errors
 from fedcat.harvester.model import Record, access_labels
+from fedcat.harvester.pipeline.decisions import Status
 from fedcat.harvester.tagging.engine import TAGS
-
-from .audience import AUDITED_LEVELS, Caller
-from .review import decision_errors
-from .deps import caller_of, catalog_of, officer_of
-from .errors import Forbidden, NotFound
 
 router = APIRouter()
 
@@ -87,7 +86,8 @@ def same_dataset(request: Request, rec: Record, caller: Caller) -> list[dict[str
     """The other sources' records of this dataset (same DOI or CSTR) that the caller may see."""
     return [{"id": other.id, "source_id": other.source_id, "center": other.center_zh, "center_en": other.center_en,
              "record": f"/api/v1/records/{other.id}"}
-            for other in catalog_of(request).store.records.same_dataset(rec.id) if caller.visibility.allows_record(other)]
+            for other in catalog_of(request).store.records.same_dataset(rec.id)
+            if caller.visibility.allows_record(other)]
 
 
 @router.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")

@@ -15,12 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from fedcat.harvester.decisions import Decision
+from fedcat.api.deps import catalog_of, officer_of
+from fedcat.api.errors import BadParameter, Conflict, NotFound
 from fedcat.harvester.errors import DecisionConflict, NothingToDecide, OverrideError
 from fedcat.harvester.model import Record
-
-from .deps import catalog_of, officer_of
-from .errors import BadParameter, Conflict, NotFound
+from fedcat.harvester.pipeline.decisions import Decision
 
 router = APIRouter()
 

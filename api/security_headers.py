@@ -1,9 +1,10 @@
 """Security headers on every response: no sniffing, no framing, a strict Content-Security-Policy.
 
 The pages need nothing but their own stylesheet, forms and one script file of their own (copy buttons;
-no inline code runs on them; the JSON-LD block is data), so their policy allows only that. The interactive API docs (Swagger UI, see :mod:`.docs_ui`)
-run scripts, all from this server: their policy (:func:`docs_policy`) allows this server's scripts,
-styles, images and requests, and of inline code only the start-up script the page names by its hash.
+no inline code runs on them; the JSON-LD block is data), so their policy allows only that. The interactive
+API docs (Swagger UI, see :mod:`.docs_ui`) run scripts, all from this server: their policy
+(:func:`docs_policy`) allows this server's scripts, styles, images and requests, and of inline code only
+the start-up script the page names by its hash.
 """
 
 from __future__ import annotations

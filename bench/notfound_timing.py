@@ -19,10 +19,10 @@ import json
 import statistics
 import tempfile
 import time
-
-import httpx
 from datetime import date
 from pathlib import Path
+
+import httpx
 
 from fedcat.api.app import create_app
 from fedcat.api.catalog import Catalog

@@ -6,7 +6,7 @@
 The store is filled with copies of the demo federation's records (harvested from its loopback
 servers, then copied under new ids until there are ``--records``), tagged with the shipped rules and
 indexed in the embedded index. Then a rule is added that moves about one record in ten (permafrost
-records become domestic) and the whole store is re-tagged (:func:`fedcat.harvester.retagging.retag_store`):
+records become domestic) and the whole store is re-tagged (:func:`fedcat.harvester.pipeline.retagging.retag_store`):
 each record read, tagged again, the changed ones written and sent to the index.
 
 Reported, in one run: records/s of the re-tag, and its time as a ratio against a baseline measured in
@@ -27,8 +27,8 @@ from pathlib import Path
 from fedcat.api.demo import demo_config, start_federation
 from fedcat.harvester.config import config_from_dict
 from fedcat.harvester.model import Record
-from fedcat.harvester.pipeline import Harvester
-from fedcat.harvester.retagging import retag_store
+from fedcat.harvester.pipeline.retagging import retag_store
+from fedcat.harvester.pipeline.run import Harvester
 from fedcat.harvester.store import PageItem, RecordStore, RunReport
 from fedcat.index.embedded import EmbeddedIndex
 

@@ -48,7 +48,7 @@ def print_report(report: Report) -> None:
             p, r, n = report.precision_recall(tag, value)
             print(f"  {value:<15}{p:>10.3f}{r:>10.3f}{n:>9}")
         values = sorted({v for pair in report.confusion[tag] for v in pair})
-        print(f"  confusion (rows expected, columns got):")
+        print("  confusion (rows expected, columns got):")
         print("  " + " " * 15 + "".join(f"{v[:9]:>10}" for v in values))
         for e in values:
             print(f"  {e:<15}" + "".join(f"{report.confusion[tag].get((e, g), 0):>10}" for g in values))

@@ -9,9 +9,17 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .config_schema import Backend, Config, HttpConfig, IndexConfig, LinkCheckConfig, Protocol, SourceConfig
-from .errors import ConfigError
-from .model import Security
+from fedcat.harvester.config_schema import (
+    Backend,
+    Config,
+    HttpConfig,
+    IndexConfig,
+    LinkCheckConfig,
+    Protocol,
+    SourceConfig,
+)
+from fedcat.harvester.errors import ConfigError
+from fedcat.harvester.model import Security
 
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

@@ -17,9 +17,9 @@ from typing import Any
 from pydantic.dataclasses import dataclass
 from pydantic.json_schema import SkipJsonSchema
 
-from .errors import ConfigError
-from .model import Flag, GeoScope, Openness, Security
-from .schema import NOT_A_KEY, SCHEMA, Bool, Dict, Float, Int, List, Str, json_schema
+from fedcat.harvester.errors import ConfigError
+from fedcat.harvester.model import Flag, GeoScope, Openness, Security
+from fedcat.harvester.schema import NOT_A_KEY, SCHEMA, Bool, Dict, Float, Int, List, Str, json_schema
 
 
 class Protocol(StrEnum):
@@ -211,21 +211,30 @@ class HttpConfig:
 
 
 @dataclass(config=SCHEMA)
-class IndexConfig:
-    """The search index."""
+class ElasticSettings:
+    """How to reach an Elasticsearch cluster and shape its indices: the ``index:`` keys for
+    ``backend: elasticsearch``, and what :class:`fedcat.index.elastic.ElasticsearchIndex` is given."""
 
-    backend: Backend = Backend.EMBEDDED
     url: Str | None = None
     """The Elasticsearch cluster (several nodes separated by commas); required for ``elasticsearch``."""
     api_key: Str | None = None
+    """Or the environment variable FEDCAT_ES_API_KEY."""
     username: Str | None = None
     password: Str | None = None
+    """Or the environment variable FEDCAT_ES_PASSWORD."""
     ca_certs: Str | None = None
     index_prefix: Str = "fedcat"
     timeout: Float = 30.0
     max_retries: Int = 3
     shards: Int = 1
     replicas: Int = 1
+
+
+@dataclass(config=SCHEMA)
+class IndexConfig(ElasticSettings):
+    """The search index."""
+
+    backend: Backend = Backend.EMBEDDED
     write_process: Bool = False
     """Embedded index: build documents and write them in a child process (faster, more memory)."""
 

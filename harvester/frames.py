@@ -2,7 +2,7 @@
 
 A frame is a 4-byte big-endian length and that many bytes. The index writer
 (:mod:`fedcat.index.writer`) puts JSON in them, the mapping process
-(:mod:`fedcat.harvester.mapper`) pickles.
+(:mod:`fedcat.harvester.pipeline.mapper`) pickles.
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ from typing import Any
 
 from fedcat.harvester.grouping import DatasetGroup, groups_of
 from fedcat.harvester.model import GATED_SECURITY, GeoScope, Record, Security
-
-from .errors import BadQuery
+from fedcat.index.errors import BadQuery
 
 #: Facets (and filters) every backend supports, in display order.
 FACETS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "year", "subject")
@@ -180,7 +179,7 @@ class SearchIndex(abc.ABC):
         """The id of the record store this index was built from; None when unknown (a new, empty index)."""
         return None
 
-    def bind_store(self, store_id: str) -> None:
+    def bind_store(self, store_id: str) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Record that this index reflects the store ``store_id`` (its pending marks say what is missing)."""
 
     def rebuild(self, records: Iterable[Record], batch: int = 1000) -> int:
@@ -202,8 +201,8 @@ class SearchIndex(abc.ABC):
             total += self.upsert_groups(chunk).indexed
         return total
 
-    def idle(self) -> None:
+    def idle(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Writes are over for now (a harvest ended): let go of what only writing needs."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Release resources (writers, connections)."""

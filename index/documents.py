@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedcat.harvester.model import GATED_SECURITY, Record, pick_lang
-
-from .analysis import fold, is_cjk, term_groups
+from fedcat.index.analysis import fold, is_cjk, term_groups
 
 
 @dataclass

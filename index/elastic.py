@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -36,10 +35,10 @@ from elasticsearch import (
     helpers,
 )
 
+from fedcat.harvester.config_schema import ElasticSettings
 from fedcat.harvester.grouping import DatasetGroup
-
-from . import cursor
-from .base import (
+from fedcat.index import cursor
+from fedcat.index.base import (
     MAX_RESULT_WINDOW,
     BulkResult,
     FacetBucket,
@@ -49,8 +48,8 @@ from .base import (
     SearchResult,
     check_offset,
 )
-from .documents import display_highlights, indexable
-from .elastic_dsl import (
+from fedcat.index.documents import display_highlights, indexable
+from fedcat.index.elastic_dsl import (
     SCHEMA_VERSION,
     Page,
     create_index_body,
@@ -60,7 +59,7 @@ from .elastic_dsl import (
     search_body,
     validate,
 )
-from .errors import BadQuery, BulkError, IndexBackendError, IndexUnavailable
+from fedcat.index.errors import BadQuery, BulkError, IndexBackendError, IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,32 +68,12 @@ RETRY_ON_STATUS = (429, 502, 503, 504)
 LONG_TIMEOUT = 300.0
 
 
-@dataclass(frozen=True)
-class ElasticSettings:
-    """How to reach the cluster and shape the indices (``index:`` in the config)."""
-
-    url: str
-    api_key: str | None = None
-    username: str | None = None
-    password: str | None = None
-    ca_certs: str | None = None
-    index_prefix: str = "fedcat"
-    timeout: float = 30.0
-    max_retries: int = 3
-    shards: int = 1
-    replicas: int = 1
-    bulk_chunk: int = 500
-    #: First wait before re-sending documents rejected with 429 (doubles each retry, at most 30 s).
-    bulk_backoff: float = 1.0
-    pit_keep_alive: str = "5m"
-
-
 def hosts(url: str) -> list[str]:
     """``index.url`` names one node or several, separated by commas (requests go to any live one)."""
     return [u.strip() for u in url.split(",") if u.strip()]
 
 
-def make_client(s: ElasticSettings) -> Elasticsearch:
+def make_client(s: ElasticSettings, url: str) -> Elasticsearch:
     options: dict[str, Any] = {}
     if s.username:
         options["basic_auth"] = (s.username, s.password or "")
@@ -103,7 +82,7 @@ def make_client(s: ElasticSettings) -> Elasticsearch:
     if s.ca_certs:
         options["ca_certs"] = s.ca_certs
     return Elasticsearch(
-        hosts(s.url), request_timeout=s.timeout, max_retries=s.max_retries, retry_on_status=RETRY_ON_STATUS,
+        hosts(url), request_timeout=s.timeout, max_retries=s.max_retries, retry_on_status=RETRY_ON_STATUS,
         retry_on_timeout=True, **options,
     )
 
@@ -113,10 +92,17 @@ class ElasticsearchIndex(SearchIndex):
 
     name = "elasticsearch"
 
-    def __init__(self, settings: ElasticSettings) -> None:
+    def __init__(self, settings: ElasticSettings, *, bulk_chunk: int = 500, bulk_backoff: float = 1.0,
+                 pit_keep_alive: str = "5m") -> None:
+        """``bulk_backoff``: the first wait before re-sending documents rejected with 429 (doubles each
+        retry, at most 30 s); ``pit_keep_alive``: how long a cursor's point in time lives between pages."""
+        if not settings.url:
+            raise IndexUnavailable("no Elasticsearch cluster configured (index.url)")
         self.settings = settings
+        self.url = settings.url
+        self.bulk_chunk, self.bulk_backoff, self.pit_keep_alive = bulk_chunk, bulk_backoff, pit_keep_alive
         self.alias = f"{settings.index_prefix}-records"
-        self.client = make_client(settings)
+        self.client = make_client(settings, settings.url)
         self._ready = False
         self._schema_problem: str | None = None
 
@@ -125,7 +111,7 @@ class ElasticsearchIndex(SearchIndex):
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:
         """Client exceptions → the index's exception tree, naming the cluster and the action."""
-        where = f"Elasticsearch at {self.settings.url} ({self.alias})"
+        where = f"Elasticsearch at {self.url} ({self.alias})"
         try:
             yield
         except TransportError as exc:
@@ -217,8 +203,8 @@ class ElasticsearchIndex(SearchIndex):
         result = BulkResult()
         with self._translate("bulk request"):
             for ok, item in helpers.streaming_bulk(
-                self.client, actions, chunk_size=self.settings.bulk_chunk, raise_on_error=False,
-                raise_on_exception=True, max_retries=self.settings.max_retries, initial_backoff=self.settings.bulk_backoff,
+                self.client, actions, chunk_size=self.bulk_chunk, raise_on_error=False,
+                raise_on_exception=True, max_retries=self.settings.max_retries, initial_backoff=self.bulk_backoff,
                 max_backoff=30.0,
             ):
                 _count_item(result, ok, item)
@@ -335,7 +321,7 @@ class ElasticsearchIndex(SearchIndex):
             page = Page(seen=query.offset)
         if page.seen >= MAX_RESULT_WINDOW:
             raise BadQuery(f"cursors reach at most {MAX_RESULT_WINDOW} results; narrow the query", param="cursor")
-        body = search_body(query, page, keep_alive=self.settings.pit_keep_alive)
+        body = search_body(query, page, keep_alive=self.pit_keep_alive)
         self._require_ready()
         resp = self._run(body, page)
         raw_hits: list[dict[str, Any]] = resp["hits"]["hits"]
@@ -373,7 +359,7 @@ class ElasticsearchIndex(SearchIndex):
 
     def _open_pit(self) -> str:
         with self._translate("opening a point in time"):
-            resp = self.client.open_point_in_time(index=self.alias, keep_alive=self.settings.pit_keep_alive)
+            resp = self.client.open_point_in_time(index=self.alias, keep_alive=self.pit_keep_alive)
         return str(resp["id"])
 
     def _close_pit(self, pit: str) -> None:

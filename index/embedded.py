@@ -22,26 +22,20 @@ import tantivy
 
 from fedcat.harvester import serial
 from fedcat.harvester.grouping import DatasetGroup
-
-from .analysis import TermGroup, analysed_text, term_groups
-from .base import (
-    FACETS,
+from fedcat.index import rebuild
+from fedcat.index.analysis import analysed_text
+from fedcat.index.base import (
     MAX_PAGE_SIZE,
-    MAX_RESULT_WINDOW,
     BulkResult,
-    check_offset,
-    FacetBucket,
-    Hit,
     SearchIndex,
     SearchQuery,
     SearchResult,
-    Sort,
 )
-from . import cursor, rebuild
-from .documents import display_highlights, indexable
-from .errors import BadQuery, IndexUnavailable
-from .groups import FULL_VIEW, ViewDoc, allowed_classes, views
-from .writer_process import WriterProcess
+from fedcat.index.documents import indexable
+from fedcat.index.embedded_search import plan_search, run_search
+from fedcat.index.errors import BadQuery, IndexUnavailable
+from fedcat.index.groups import FULL_VIEW, ViewDoc, views
+from fedcat.index.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +46,6 @@ _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "su
 #: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
 _GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
 _WRITER_HEAP = 32_000_000
-_TITLE_BOOST = 3.0
 
 
 def _schema() -> tantivy.Schema:
@@ -350,106 +343,10 @@ class EmbeddedIndex(SearchIndex):
     def search(self, query: SearchQuery) -> SearchResult:
         if not 1 <= query.size <= MAX_PAGE_SIZE:
             raise BadQuery(f"must be between 1 and {MAX_PAGE_SIZE}", param="size")
-        offset = _decode_offset(query)
-        groups = term_groups(query.text)
-        tq = self._build_query(query, groups)
+        plan = plan_search(self._schema, query)
         self._reload()
-        searcher = self._index.searcher()
-        kwargs: dict[str, Any] = {"limit": query.size, "offset": offset, "count": True}
-        if query.sort is not Sort.RELEVANCE or not groups:
-            kwargs["order_by_field"] = "published_key"
-            kwargs["order"] = tantivy.Order.Asc if query.sort is Sort.OLDEST else tantivy.Order.Desc
-        found = searcher.search(tq, **kwargs)
-        hits = [self._hit(searcher, score, addr, query) for score, addr in found.hits]
-        total = int(getattr(found, "count", 0) or 0)
-        next_offset = offset + len(hits)
-        more = next_offset < total and hits and next_offset < MAX_RESULT_WINDOW
-        next_cursor = cursor.encode({"o": next_offset}, query) if more else None
-        facets = self._facets(searcher, tq, query) if query.facets else {}
-        return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
-
-    def _hit(self, searcher: tantivy.Searcher, score: Any, addr: tantivy.DocAddress, query: SearchQuery) -> Hit:
-        stored = searcher.doc(addr).to_dict()
-        display: dict[str, Any] = serial.loads(stored["display"][0])
-        highlights = display_highlights(display, query.text) if query.highlight else {}
-        return Hit(id=display["id"], score=float(score) if isinstance(score, float) else 0.0,
-                   doc=display, highlights=highlights)
-
-    def _facets(self, searcher: tantivy.Searcher, tq: tantivy.Query, query: SearchQuery) -> dict[str, list[FacetBucket]]:
-        aggs: dict[str, Any] = {}
-        for name in query.facets:
-            if name not in FACETS:
-                raise BadQuery(f"unknown facet {name!r} (known: {', '.join(FACETS)})", param="facets")
-            aggs[name] = {"terms": {"field": name, "size": query.facet_size}}
-        raw = searcher.aggregate(tq, aggs)
-        out: dict[str, list[FacetBucket]] = {}
-        for name in query.facets:
-            buckets = raw.get(name, {}).get("buckets", [])
-            out[name] = [FacetBucket(value=str(b["key"]), count=int(b["doc_count"])) for b in buckets]
-            if name == "year":
-                out[name].sort(key=lambda b: b.value, reverse=True)
-        return out
-
-    def _build_query(self, query: SearchQuery, groups: list[TermGroup]) -> tantivy.Query:
-        schema = self._schema
-        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for group in groups:
-            clauses.append((tantivy.Occur.Must, self._text_clause(group)))
-        for name, values in query.filters.items():
-            if name not in FACETS:
-                raise BadQuery(f"unknown filter {name!r} (known: {', '.join(FACETS)})", param=name)
-            if not values:
-                continue
-            clauses.append((tantivy.Occur.Must, self._any_of(name, values)))
-        allowed, denied = allowed_classes(query.visibility)
-        clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "vis_in", allowed)))
-        if denied:
-            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_in", denied)))
-        clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_out", allowed)))
-        if not groups:
-            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
-        return tantivy.Query.boolean_query(clauses)
-
-    def _any_of(self, name: str, values: list[str]) -> tantivy.Query:
-        if name == "year":
-            terms: list[Any] = []
-            for v in values:
-                try:
-                    terms.append(int(v))
-                except ValueError:
-                    raise BadQuery(f"{v!r} is not a year", param="year") from None
-            return tantivy.Query.term_set_query(self._schema, "year", terms)
-        return tantivy.Query.term_set_query(self._schema, name, list(values))
-
-    def _text_clause(self, group: TermGroup) -> tantivy.Query:
-        """Match the group in title (boosted) or body; several tokens match as a phrase."""
-        schema = self._schema
-
-        def on(field: str) -> tantivy.Query:
-            if len(group.tokens) == 1:
-                return tantivy.Query.term_query(schema, field, group.tokens[0])
-            return tantivy.Query.phrase_query(schema, field, list(group.tokens))
-
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, tantivy.Query.boost_query(on("title"), _TITLE_BOOST)),
-                (tantivy.Occur.Should, on("body")),
-            ]
-        )
+        return run_search(self._index.searcher(), plan, query)
 
 
 def _tokens(text: str) -> str:
     return analysed_text(text)
-
-
-def _decode_offset(query: SearchQuery) -> int:
-    if not query.cursor:
-        check_offset(query)
-        return query.offset
-    data = cursor.decode(query.cursor, query)
-    offset = data.get("o")
-    if not isinstance(offset, int):
-        raise BadQuery("not a cursor returned by this index", param="cursor")
-    if not 0 <= offset <= MAX_RESULT_WINDOW:
-        raise BadQuery(f"cursors reach at most {MAX_RESULT_WINDOW} results; narrow the query", param="cursor")
-    return offset

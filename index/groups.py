@@ -31,9 +31,8 @@ from typing import Any
 
 from fedcat.harvester.grouping import DatasetGroup, group_key
 from fedcat.harvester.model import GeoScope, Record, Security
-
-from .base import Visibility
-from .documents import IndexDoc, indexable, to_index_doc
+from fedcat.index.base import Visibility
+from fedcat.index.documents import IndexDoc, indexable, to_index_doc
 
 #: Levels a document may hold (core and secret never enter an index).
 INDEXED_LEVELS: tuple[Security, ...] = (
@@ -150,7 +149,8 @@ def group_document(key: str, members: list[Record]) -> IndexDoc:
                                    sources=[_source(d.display) for d in sorted(docs, key=lambda d: d.id)])
     return IndexDoc(
         id=base.id, keywords=keywords, year=base.year, published_key=base.published_key,
-        title_text=" ".join(_unique(d.title_text for d in docs)), body_text=" ".join(_unique(d.body_text for d in docs)),
+        title_text=" ".join(_unique(d.title_text for d in docs)),
+        body_text=" ".join(_unique(d.body_text for d in docs)),
         title_zh=base.title_zh, title_en=base.title_en, display=display,
     )
 

@@ -11,9 +11,9 @@ import pytest
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.corpus import demo_centers, generate_records
-from fedcat.harvester.demo.oai_server import OAIRepository, OAIServer
-from fedcat.index.base import SearchQuery
+from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
 from fedcat.harvester.demo.rest_server import JsonApi, RestServer
+from fedcat.index.base import SearchQuery
 
 #: The minimal config of the Foundation issue, exactly as users are told it works.
 ACCEPTANCE_YAML = """\
@@ -74,6 +74,30 @@ def catalog_factory(tmp_path: Path) -> Iterator[Any]:
     yield factory
     for cat in opened:
         cat.close()
+
+
+@pytest.fixture
+def serve_pages() -> Iterator[Callable[..., OAIServer]]:
+    """A demo server (real Identify) whose ListRecords answer is ``body`` (one page, no token)."""
+    servers: list[OAIServer] = []
+
+    def start(body: bytes, headers: dict[str, str] | None = None) -> OAIServer:
+        c = center("ncdc")
+        server = OAIServer(OAIRepository(c, generate_records(c)[:3]), host="127.0.0.1", port=0).start()
+        servers.append(server)
+        answer_headers = {"Content-Type": "text/xml; charset=utf-8", **(headers or {})}
+
+        def fault(ctx: FaultContext) -> FaultAction | None:
+            if ctx.params.get("verb") == "ListRecords":
+                return FaultAction(status=200, body=body, headers=answer_headers)
+            return None
+
+        server.fault = fault
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

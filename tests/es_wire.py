@@ -64,7 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        req = Request(self.command, unquote(parts.path), parse_qs(parts.query), _parse(self.rfile.read(length), self.headers.get("Content-Type", "")))
+        payload = _parse(self.rfile.read(length), self.headers.get("Content-Type", ""))
+        req = Request(self.command, unquote(parts.path), parse_qs(parts.query), payload)
         status, body = self.server.script.answer(req)  # type: ignore[attr-defined]
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
@@ -75,9 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # noqa: N815 - stdlib naming
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
 

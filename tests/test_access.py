@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,7 @@ def test_a_record_that_becomes_core_is_removed_with_its_metadata_and_payload(
     rec_id = f"ncdc:{victim.local_id}"
     assert rec_id in Client(cat).all_ids() and cat.store.records.raw(rec_id) is not None
     prepared.repository.upsert(dataclasses.replace(
-        victim, extra_rights=("密级：核心",), datestamp=datetime.now(timezone.utc).replace(microsecond=0)))
+        victim, extra_rights=("密级：核心",), datestamp=datetime.now(UTC).replace(microsecond=0)))
     (report,) = cat.harvester.harvest()
     assert report.counts["gated"] == 1
     assert rec_id not in {h.id for h in cat.index.search(SearchQuery(size=100, visibility=EVERYTHING)).hits}

@@ -18,9 +18,9 @@ import pytest
 from lxml import etree
 
 from fedcat.api.app import create_app
+from fedcat.api.audience import visibility_for
 from fedcat.api.catalog import Catalog
 from fedcat.api.demo import demo_config
-from fedcat.api.audience import visibility_for
 from fedcat.harvester.config import Audience, config_from_dict
 from fedcat.harvester.demo import DemoFederation
 from fedcat.harvester.demo.corpus import DemoRecord

@@ -180,7 +180,8 @@ OVERFLOWING = """() => {
       if (vb && vb.width && el.getBBox) { const u = el.getBBox();
         if (u.x < -0.5 || u.x + u.width > vb.width + 0.5) out.push(name(el) + ' clipped: ' + el.textContent); } }
     const box = scrolls(el);
-    if (box) { const b = box.getBoundingClientRect(); if (b.right > width + 1) out.push(name(box) + ' (scroll box)'); continue; }
+    if (box) { const b = box.getBoundingClientRect();
+      if (b.right > width + 1) out.push(name(box) + ' (scroll box)'); continue; }
     if (r.right > width + 1 || r.left < -1) { out.push(name(el) + ' right=' + Math.round(r.right)); continue; }
   }
   return [...new Set(out)];

@@ -20,7 +20,7 @@ from fedcat.api.console import make_console
 from fedcat.harvester.config import HttpConfig
 from fedcat.harvester.demo.oai_server import OAIServer
 from fedcat.harvester.errors import ConnectionRefused
-from fedcat.harvester.http import REFUSED_RETRY_DELAY, HttpClient
+from fedcat.harvester.sources.http import REFUSED_RETRY_DELAY, HttpClient
 
 from .conftest import FAST_HTTP
 

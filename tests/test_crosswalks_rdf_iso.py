@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from fedcat.harvester.adapters.base import HarvestedItem
 from fedcat.harvester.config import SourceConfig, config_from_dict
 from fedcat.harvester.crosswalks import crosswalk_for
 from fedcat.harvester.demo.rest_server import RestReply, RestRequest, RestServer
 from fedcat.harvester.errors import CrosswalkError
 from fedcat.harvester.model import GeoScope, Openness, Record, Security, Statement
+from fedcat.harvester.sources.base import HarvestedItem
+from fedcat.harvester.sources.xml import parse
 from fedcat.harvester.store import RunStatus
-from fedcat.harvester.xml import parse
 from fedcat.index.base import SearchQuery
 
 from .conftest import FAST_HTTP, search_ids
@@ -259,7 +259,8 @@ def test_iso19139_over_oai_pmh_end_to_end(static_oai: Callable[[StaticOAI], Stat
     assert a1 is not None and (a1.access.geo_scope, a1.access.security) == (GeoScope.DOMESTIC, Security.GENERAL)
     a3 = cat.store.records.get("geodata:a3")
     assert a3 is not None and (a3.access.openness, a3.access.geo_scope) == (Openness.OPEN, GeoScope.INTERNATIONAL)
-    assert cat.store.records.get("geodata:a2") is None and cat.store.records.gated_level("geodata:a2") == ("geodata", "secret")
+    assert (cat.store.records.get("geodata:a2") is None
+            and cat.store.records.gated_level("geodata:a2") == ("geodata", "secret"))
     assert search_ids(cat, "土地利用") == {"geodata:a1", "geodata:a3"}
     assert search_ids(cat, "再分析") == {"geodata:a3"}
     assert search_ids(cat, "terrain") == set()

@@ -16,8 +16,8 @@ from fedcat.api.catalog import Catalog
 from fedcat.api.demo import run_demo
 from fedcat.harvester.config import Config, load_config
 from fedcat.harvester.demo.federation import DEMO_REST_APIS, DemoFederation
-from fedcat.harvester.linkcheck.result import LinkKind, LinkStatus
 from fedcat.harvester.store import RunReport, RunStatus
+from fedcat.harvester.store.link_results import LinkKind, LinkStatus
 from fedcat.index.base import SearchQuery
 
 from .test_api import Api
@@ -69,7 +69,8 @@ def test_fedcat_demo_harvests_the_json_centers_too(tmp_path: Path) -> None:
         checked = {s.id: catalog.store.links.for_source(s.id) for s in config.sources}
         urls = [res.url for per_record in checked.values() for res in per_record.values() for res in res.values()]
         assert urls and {urlsplit(u).hostname for u in urls} == {"127.0.0.1"}
-        assert checked["noda"] and all(res[LinkKind.LANDING].status is LinkStatus.OK for res in checked["noda"].values())
+        assert checked["noda"] and all(res[LinkKind.LANDING].status is LinkStatus.OK
+                                       for res in checked["noda"].values())
         # ScienceDB's HTML descriptions lose their markup, not the text after a bare "<" (相对误差<5%)
         sciencedb = list(catalog.store.records.iter_records("sciencedb"))
         with_lt = [r for r in sciencedb if any("<" in d.value for d in r.descriptions)]

@@ -7,13 +7,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from lxml import etree
-from sickle import Sickle
-from sickle import oaiexceptions
+from sickle import Sickle, oaiexceptions
 
 from fedcat.harvester.demo import DemoFederation
 from fedcat.harvester.demo.corpus import DemoRecord, demo_centers, generate_records
@@ -77,7 +76,7 @@ def harvest_raw(url: str, verb: str = "ListRecords", **params: str) -> list[etre
 
 
 def dt(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------
@@ -341,7 +340,7 @@ def test_source_configs(fed: DemoFederation) -> None:
 def test_delete_and_incremental_harvest(small_server: OAIServer) -> None:
     repo = small_server.repository
     target = next(r for r in repo.records() if not r.deleted)
-    when = datetime(2025, 12, 1, 12, 0, 0, tzinfo=timezone.utc)
+    when = datetime(2025, 12, 1, 12, 0, 0, tzinfo=UTC)
     repo.delete(target.identifier, when)
     fresh: DemoRecord = generate_records(repo.center)[0]
     fresh.identifier, fresh.local_id = "oai:ncdc:glacier.9999", "glacier.9999"

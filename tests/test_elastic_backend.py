@@ -17,21 +17,21 @@ import pytest
 
 from fedcat.api.catalog import Catalog, open_index
 from fedcat.harvester.config import config_from_dict
+from fedcat.harvester.config_schema import ElasticSettings
 from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.model import Access, Identifiers, LangText, Openness, Record, Security
-from fedcat.harvester.pipeline import Harvester
+from fedcat.harvester.pipeline.run import Harvester
 from fedcat.harvester.store import PageItem, RecordStore, RunReport
 from fedcat.index import cursor
+from fedcat.index.analysis import analyse
 from fedcat.index.base import SearchQuery, Sort
-from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
+from fedcat.index.elastic import ElasticsearchIndex
 from fedcat.index.elastic_dsl import Page, create_index_body, search_body
-from fedcat.index.groups import VIEW_CLASSES
 from fedcat.index.errors import BadQuery, BulkError, IndexUnavailable
+from fedcat.index.groups import VIEW_CLASSES
 
 from .conftest import make_config, source_for
 from .es_wire import Request, Script, WireServer
-from fedcat.index.analysis import analyse
-
 from .test_index_contract import CORPUS, ES_URL, drop_es_indices, es_settings, make
 
 ALIAS = "fedcat-records"
@@ -70,8 +70,9 @@ def server(script: Script) -> Iterator[WireServer]:
 
 
 def es(server: WireServer, **kw: Any) -> ElasticsearchIndex:
-    return ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=kw.pop("max_retries", 0), timeout=5,
-                                              **kw))
+    tuning = {k: kw.pop(k) for k in ("bulk_chunk", "bulk_backoff", "pit_keep_alive") if k in kw}
+    return ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=kw.pop("max_retries", 0), timeout=5, **kw),
+                              **tuning)
 
 
 def test_first_open_creates_version_1_behind_the_alias(script: Script, server: WireServer) -> None:
@@ -111,7 +112,8 @@ def test_bulk_sends_documents_and_reports_each_rejected_one(script: Script, serv
 
     script.on("PUT", "/_bulk", partly)
     result = es(server).upsert(CORPUS[:3])
-    assert (result.indexed, result.errors) == (2, {"s2:2": "HTTP 400 mapper_parsing_exception: failed to parse field [year]"})
+    assert (result.indexed, result.errors) == (
+        2, {"s2:2": "HTTP 400 mapper_parsing_exception: failed to parse field [year]"})
     (bulk,) = script.sent("PUT", "/_bulk")
     assert bulk.body[0] == {"index": {"_index": ALIAS, "_id": "id:s1:1|0"}}
     assert bulk.body[1]["title"]["all"] == "青藏高原冰川物质平衡数据集"
@@ -158,7 +160,7 @@ def test_documents_rejected_with_429_are_retried(script: Script, server: WireSer
         return 200, body
 
     script.on("PUT", "/_bulk", busy_once)
-    idx = ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=2, timeout=5, bulk_backoff=0.01))
+    idx = ElasticsearchIndex(ElasticSettings(url=server.url, max_retries=2, timeout=5), bulk_backoff=0.01)
     result = idx.upsert(CORPUS[:2], refresh=False)
     assert (result.indexed, result.errors) == (2, {})
     views = len(VIEW_CLASSES)  # 2 groups: each an index action, its document and a delete of each other view

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from fedcat.harvester.grouping import DatasetGroup
 from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Security
 from fedcat.index import cursor
 from fedcat.index.base import EVERYTHING, FACETS, SearchQuery, Sort, Visibility
-from fedcat.harvester.grouping import DatasetGroup
 from fedcat.index.elastic_dsl import (
     Page,
     create_index_body,

@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 
-from fedcat.harvester import http as http_module
-from fedcat.harvester.adapters.jsonhttp import fetch_json
-from fedcat.harvester.adapters.oaipmh import OAIPMHAdapter
 from fedcat.harvester.config import ConfigError, HttpConfig, SourceConfig, config_from_dict
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
 from fedcat.harvester.errors import ConnectionFailed, DeadlineExceeded, RequestTimeout, RetryBudgetExhausted
-from fedcat.harvester.http import HostThrottle, HttpClient, Response
+from fedcat.harvester.sources import pacing
+from fedcat.harvester.sources.http import HttpClient, Response
+from fedcat.harvester.sources.jsonhttp import fetch_json
+from fedcat.harvester.sources.oaipmh import OAIPMHAdapter
+from fedcat.harvester.sources.pacing import HostThrottle
 
 from .conftest import center
 
@@ -128,7 +129,7 @@ def ok(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
 
 
 def gzipped(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
-    body = gzip.compress("<p>数据</p>".encode("utf-8") * 1000)
+    body = gzip.compress("<p>数据</p>".encode() * 1000)
     h.send_response(200)
     h.send_header("Content-Encoding", "gzip")
     h.send_header("Content-Length", str(len(body)))
@@ -208,7 +209,7 @@ def test_a_normal_response_is_read_whole(serve: Any) -> None:
 def test_a_compressed_or_slow_body_within_the_deadline_is_read_whole(serve: Any) -> None:
     server = serve({"/gz": gzipped, "/slow": slow_but_finite})
     c = client(replace(FAST, response_deadline=2.0))
-    assert c.request("GET", server.base + "/gz").body == "<p>数据</p>".encode("utf-8") * 1000
+    assert c.request("GET", server.base + "/gz").body == "<p>数据</p>".encode() * 1000
     assert c.request("GET", server.base + "/slow").body == b"yyyyy"
     assert not c.retries
 
@@ -250,7 +251,7 @@ def test_a_stuck_source_does_not_block_a_healthy_one_on_the_same_host(serve: Any
 
 def test_a_request_holds_its_host_no_longer_than_it_may(monkeypatch: pytest.MonkeyPatch) -> None:
     """Even a request stuck where no deadline reaches it (a server dripping headers) lets the next one go."""
-    monkeypatch.setattr(http_module, "GATE_SLACK", 0.0)
+    monkeypatch.setattr(pacing, "GATE_SLACK", 0.0)
     throttle = HostThrottle()
     release = threading.Event()
     entered = threading.Event()

@@ -1,6 +1,8 @@
-"""No new import cycle: the package's import graph (every import, lazy ones included; ``TYPE_CHECKING``
-imports excluded) may hold only the cycles listed here, which are being taken apart. A cycle that grows,
-a new one, or a listed one that is gone (remove it from the list) fails."""
+"""The import graph follows the data flow: no cycle, and no import back up the flow.
+
+The package's import graph (every import, lazy ones included; ``TYPE_CHECKING`` imports excluded) may
+hold only the cycles listed in ``KNOWN_CYCLES`` (none), and a module may import only from its own step
+of the flow or an earlier one (``LAYERS``, the order of docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,23 @@ PACKAGES = ("api", "harvester", "index")
 
 #: The cycles that remain, each as the set of modules in it.
 KNOWN_CYCLES: set[frozenset[str]] = set()
+
+#: The steps of the flow, in order, by module prefix (the longest prefix decides). The first holds the
+#: shared types every step may use: the record model, errors, serialisation, the config's schema.
+LAYERS: list[tuple[str, ...]] = [
+    ("harvester",),  # model, errors, serial, version, frames, links, citation, grouping, config_schema, ...
+    ("harvester.sources",),
+    ("harvester.crosswalks",),
+    ("harvester.tagging",),
+    ("harvester.config", "harvester.config_resolve"),  # loading a config resolves profiles and compiles rules
+    ("harvester.store",),
+    ("index",),
+    ("harvester.pipeline",),
+    ("harvester.linkcheck",),
+    ("harvester.metrics",),
+    ("harvester.demo",),
+    ("api",),
+]
 
 
 def module_name(path: Path) -> str:
@@ -106,3 +125,27 @@ def test_no_import_cycle_but_the_known_ones() -> None:
 def test_the_graph_sees_a_cycle() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(edges) == {frozenset({"a", "b", "c"})}
+
+
+def layer_of(module: str) -> int:
+    best, length = -1, -1
+    for i, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > length:
+                best, length = i, len(prefix)
+    assert best >= 0, f"{module} is in no step of LAYERS"
+    return best
+
+
+def upward(edges: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{a} -> {b}" for a, targets in edges.items() for b in targets if layer_of(b) > layer_of(a))
+
+
+def test_no_import_back_up_the_flow() -> None:
+    assert upward(graph()) == []
+
+
+def test_the_flow_check_sees_an_import_back_up() -> None:
+    edges = {"harvester.store.records": {"harvester.pipeline.run"}, "harvester.pipeline.run": {"index.base"}}
+    assert upward(edges) == ["harvester.store.records -> harvester.pipeline.run"]
+    assert layer_of("harvester.config_schema") == 0 and layer_of("harvester.config") == 4

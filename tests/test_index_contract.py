@@ -18,10 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fedcat.harvester.config_schema import ElasticSettings
 from fedcat.harvester.grouping import DatasetGroup, groups_of
 from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Security
 from fedcat.index.base import EVERYTHING, MAX_RESULT_WINDOW, FacetBucket, SearchIndex, SearchQuery, Sort, Visibility
-from fedcat.index.elastic import ElasticsearchIndex, ElasticSettings
+from fedcat.index.elastic import ElasticsearchIndex
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import BadQuery
 
@@ -31,7 +32,8 @@ BACKENDS = [
     "embedded-writer-process",  # the same index, its writes made by a child process (index/writer.py)
     pytest.param("elasticsearch", marks=[
         pytest.mark.elasticsearch,
-        pytest.mark.skipif(not ES_URL, reason="FEDCAT_ES_URL not set: Elasticsearch contract tests need a live cluster"),
+        pytest.mark.skipif(not ES_URL,
+                           reason="FEDCAT_ES_URL not set: Elasticsearch contract tests need a live cluster"),
     ]),
 ]
 
@@ -48,13 +50,13 @@ def make(i: int, title: str, *, desc: str = "", subjects: tuple[str, ...] = (), 
 
 
 CORPUS = [
-    make(1, "青藏高原冰川物质平衡数据集", desc="Glacier mass balance of the Tibetan Plateau", subjects=("冰川", "glacier"),
-         year=2019),
-    make(2, "水稻全基因组重测序数据", desc="Whole-genome resequencing of rice", subjects=("基因组", "genome"), year=2021,
-         source="s2", geo=GeoScope.DOMESTIC),
+    make(1, "青藏高原冰川物质平衡数据集", desc="Glacier mass balance of the Tibetan Plateau",
+         subjects=("冰川", "glacier"), year=2019),
+    make(2, "水稻全基因组重测序数据", desc="Whole-genome resequencing of rice",
+         subjects=("基因组", "genome"), year=2021, source="s2", geo=GeoScope.DOMESTIC),
     make(3, "冰和川的照片", desc="ice; river", subjects=("photo",), year=2020),  # 冰 … 川 apart: no 冰川
-    make(4, "Précis of <b>Arctic</b> sea-ice data", desc="CTD profiles, 海洋 温盐", subjects=("ocean", "海洋"), year=2022,
-         openness=Openness.CONDITIONAL, licence=None),
+    make(4, "Précis of <b>Arctic</b> sea-ice data", desc="CTD profiles, 海洋 温盐", subjects=("ocean", "海洋"),
+         year=2022, openness=Openness.CONDITIONAL, licence=None),
     make(5, "人类基因组变异数据", desc="human genome variation", subjects=("基因组",), year=2022, source="s2",
          security=Security.SENSITIVE),
     make(6, "国家重要地理信息", desc="important geodata", year=2021, security=Security.IMPORTANT),

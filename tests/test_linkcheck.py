@@ -18,10 +18,10 @@ from fedcat.api.catalog import Catalog
 from fedcat.harvester.demo.oai_server import OAIServer
 from fedcat.harvester.linkcheck.checker import LinkChecker, Settings, Target
 from fedcat.harvester.linkcheck.guard import AddressPolicy, AddressRefused, parse_networks
-from fedcat.harvester.linkcheck.result import LinkKind, LinkStatus
 from fedcat.harvester.linkcheck.run import check_links
 from fedcat.harvester.metrics import source_metrics
 from fedcat.harvester.model import Openness
+from fedcat.harvester.store.link_results import LinkKind, LinkStatus
 
 from .conftest import source_for
 
@@ -65,8 +65,8 @@ class Site(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    do_GET = _answer
-    do_HEAD = _answer
+    do_GET = _answer  # noqa: N815 - stdlib naming
+    do_HEAD = _answer  # noqa: N815 - stdlib naming
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Mapping pages in a child process (harvester/mapper.py): the same records, and a dead child loses none."""
+"""Mapping pages in a child process (harvester/pipeline/mapper.py): the same records, and a dead child loses none."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from fedcat.api.catalog import Catalog
-from fedcat.harvester.adapters.registry import item_from_raw
 from fedcat.harvester.demo.oai_server import OAIServer
-from fedcat.harvester.mapper import MapperProcess, MapperUnavailable
 from fedcat.harvester.model import Record
+from fedcat.harvester.pipeline.mapper import MapperProcess, MapperUnavailable
+from fedcat.harvester.sources.registry import item_from_raw
 from fedcat.harvester.store import RunReport, RunStatus
 
 from .conftest import make_config, search_ids, source_for

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from fedcat.harvester.adapters.base import HarvestedItem
 from fedcat.harvester.config import SourceConfig
 from fedcat.harvester.crosswalks import ckan, datacite_json, dataverse
 from fedcat.harvester.crosswalks.markup import strip_markup
+from fedcat.harvester.sources.base import HarvestedItem
 
 
 @pytest.mark.parametrize(("raw", "text"), [

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import pytest
 
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.demo.oai_server import OAIServer
-from fedcat.harvester.linkcheck.result import LinkKind, LinkResult, LinkStatus
 from fedcat.harvester.metrics import MAX_POINTS, MAX_SCORE, assess, center_metrics, rank, rating
-from fedcat.harvester.metrics.quality import Dimension, Rating, Reach, valid_cstr, valid_doi
 from fedcat.harvester.metrics.compute import Tally, _reachability
+from fedcat.harvester.metrics.quality import Dimension, Rating, Reach, valid_cstr, valid_doi
 from fedcat.harvester.model import (
-    Access, GeoScope, Identifiers, LangText, Licence, Openness, Provenance, Record, Security, Statement,
+    Access,
+    GeoScope,
+    Identifiers,
+    LangText,
+    Licence,
+    Openness,
+    Provenance,
+    Record,
+    Security,
+    Statement,
 )
 from fedcat.harvester.store import RunReport, RunStatus
+from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
 
 from .conftest import source_for
 
@@ -38,7 +47,8 @@ def corpus() -> list[Record]:
              descriptions=[LangText("描述", "zh")], creators=["张三"], publisher="NCDC", published="2020-01-01",
              modified="2024-12-22", version="V1", formats=["NetCDF"], rights=["CC BY 4.0"],
              statements=[Statement("dc:rights", "开放共享")], landing_page="http://127.0.0.1:1/d/1",
-             provenance=Provenance("c", "oaipmh", "http://x", "oai_datacite"), citation="张三. 标题1[DS/OL].", year=2020)
+             provenance=Provenance("c", "oaipmh", "http://x", "oai_datacite"), citation="张三. 标题1[DS/OL].",
+             year=2020)
     r2 = rec("2", access=Access(Openness.OPEN, GeoScope.DOMESTIC, Security.SENSITIVE),
              identifiers=Identifiers(doi="10.1234/bad doi"), licence=Licence("CC-BY-NC-4.0"), sets=["x"],
              datestamp="2024-12-01T00:00:00Z", formats=["text/csv"],
@@ -111,7 +121,8 @@ def test_distributions_and_shares(m: dict[str, Any]) -> None:
     assert m["openness"] == {"open": 2, "registered": 1, "conditional": 0, "embargoed": 1, "metadata_only": 0,
                              "unknown": 1}
     assert m["geo_scope"] == {"international": 3, "domestic": 1, "unknown": 1}
-    assert m["security"] == {"general": 2, "sensitive": 1, "review": 0, "important": 1, "unknown": 1, "core": 2, "secret": 0}
+    assert m["security"] == {"general": 2, "sensitive": 1, "review": 0, "important": 1, "unknown": 1, "core": 2,
+                             "secret": 0}
     assert m["gated"] == {"core": 2, "secret": 0}
     assert m["open_share"] == 0.6
     assert m["pid"] == {"doi": 2, "doi_invalid": 1, "cstr": 2, "cstr_invalid": 0, "any": 3, "doi_share": 0.4,
@@ -167,9 +178,9 @@ def test_snapshot_after_each_run(oai_server: OAIServer, catalog_factory: Any) ->
     # one more record at the source, a second run: a second snapshot per audience
     demo = oai_server.repository.records()[0]
     import dataclasses
-    from datetime import datetime, timezone
+    from datetime import datetime
     oai_server.repository.upsert(dataclasses.replace(demo, local_id="extra.1", identifier="oai:ncdc:extra.1",
-                                                     deleted=False, datestamp=datetime.now(timezone.utc)))
+                                                     deleted=False, datestamp=datetime.now(UTC)))
     cat.harvester.harvest()
     hist = cat.store.snapshots.history("ncdc", "public_international")
     assert [h.metrics["records"] for h in hist] == [live, live + 1]

@@ -11,10 +11,10 @@ from typing import Any
 from fedcat.api.app import create_app
 from fedcat.api.catalog import Catalog
 from fedcat.harvester.demo.oai_server import OAIServer
-from fedcat.harvester.linkcheck.result import LinkKind, LinkResult, LinkStatus
 from fedcat.harvester.metrics import overall_metrics, source_metrics
 from fedcat.harvester.model import Record
 from fedcat.harvester.store import RunReport, RunStatus
+from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
 
 from .conftest import source_for
 from .test_api import Api
@@ -126,7 +126,8 @@ def test_the_change_counter_moves_on_real_changes_only(oai_server: OAIServer, ca
     assert linked > start and store.source_version("copy") == copy_start
 
     store.overrides.put(rec.id, "ncdc", "security", "core", "officer", "gated")
-    cat.harvester.maintenance.retag([rec.id])  # the record is gated: its row loses its content, the gated table gains it
+    # the record is gated: its row loses its content, the gated table gains it
+    cat.harvester.maintenance.retag([rec.id])
     gated = store.source_version("ncdc")
     assert gated > linked
     cat.harvester.maintenance.retag([rec.id])  # gated again, nothing new

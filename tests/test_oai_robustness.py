@@ -27,7 +27,7 @@ import pytest
 from rich.console import Console
 
 from fedcat.api.catalog import Catalog
-from fedcat.api.cli import first_errors, runs_table
+from fedcat.api.cli_runs import first_errors, runs_table
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, FaultHook, OAIRepository, OAIServer
 from fedcat.harvester.store import RunReport, RunStatus
@@ -104,7 +104,7 @@ def oai_error_body(code: str, message: str, url: str = "http://127.0.0.1/oai") -
         "<responseDate>2025-01-01T00:00:00Z</responseDate>"
         f'<request verb="ListRecords">{url}</request>'
         f'<error code="{code}">{message}</error></OAI-PMH>\n'
-    ).encode("utf-8")
+    ).encode()
 
 
 class Recorder:

@@ -12,12 +12,12 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fedcat.harvester.adapters.base import HarvestedItem, prefetch
-from fedcat.harvester.adapters.oaipmh import OAIResponse
-from fedcat.harvester.http import Response
+from fedcat.harvester.sources.base import HarvestedItem, prefetch
+from fedcat.harvester.sources.http import Response
+from fedcat.harvester.sources.oai_client import OAIResponse
 from fedcat.harvester.store import RunStatus
 
-from .test_xml_robustness import dc_record, harvest_dc, page, serve_pages  # noqa: F401  (a fixture)
+from .test_xml_robustness import dc_record, harvest_dc, page
 
 MARKER = "页面内存标记"
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from fedcat.harvester.adapters.oaipmh import item_from_raw
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIServer
 from fedcat.harvester.model import Security
-from fedcat.harvester import pipeline
-from fedcat.harvester.mapper import MapperProcess
-from fedcat.harvester.pipeline import map_item
+from fedcat.harvester.pipeline import run as pipeline
+from fedcat.harvester.pipeline.mapper import MapperProcess
+from fedcat.harvester.pipeline.run import map_item
+from fedcat.harvester.sources.oaipmh import item_from_raw
 from fedcat.harvester.store import RunStatus
 from fedcat.index.base import SearchQuery
 
@@ -226,7 +226,15 @@ def test_unchanged_payloads_are_not_mapped_again_until_the_rules_change(
 
 def test_record_to_dict_is_asdict_and_shares_no_list() -> None:
     from fedcat.harvester.model import (
-        Access, Evidence, Identifiers, LangText, Licence, Openness, Provenance, Record, Statement,
+        Access,
+        Evidence,
+        Identifiers,
+        LangText,
+        Licence,
+        Openness,
+        Provenance,
+        Record,
+        Statement,
     )
 
     rec = Record(

@@ -13,7 +13,14 @@ from fedcat.api.catalog import Catalog
 from fedcat.api.web.rule_labels import EXACT, TIERS, rule_label
 from fedcat.harvester.config import Audience
 from fedcat.harvester.model import (
-    Access, Evidence, GeoScope, Identifiers, LangText, Openness, Record, Security,
+    Access,
+    Evidence,
+    GeoScope,
+    Identifiers,
+    LangText,
+    Openness,
+    Record,
+    Security,
 )
 from fedcat.harvester.store import PageItem, RunReport
 from fedcat.harvester.tagging.engine import Tier

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 import yaml
 
-from fedcat.harvester.adapters.registry import item_from_raw
 from fedcat.harvester.config import config_from_dict
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext
 from fedcat.harvester.demo.rest_apis import ScienceDBApi, demo_api
 from fedcat.harvester.demo.rest_server import RestReply, RestRequest
 from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.mapper import map_item
+from fedcat.harvester.pipeline.mapper import map_item
+from fedcat.harvester.sources.registry import item_from_raw
 from fedcat.harvester.store import RunStatus
 
 from .conftest import FAST_HTTP, search_ids
@@ -330,8 +330,8 @@ def _config_error(tmp_path: Path, data: dict[str, Any] | None, **src: Any) -> Co
     (lambda d: d["records"].update(datestamp_format="yyyy-MM-dd QQ"), "sources[1].profile.records.datestamp_format",
      "'Q'"),
     (lambda d: d["mapping"].update(titles=[]), "sources[1].profile.mapping.titles", "title"),
-    (lambda d: d["mapping"].update(subjects={"path": "kw", "map": "nope"}), "sources[1].profile.mapping.subjects[0].map",
-     "nope"),
+    (lambda d: d["mapping"].update(subjects={"path": "kw", "map": "nope"}),
+     "sources[1].profile.mapping.subjects[0].map", "nope"),
     (lambda d: d.update(statements=[{"path": "a", "vocabulary": "openness", "map": "m"}],
                         value_maps={"m": {"有条件共享": "conditionall"}}), "sources[1].profile.value_maps.m.有条件共享",
      "openness"),

@@ -13,7 +13,7 @@ from fedcat.harvester.crosswalks.json_profile import BUILTIN
 from fedcat.harvester.demo.rest_portals import CkanApi, DataCiteApi, DataverseApi, portal_api
 from fedcat.harvester.demo.rest_server import RestRequest
 from fedcat.harvester.model import Statement
-from fedcat.harvester.rest.profile import BUILTIN_CROSSWALKS
+from fedcat.harvester.sources.rest.profile import BUILTIN_CROSSWALKS
 from fedcat.harvester.store import RunStatus
 
 from .conftest import search_ids

@@ -57,7 +57,7 @@ def records_in(name: str, body: Any) -> list[Any]:
 def expected_ids(name: str, server: Any) -> set[str]:
     api = api_of(server)
     id_field = SHAPES[name][3]
-    listing = getattr(api, "listing")
+    listing = api.listing
     out = set()
     for r in api.live():
         row = listing(r) if name in ("sciencedb", "noda") else listing(r, server.base_url)

@@ -14,7 +14,7 @@ from fedcat.api.catalog import Catalog
 from fedcat.api.cli import main
 from fedcat.harvester.config import Audience
 from fedcat.harvester.demo.oai_server import OAIServer
-from fedcat.harvester.retagging import direction, retag_store
+from fedcat.harvester.pipeline.retagging import direction, retag_store
 from fedcat.index.base import SearchQuery
 
 from .conftest import make_config, source_for
@@ -94,7 +94,8 @@ def test_the_cli_reports_the_moves(oai_server: OAIServer, tmp_path: Path, catalo
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\nsources:\n  - id: ncdc\n    name: 冰川中心\n    url: {oai_server.url}\n"
         "    policy: {security: general}\ntagging:\n  rules:\n"
-        "    - {id: permafrost-domestic, when: {content: '冻土(?!沙漠)'}, set: {geo_scope: domestic}}\n", encoding="utf-8")
+        "    - {id: permafrost-domestic, when: {content: '冻土(?!沙漠)'}, set: {geo_scope: domestic}}\n",
+        encoding="utf-8")
     assert main(["--config", str(config), "retag"]) == 0
     out = capsys.readouterr().out
     assert "more restricted" in out and "geo_scope" in out and "→ domestic" in out

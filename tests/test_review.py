@@ -27,7 +27,7 @@ REVIEW_TITLE = "人源化小鼠肝脏转录组测序数据"  # people and anothe
 @pytest.fixture
 def prepared(oai_server: OAIServer) -> OAIServer:
     live = [r for r in oai_server.repository.records() if not r.deleted]
-    for name, (pos, extra, title) in SPECIAL.items():
+    for _name, (pos, extra, title) in SPECIAL.items():
         oai_server.repository.upsert(dataclasses.replace(live[pos], extra_rights=extra,
                                                          **({"title_zh": title} if title else {})))
     oai_server.repository.upsert(dataclasses.replace(live[6], title_zh=REVIEW_TITLE))

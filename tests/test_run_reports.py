@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from fedcat.api import cli
-from fedcat.harvester import pipeline
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
 from fedcat.harvester.model import Access, GeoScope, LangText, Openness, Record, Security
+from fedcat.harvester.pipeline import run as pipeline
 from fedcat.harvester.store import PageItem, RecordError, RecordStore, RunReport, RunStatus
 from fedcat.harvester.store import connection as store_connection
 
@@ -121,7 +121,8 @@ def test_a_record_error_is_kept_once_capped_with_size_and_digest_and_dropped_onc
 
 def test_records_without_an_identifier_keep_a_row_each_until_the_next_run(store: RecordStore) -> None:
     run = store.runs.start_run(RunReport(source_id="lab"))
-    errors = [(RecordError("unknown", "malformed record"), b"<a/>"), (RecordError("unknown", "malformed record"), b"<b/>"),
+    errors = [(RecordError("unknown", "malformed record"), b"<a/>"),
+              (RecordError("unknown", "malformed record"), b"<b/>"),
               (RecordError("unknown", "malformed record"), b"<a/>")]  # the same payload listed twice
     store.store_page(run, [], checkpoint=None, errors=errors)
     assert sorted(bytes(r["raw"]) for r in error_rows(store.path)) == [b"<a/>", b"<b/>"]

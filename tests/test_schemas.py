@@ -25,8 +25,8 @@ from fedcat.harvester.config import Config, RulesFile, config_from_dict, load_co
 from fedcat.harvester.config_resolve import resolve
 from fedcat.harvester.demo.federation import DemoFederation
 from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.rest.profile import PROFILE_PACKAGE, Profile, load_profile, shipped_profiles
 from fedcat.harvester.schema import DIALECT, config_keys
+from fedcat.harvester.sources.rest.profile import PROFILE_PACKAGE, Profile, load_profile, shipped_profiles
 from fedcat.harvester.tagging.rules import SHIPPED_RULES, load_rules_file
 
 from .conftest import ACCEPTANCE_YAML

@@ -11,7 +11,7 @@ import yaml
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import OAIRepository, OAIServer
 from fedcat.harvester.demo.rest_apis import demo_api
-from fedcat.harvester.rest.profile import PROFILE_PACKAGE
+from fedcat.harvester.sources.rest.profile import PROFILE_PACKAGE
 
 from .conftest import FAST_HTTP, center
 from .rest_helpers import rest_source

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from fedcat.harvester.adapters.base import HarvestedItem
 from fedcat.harvester.config import SourceConfig, config_from_dict
 from fedcat.harvester.crosswalks import crosswalk_for
 from fedcat.harvester.errors import ConfigError, OverrideError
 from fedcat.harvester.model import Evidence, LangText, Licence, Record, Statement
+from fedcat.harvester.sources.base import HarvestedItem
 from fedcat.harvester.tagging import Override, RuleBook, SourceTagger
 from fedcat.harvester.tagging.engine import check_override
 

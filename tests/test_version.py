@@ -6,8 +6,8 @@ import tomllib
 from pathlib import Path
 
 from fedcat.harvester.config import config_from_dict
-from fedcat.harvester.http import user_agent
 from fedcat.harvester.linkcheck.run import settings_from
+from fedcat.harvester.sources.http import user_agent
 from fedcat.harvester.version import VERSION
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
-import copy
 import re
 from collections.abc import Iterator
 from typing import Any

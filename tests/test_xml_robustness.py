@@ -2,13 +2,12 @@
 
 Each test serves crafted ``ListRecords`` pages from the demo OAI-PMH server on 127.0.0.1 (its
 ``fault`` hook replaces the answer; Identify stays real) to a catalog, and checks what was stored and
-what the run reports. A few unit tests of :func:`fedcat.harvester.xml.parse` pin the edges.
+what the run reports. A few unit tests of :func:`fedcat.harvester.sources.xml.parse` pin the edges.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 from xml.sax.saxutils import escape
@@ -16,12 +15,12 @@ from xml.sax.saxutils import escape
 import pytest
 
 from fedcat.api.catalog import Catalog
-from fedcat.api.cli import run_messages
+from fedcat.api.cli_runs import run_messages
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
 from fedcat.harvester.errors import HostileXML, HTMLPage, MalformedResponse
+from fedcat.harvester.sources.xml import parse
 from fedcat.harvester.store import RunStatus
-from fedcat.harvester.xml import parse
 
 from .conftest import center, search_ids, source_for
 
@@ -46,30 +45,6 @@ def dc_record(n: int, title: str, description: str = "", *, identifier: str | No
 
 def page(*records: str) -> bytes:
     return (OAI_HEAD + "".join(records) + OAI_TAIL).encode("utf-8")
-
-
-@pytest.fixture
-def serve_pages() -> Iterator[Callable[..., OAIServer]]:
-    """A demo server (real Identify) whose ListRecords answer is ``body`` (one page, no token)."""
-    servers: list[OAIServer] = []
-
-    def start(body: bytes, headers: dict[str, str] | None = None) -> OAIServer:
-        c = center("ncdc")
-        server = OAIServer(OAIRepository(c, generate_records(c)[:3]), host="127.0.0.1", port=0).start()
-        servers.append(server)
-        answer_headers = {"Content-Type": "text/xml; charset=utf-8", **(headers or {})}
-
-        def fault(ctx: FaultContext) -> FaultAction | None:
-            if ctx.params.get("verb") == "ListRecords":
-                return FaultAction(status=200, body=body, headers=answer_headers)
-            return None
-
-        server.fault = fault
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def harvest_dc(catalog_factory: Any, server: OAIServer) -> tuple[Catalog, Any]:
@@ -171,7 +146,7 @@ def test_character_references_in_cdata_are_text_and_kept() -> None:
 # -- 3. an HTML page instead of XML ------------------------------------------------------------------------
 
 LOGIN_PAGE = ('<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8">\n<title>\n 统一身份认证 &amp; 登录 '
-              "</title></head><body><form action=/login><input name=user></form></body></html>").encode("utf-8")
+              "</title></head><body><form action=/login><input name=user></form></body></html>").encode()
 XHTML_ERROR = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
                b'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml">'
                b"<head><title>500 Internal Server Error</title></head><body><p>oops</p></body></html>")
@@ -269,9 +244,9 @@ def test_a_page_decoded_in_another_encoding_than_declared_is_logged(serve_pages:
 
 
 def test_decode_text_says_what_it_did() -> None:
-    from fedcat.harvester.xml import decode_text
+    from fedcat.harvester.sources.xml import decode_text
 
-    assert decode_text("冰川".encode("utf-8")).warning is None
+    assert decode_text("冰川".encode()).warning is None
     assert decode_text("冰川".encode("gbk"), "gbk").warning is None  # GBK read as its superset GB18030
     gbk = decode_text("冰川".encode("gbk"))
     assert gbk.text == "冰川" and gbk.encoding == "gb18030" and gbk.warning and "utf-8" in gbk.warning

@@ -6,11 +6,15 @@ from enum import StrEnum
 
 from fastapi import Request
 
+from fedcat.api.web.rule_labels import rule_label, tier_label
 from fedcat.harvester.model import (
-    GEO_LABELS_ZH, OPENNESS_LABELS_ZH, SECURITY_LABELS_ZH, GeoScope, Openness, Security,
+    GEO_LABELS_ZH,
+    OPENNESS_LABELS_ZH,
+    SECURITY_LABELS_ZH,
+    GeoScope,
+    Openness,
+    Security,
 )
-
-from .rule_labels import rule_label, tier_label
 
 LANG_COOKIE = "fedcat_lang"
 

@@ -7,9 +7,17 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from ..adapters.base import HarvestedItem
-from ..config import SourceConfig
-from ..model import Identifiers, Licence, Provenance, Record, normalise_cstr, normalise_doi, normalise_licence
+from fedcat.harvester.config_schema import SourceConfig
+from fedcat.harvester.model import (
+    Identifiers,
+    Licence,
+    Provenance,
+    Record,
+    normalise_cstr,
+    normalise_doi,
+    normalise_licence,
+)
+from fedcat.harvester.sources.base import HarvestedItem
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _YEAR_RE = re.compile(r"\b(1[89]\d\d|20\d\d|2100)\b")

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..adapters.base import HarvestedItem
-from ..config import SourceConfig
-from ..model import LangText, Record, Statement, normalise_licence
-from .common import classify_identifier, dedupe, iso_date, landing_page, lang, licence_from, shell, text, year_of
-
+from fedcat.harvester.config_schema import SourceConfig
+from fedcat.harvester.crosswalks.common import (
+    classify_identifier,
+    dedupe,
+    iso_date,
+    landing_page,
+    lang,
+    licence_from,
+    shell,
+    text,
+    year_of,
+)
+from fedcat.harvester.model import LangText, Record, Statement, normalise_licence
+from fedcat.harvester.sources.base import HarvestedItem
 
 #: Subject schemes that carry a security level rather than a subject.
 STATEMENT_SCHEMES = frozenset({"密级", "数据级别", "安全级别", "securityLevel", "classification"})
@@ -55,8 +64,8 @@ def crosswalk(item: HarvestedItem, source: SourceConfig, run_id: int | None = No
         value = text(ident)
         if value:
             kind = (ident.get("identifierType") or "").upper()
-            classify_identifier(f"doi:{value}" if kind == "DOI" and not value.lower().startswith(("doi", "http")) else value,
-                                rec.identifiers)
+            bare_doi = kind == "DOI" and not value.lower().startswith(("doi", "http"))
+            classify_identifier(f"doi:{value}" if bare_doi else value, rec.identifiers)
     for alt in _find_all(res, "alternateIdentifiers/alternateIdentifier"):
         value = text(alt)
         if value:

@@ -19,11 +19,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from ..adapters.base import HarvestedItem
-from ..config import SourceConfig
-from ..errors import CrosswalkError, UnreadablePayload
-from ..model import LangText, Record, Statement
-from .common import (
+from fedcat.harvester.config_schema import SourceConfig
+from fedcat.harvester.crosswalks.common import (
     classify_identifier,
     dedupe,
     iso_date,
@@ -33,8 +30,11 @@ from .common import (
     shell,
     year_of,
 )
-from .datacite import STATEMENT_SCHEMES
-from .rdf import graph_from_bytes, graph_from_element, graph_from_jsonld
+from fedcat.harvester.crosswalks.datacite import STATEMENT_SCHEMES
+from fedcat.harvester.crosswalks.rdf import graph_from_bytes, graph_from_element, graph_from_jsonld
+from fedcat.harvester.errors import CrosswalkError, UnreadablePayload
+from fedcat.harvester.model import LangText, Record, Statement
+from fedcat.harvester.sources.base import HarvestedItem
 
 ADMS_IDENTIFIER = URIRef("http://www.w3.org/ns/adms#identifier")
 ADMS_VERSION = URIRef("http://www.w3.org/ns/adms#version")

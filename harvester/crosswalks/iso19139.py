@@ -13,11 +13,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..adapters.base import HarvestedItem
-from ..config import SourceConfig
-from ..errors import CrosswalkError
-from ..model import LangText, Record, Statement, normalise_licence
-from .common import (
+from fedcat.harvester.config_schema import SourceConfig
+from fedcat.harvester.crosswalks.common import (
     classify_identifier,
     dedupe,
     iso_date,
@@ -27,6 +24,9 @@ from .common import (
     shell,
     year_of,
 )
+from fedcat.harvester.errors import CrosswalkError
+from fedcat.harvester.model import LangText, Record, Statement, normalise_licence
+from fedcat.harvester.sources.base import HarvestedItem
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 CREATOR_ROLES = frozenset({"author", "originator", "principalInvestigator", "coAuthor"})

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..adapters.base import HarvestedItem
-from ..config import SourceConfig
-from ..model import LangText, Record, Statement, normalise_licence
-from .common import classify_identifier, dedupe, iso_date, landing_page, lang, licence_from, shell, text, year_of
+from fedcat.harvester.config_schema import SourceConfig
+from fedcat.harvester.crosswalks.common import (
+    classify_identifier,
+    dedupe,
+    iso_date,
+    landing_page,
+    lang,
+    licence_from,
+    shell,
+    text,
+    year_of,
+)
+from fedcat.harvester.model import LangText, Record, Statement, normalise_licence
+from fedcat.harvester.sources.base import HarvestedItem
 
 DC = "http://purl.org/dc/elements/1.1/"
 

@@ -1,6 +1,6 @@
 """Loading untrusted RDF (RDF/XML, Turtle, JSON-LD) into an rdflib graph without touching the network.
 
-* RDF/XML is parsed by fedcat's safe XML parser first (:mod:`fedcat.harvester.xml`: no DTD, no
+* RDF/XML is parsed by fedcat's safe XML parser first (:mod:`fedcat.harvester.sources.xml`: no DTD, no
   entities, no network); rdflib then reads the re-serialised element, which can hold no DOCTYPE.
 * JSON-LD may name remote contexts (``"@context": "https://…"``, ``@import``, scoped contexts);
   rdflib would fetch them. fedcat never does: every remote context reference is removed before
@@ -23,8 +23,8 @@ from lxml import etree
 from rdflib import Graph
 from rdflib.exceptions import Error as RdflibError
 
-from ..errors import HostileXML, MalformedResponse, UnreadablePayload
-from ..xml import parse as parse_xml
+from fedcat.harvester.errors import HostileXML, MalformedResponse, UnreadablePayload
+from fedcat.harvester.sources.xml import parse as parse_xml
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import random
 import string
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 logger = logging.getLogger(__name__)
 
@@ -516,7 +516,8 @@ _DISCIPLINE_LIST: tuple[_Discipline, ...] = (
         (
             _t("北京同步辐射装置{x}光束线X射线吸收谱数据{p}", "X-ray absorption spectra from BSRF beamline {x}{p}",
                (("X射线吸收谱", "XAFS"),), "HDF5", since=2009),
-            _t("北京同步辐射装置{x}光束线小角散射数据{p}", "Small-angle X-ray scattering data from BSRF beamline {x}{p}",
+            _t("北京同步辐射装置{x}光束线小角散射数据{p}",
+               "Small-angle X-ray scattering data from BSRF beamline {x}{p}",
                (("小角散射", "SAXS"),), "HDF5", "TIFF", since=2009),
         ),
     ),
@@ -605,8 +606,8 @@ _GIVEN_NAMES: tuple[_Pair, ...] = (
     ("浩然", "Haoran"),
 )
 
-_EPOCH_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
-_EPOCH_END = datetime(2025, 6, 30, 23, 59, 59, tzinfo=timezone.utc)
+_EPOCH_START = datetime(2019, 1, 1, tzinfo=UTC)
+_EPOCH_END = datetime(2025, 6, 30, 23, 59, 59, tzinfo=UTC)
 
 
 def demo_centers() -> list[DemoCenter]:

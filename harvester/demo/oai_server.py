@@ -41,13 +41,13 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from .corpus import GRANULARITY_DAY, LICENSES, DemoCenter, DemoRecord, DISCIPLINES
-from .httpd import DemoHandler, LoopbackServer
+from fedcat.harvester.demo.corpus import DISCIPLINES, GRANULARITY_DAY, LICENSES, DemoCenter, DemoRecord
+from fedcat.harvester.demo.httpd import DemoHandler, LoopbackServer
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +169,8 @@ class _Xml:
 
 def _utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def _fmt_seconds(dt: datetime) -> str:
@@ -196,7 +196,7 @@ def _parse_bound(text: str, arg: str, day_only: bool) -> _Bound:
             )
         y, mo, d, h, mi, se = (int(g) for g in m.groups())
         try:
-            value = datetime(y, mo, d, h, mi, se, tzinfo=timezone.utc)
+            value = datetime(y, mo, d, h, mi, se, tzinfo=UTC)
         except ValueError:
             raise OAIError("badArgument", f"{arg}={text!r} is not a valid date") from None
         return _Bound(text, value, day=False)
@@ -206,7 +206,7 @@ def _parse_bound(text: str, arg: str, day_only: bool) -> _Bound:
             day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
             raise OAIError("badArgument", f"{arg}={text!r} is not a valid date") from None
-        start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         value = start if arg == "from" else start + timedelta(days=1, seconds=-1)
         return _Bound(text, value, day=True)
     raise OAIError("badArgument", f"{arg}={text!r} is not a valid UTCdatetime")
@@ -303,7 +303,7 @@ class OAIRepository:
 
     def delete(self, identifier: str, when: datetime | None = None) -> DemoRecord:
         """Mark a record deleted and bump its datestamp (default: now)."""
-        stamp = _utc(when or datetime.now(timezone.utc)).replace(microsecond=0)
+        stamp = _utc(when or datetime.now(UTC)).replace(microsecond=0)
         with self._lock:
             try:
                 current = self._records[identifier]
@@ -326,7 +326,7 @@ class OAIRepository:
         ordered = self.records()
         if ordered:
             return _utc(ordered[0].datestamp)
-        return datetime(2019, 1, 1, tzinfo=timezone.utc)
+        return datetime(2019, 1, 1, tzinfo=UTC)
 
     def _fmt_datestamp(self, dt: datetime) -> str:
         if self.day_granularity:
@@ -451,7 +451,7 @@ class OAIRepository:
             {"xmlns": OAI_NS, "xmlns:xsi": XSI_NS, "xsi:schemaLocation": f"{OAI_NS} {OAI_SCHEMA}"},
         )
         x.newline()
-        x.leaf("responseDate", _fmt_seconds(datetime.now(timezone.utc)))
+        x.leaf("responseDate", _fmt_seconds(datetime.now(UTC)))
         x.newline()
         x.leaf("request", base_url, dict(params) if params else None)
         x.newline()
@@ -487,7 +487,8 @@ class OAIRepository:
                     x.leaf("dc:title", c.name_zh, {"xml:lang": "zh"})
                     x.leaf("dc:title", c.name_en, {"xml:lang": "en"})
                     x.leaf("dc:identifier", c.id)
-                    x.leaf("dc:description", f"Demo OAI-PMH repository of the {c.name_en} (fedcat).", {"xml:lang": "en"})
+                    x.leaf("dc:description", f"Demo OAI-PMH repository of the {c.name_en} (fedcat).",
+                           {"xml:lang": "en"})
         return self._finish(x)
 
     def _list_metadata_formats(self, params: Mapping[str, str], base_url: str) -> bytes:
@@ -771,7 +772,7 @@ def missing_page_html(local_id: str) -> bytes:
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>404 数据集不存在</title></head>"
         f"<body><h1>404</h1><p>Dataset {html.escape(local_id)} not found / 数据集不存在</p></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def landing_page_html(record: DemoRecord) -> bytes:
@@ -790,7 +791,7 @@ def landing_page_html(record: DemoRecord) -> bytes:
         f"<dt>发布者 Publisher</dt><dd>{e(record.publisher_zh)} / {e(record.publisher_en)}</dd>"
         f"<dt>许可 License</dt><dd>{e(record.license_name or '-')}</dd></dl>"
         "</body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 #: Decides whether a landing page misbehaves: ``"login"`` (redirect to a login page), ``"gone"`` (404) or None.
@@ -817,7 +818,8 @@ class _Handler(DemoHandler):
         elif parts.path in ("", "/"):
             self._index()
         else:
-            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE}, b"<!DOCTYPE html><title>404</title><p>Not found</p>")
+            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE},
+                            b"<!DOCTYPE html><title>404</title><p>Not found</p>")
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         parts = urlsplit(self.path)
@@ -828,7 +830,8 @@ class _Handler(DemoHandler):
         raw = self.rfile.read(length) if length > 0 else b""
         number = self.owner._count(oai=parts.path == "/oai")
         if parts.path != "/oai":
-            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE}, b"<!DOCTYPE html><title>404</title><p>Not found</p>")
+            self.send_bytes(404, {"Content-Type": HTML_CONTENT_TYPE},
+                            b"<!DOCTYPE html><title>404</title><p>Not found</p>")
             return
         form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
         self._oai(form, parts.path, number)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from .corpus import DemoCenter, DemoRecord, generate_records
-from .rest_server import RestReply, RestRequest
+from fedcat.harvester.demo.corpus import DemoCenter, DemoRecord, generate_records
+from fedcat.harvester.demo.rest_server import RestReply, RestRequest
 
 OPEN_STATEMENTS = frozenset({"开放共享", "info:eu-repo/semantics/openAccess"})
 
@@ -212,7 +212,8 @@ class GeodataApi(DemoApi):
         return {"id": r.local_id, "title": r.title_zh, "title_en": r.title_en, "abstract": r.description_zh,
                 "abstract_en": r.description_en, "keywords": r.subjects, "authors": "、".join(r.creators),
                 "publish_time": r.issued.isoformat(), "update_time": _stamp(r.datestamp), "doi": r.doi,
-                "cstr": r.cstr, "密级": "一般", "共享方式": "离线申请" if r.access_statement == "离线申请" else "线上共享",
+                "cstr": r.cstr, "密级": "一般",
+                "共享方式": "离线申请" if r.access_statement == "离线申请" else "线上共享",
                 "url": r.absolute_landing_url(base_url)}
 
 

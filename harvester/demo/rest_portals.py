@@ -11,9 +11,9 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from .corpus import DemoCenter, DemoRecord, generate_records
-from .rest_apis import DemoApi, _int
-from .rest_server import RestReply, RestRequest
+from fedcat.harvester.demo.corpus import DemoCenter, DemoRecord, generate_records
+from fedcat.harvester.demo.rest_apis import DemoApi, _int
+from fedcat.harvester.demo.rest_server import RestReply, RestRequest
 
 
 def portal_center(name: str, n_records: int = 35, page_size: int = 10) -> DemoCenter:
@@ -152,7 +152,8 @@ class DataCiteApi(DemoApi):
 
     def respond(self, request: RestRequest, base_url: str) -> RestReply:
         if request.path != self.PATH:
-            return RestReply(404, {"errors": [{"status": "404", "title": "The resource you are looking for doesn't exist."}]})
+            missing = "The resource you are looking for doesn't exist."
+            return RestReply(404, {"errors": [{"status": "404", "title": missing}]})
         p = request.params
         size = self.size(_int(p, "page[size]", 25))
         try:
@@ -177,9 +178,11 @@ class DataCiteApi(DemoApi):
     def doi(r: DemoRecord, center: DemoCenter, position: int) -> dict[str, Any]:
         placeholder = position % 5 == 3
         return {"id": r.doi, "type": "dois", "attributes": {
-            "doi": r.doi, "prefix": center.doi_prefix, "state": "findable", "url": f"https://{center.id}.example.invalid/{r.local_id}",
+            "doi": r.doi, "prefix": center.doi_prefix, "state": "findable",
+            "url": f"https://{center.id}.example.invalid/{r.local_id}",
             "titles": [{"title": r.title_zh, "lang": "zh"}, {"title": r.title_en, "lang": "en"}],
-            "creators": [{"name": c, "nameType": "Personal"} for c in r.creators] + ([{"name": ":unav"}] if placeholder else []),
+            "creators": ([{"name": c, "nameType": "Personal"} for c in r.creators]
+                         + ([{"name": ":unav"}] if placeholder else [])),
             "publisher": ":unav" if placeholder else r.publisher_zh,
             "publicationYear": r.year,
             "subjects": [{"subject": s} for s in r.subjects],

@@ -23,9 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .httpd import DemoHandler, LoopbackServer
-from .oai_server import (
-    HTML_CONTENT_TYPE, FaultAction, FaultContext, FaultHook, landing_page_html, missing_page_html,
+from fedcat.harvester.demo.httpd import DemoHandler, LoopbackServer
+from fedcat.harvester.demo.oai_server import (
+    HTML_CONTENT_TYPE,
+    FaultAction,
+    FaultContext,
+    FaultHook,
+    landing_page_html,
+    missing_page_html,
 )
 
 logger = logging.getLogger(__name__)

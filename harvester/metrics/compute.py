@@ -13,13 +13,23 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from ..linkcheck.result import LinkKind, LinkResult, LinkStatus
-from ..model import GeoScope, Openness, Record, Security
-from ..store.runs import RunReport, RunStatus
-from .quality import (
-    CHECKS, MAX_POINTS, MAX_SCORE, Dimension, Reach, assess, citation_complete, licence_present, open_licence,
-    rating, valid_cstr, valid_doi,
+from fedcat.harvester.metrics.quality import (
+    CHECKS,
+    MAX_POINTS,
+    MAX_SCORE,
+    Dimension,
+    Reach,
+    assess,
+    citation_complete,
+    licence_present,
+    open_licence,
+    rating,
+    valid_cstr,
+    valid_doi,
 )
+from fedcat.harvester.model import GeoScope, Openness, Record, Security
+from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
+from fedcat.harvester.store.runs import RunReport, RunStatus
 
 #: Weights of the ranking score (they add up to 1; the score is 0..100).
 RANKING_WEIGHTS: dict[str, float] = {

@@ -11,11 +11,19 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ..model import Record
-from ..store import RecordStore, RunReport, RunStatus
-from .compute import (
-    RUNS_WINDOW, Tally, center_metrics_by_view, finish, merge, rank, ranking_score, run_freshness, tally,
+from fedcat.harvester.metrics.compute import (
+    RUNS_WINDOW,
+    Tally,
+    center_metrics_by_view,
+    finish,
+    merge,
+    rank,
+    ranking_score,
+    run_freshness,
+    tally,
 )
+from fedcat.harvester.model import Record
+from fedcat.harvester.store import RecordStore, RunReport, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +33,8 @@ Visible = Callable[[Record], bool]
 
 def source_tally(store: RecordStore, source_id: str, visible: Visible, today: date) -> Tally:
     """The counts of one source's records that ``visible`` lets through (reads every one of them)."""
-    return tally((r for r in store.records.iter_records(source_id) if visible(r)), store.links.for_source(source_id), today)
+    return tally((r for r in store.records.iter_records(source_id) if visible(r)), store.links.for_source(source_id),
+                 today)
 
 
 def finish_source(store: RecordStore, source_id: str, counted: Tally, today: date) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from fedcat.harvester.errors import StoreError
 
 
 def now_iso() -> str:

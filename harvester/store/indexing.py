@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from ..grouping import DatasetGroup
-from ..model import Record
-from .connection import Connection, chunks
+from fedcat.harvester.grouping import DatasetGroup
+from fedcat.harvester.model import Record
+from fedcat.harvester.store.connection import Connection, chunks
 
 
 class Indexing:
@@ -43,7 +43,8 @@ class Indexing:
 
     def index_counts(self) -> tuple[int, int]:
         """(live records, records whose index copy is stale)."""
-        row = self._conn.read("SELECT SUM(deleted = 0 AND record_json IS NOT NULL), SUM(index_pending = 1) FROM records")[0]
+        row = self._conn.read("SELECT SUM(deleted = 0 AND record_json IS NOT NULL), SUM(index_pending = 1) "
+                              "FROM records")[0]
         return int(row[0] or 0), int(row[1] or 0)
 
     def pending_count(self, source_id: str) -> int:
@@ -55,7 +56,8 @@ class Indexing:
 
     def waiting_for_index(self) -> bool:
         """Whether any record waits for the index (one row of the partial index read, at most)."""
-        return bool(self._conn.read("SELECT 1 FROM records INDEXED BY records_pending_id WHERE index_pending = 1 LIMIT 1"))
+        return bool(self._conn.read("SELECT 1 FROM records INDEXED BY records_pending_id "
+                                    "WHERE index_pending = 1 LIMIT 1"))
 
     def mark_all_pending(self) -> int:
         """The index holds none of this store (lost, new, or built from another store): every live record is
@@ -74,7 +76,8 @@ class Indexing:
 
     def abandoned_rebuild(self) -> int:
         """Marks a rebuild killed before its end left (2) become plain pending marks again; returns how many."""
-        if not self._conn.read("SELECT 1 FROM records INDEXED BY records_rebuilding_id WHERE index_pending = 2 LIMIT 1"):
+        if not self._conn.read("SELECT 1 FROM records INDEXED BY records_rebuilding_id "
+                               "WHERE index_pending = 2 LIMIT 1"):
             return 0
         with self._conn.transaction() as db:
             return int(db.execute("UPDATE records SET index_pending = 1 WHERE index_pending = 2").rowcount)

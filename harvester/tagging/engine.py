@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
 
-from ..config import Config, Policy, RuleConfig, SourceConfig
-from ..errors import OverrideError
-from ..model import (
+from fedcat.harvester.config_schema import Config, Policy, RuleConfig, SourceConfig
+from fedcat.harvester.errors import OverrideError
+from fedcat.harvester.model import (
     GEO_ORDER,
     OPENNESS_ORDER,
     SECURITY_ORDER,
@@ -38,7 +38,15 @@ from ..model import (
     Record,
     Security,
 )
-from .rules import CompiledRule, Content, Match, compile_rules, load_rules_file, matches, statement_match
+from fedcat.harvester.tagging.rules import (
+    CompiledRule,
+    Content,
+    Match,
+    compile_rules,
+    load_rules_file,
+    matches,
+    statement_match,
+)
 
 TAGS = ("openness", "geo_scope", "security")
 Clock = Callable[[], date]

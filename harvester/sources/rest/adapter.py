@@ -4,7 +4,7 @@ Pagination by page number, offset, a cursor from each response or a next
 link (body or ``Link`` header); the listing stops at the reported total, on an
 empty page or when there is no next cursor/link. Each record may get a
 detail request merged in. Every request goes through the source's
-:class:`~fedcat.harvester.http.HttpClient`; the state after each page is the
+:class:`~fedcat.harvester.sources.http.HttpClient`; the state after each page is the
 checkpoint a killed run resumes from.
 """
 
@@ -19,13 +19,13 @@ from urllib.parse import urljoin, urlsplit
 
 import requests.utils
 
-from ..config import SourceConfig
-from ..errors import APIError, HTTPStatusError, MalformedResponse, ProtocolLoop
-from ..http import HttpClient, Response
-from ..rest import dates, paths, templates
-from ..rest.profile import PageStyle, Profile, RequestSpec
-from .base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
-from .jsonhttp import fetch_json
+from fedcat.harvester.config_schema import SourceConfig
+from fedcat.harvester.errors import APIError, HTTPStatusError, MalformedResponse, ProtocolLoop
+from fedcat.harvester.sources.base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
+from fedcat.harvester.sources.http import HttpClient, Response
+from fedcat.harvester.sources.jsonhttp import fetch_json
+from fedcat.harvester.sources.rest import dates, paths, templates
+from fedcat.harvester.sources.rest.profile import PageStyle, Profile, RequestSpec
 
 log = logging.getLogger(__name__)
 

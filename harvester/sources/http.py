@@ -16,27 +16,23 @@ Three components, as in Scrapy's downloader middlewares:
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import io
 import logging
 import math
-import random
 import socket
-import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
-from .config import HttpConfig
-from .errors import (
+from fedcat.harvester.config_schema import HttpConfig
+from fedcat.harvester.errors import (
     ConnectionFailed,
     ConnectionRefused,
     DeadlineExceeded,
@@ -46,7 +42,8 @@ from .errors import (
     RetryBudgetExhausted,
     TransportError,
 )
-from .version import VERSION
+from fedcat.harvester.sources.pacing import GLOBAL_THROTTLE, HostThrottle, RetryPolicy
+from fedcat.harvester.version import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +52,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: A refused connection (nothing listens there) is tried once more after this many seconds, then fails:
 #: a server restarting comes back within it, a wrong port or a stopped server never does.
 REFUSED_RETRY_DELAY = 0.5
-#: A request keeps its host to itself this long past its own deadline (it is failing by then); after
-#: that the next request to the host goes ahead without waiting for it.
-GATE_SLACK = 1.0
 #: Bytes asked for per read of a body; a read returns what has arrived, so the deadline is checked often.
 CHUNK = 64 * 1024
 
@@ -76,91 +70,6 @@ class Response:
     headers: Mapping[str, str]
     body: bytes
     encoding: str | None = None
-
-
-@dataclass
-class RetryPolicy:
-    max_retries: int = 5
-    backoff_base: float = 1.0
-    backoff_max: float = 60.0
-    retry_after_max: float = 300.0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int, retry_after: str | None, now: datetime | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        hinted = parse_retry_after(retry_after, now)
-        if hinted is not None:
-            return min(hinted, self.retry_after_max)
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        return self.rng.uniform(ceiling / 2, ceiling)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """``Retry-After: 120`` or ``Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`` → seconds (≥ 0)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-@dataclass
-class _Gate:
-    """Who holds one host, until when, and when its last request ended."""
-
-    holder: object | None = None
-    until: float = math.inf
-    last: float = -math.inf
-
-
-class HostThrottle:
-    """One request at a time per host, at least ``min_delay`` seconds apart.
-
-    A request holds its host for at most ``hold`` seconds (its deadline, plus :data:`GATE_SLACK`):
-    when it is still running after that, the next request goes ahead anyway, so a response that
-    never ends blocks the other sources of its host no longer than its own deadline.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._gates: dict[str, _Gate] = {}
-
-    def run(self, host: str, min_delay: float, fn: Callable[[], Response], *,
-            hold: float | None = None) -> Response:
-        token = object()
-        with self._cond:
-            gate = self._gates.setdefault(host, _Gate())
-            while gate.holder is not None:
-                left = gate.until - time.monotonic()
-                if left <= 0:
-                    log.warning("%s: a request has held this host past its deadline; the next one goes ahead", host)
-                    break
-                self._cond.wait(min(left, 3600.0))
-            now = time.monotonic()
-            wait = max(0.0, gate.last + min_delay - now)
-            gate.holder = token
-            gate.until = math.inf if hold is None else now + wait + hold + GATE_SLACK
-        try:
-            if wait > 0:
-                time.sleep(wait)
-            return fn()
-        finally:
-            with self._cond:
-                gate.last = time.monotonic()
-                if gate.holder is token:
-                    gate.holder = None
-                self._cond.notify_all()
-
-
-#: Shared by every client of the process, so parallel sources on one host still take turns.
-GLOBAL_THROTTLE = HostThrottle()
 
 
 class HttpClient:
@@ -276,7 +185,8 @@ class HttpClient:
                 if 200 <= resp.status < 300 or resp.status in ok_statuses:
                     self.successes += 1
                     return resp
-                error = HTTPStatusError(f"HTTP {resp.status}", status=resp.status, source_id=self.source_id, url=resp.url)
+                error = HTTPStatusError(f"HTTP {resp.status}", status=resp.status, source_id=self.source_id,
+                                        url=resp.url)
                 if resp.status not in RETRY_STATUSES:
                     raise error
                 reason = f"http_{resp.status}"
@@ -472,6 +382,3 @@ def _refused(exc: requests.ConnectionError) -> bool:
         return False
     return any(isinstance(link, ConnectionRefusedError) for link in _chain(exc))
 
-
-__all__ = ["GATE_SLACK", "GLOBAL_THROTTLE", "REFUSED_RETRY_DELAY", "HostThrottle", "HttpClient", "Response",
-           "RetryPolicy", "parse_retry_after"]

@@ -23,12 +23,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from .model import GEO_ORDER, OPENNESS_ORDER, SECURITY_ORDER, Access, GeoScope, Openness, Record, Security
-from .store import Outcome
-from .tagging.engine import TAGS, SourceTagger
+from fedcat.harvester.model import (
+    GEO_ORDER,
+    OPENNESS_ORDER,
+    SECURITY_ORDER,
+    Access,
+    GeoScope,
+    Openness,
+    Record,
+    Security,
+)
+from fedcat.harvester.store import Outcome
+from fedcat.harvester.tagging.engine import TAGS, SourceTagger
 
 if TYPE_CHECKING:
-    from .pipeline import Harvester
+    from fedcat.harvester.pipeline.run import Harvester
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Mapping a record (crosswalk, tagging, citation) is the largest share of a
 harvest's Python time. With ``map_process`` on, the pipeline sends each page's
-changed items to a child (``python -m fedcat.harvester.mapper``) as raw
+changed items to a child (``python -m fedcat.harvester.pipeline.mapper``) as raw
 payloads and gets the mapped records back as JSON, while it stores the page
 before and fetches the page after (see ``Harvester._run_pages``).
 
@@ -33,15 +33,15 @@ from typing import IO, Any
 
 from lxml import etree
 
-from .adapters.base import HarvestedItem
-from .adapters.registry import item_from_raw
-from .citation import gbt7714
-from .config import Config, SourceConfig
-from .crosswalks import crosswalk_for
-from .errors import CrosswalkError, FedcatError, HarvestError
-from .frames import read_frame, write_frame
-from .model import GATED_SECURITY, Record
-from .tagging import Override, RuleBook, SourceTagger
+from fedcat.harvester.citation import gbt7714
+from fedcat.harvester.config_schema import Config, SourceConfig
+from fedcat.harvester.crosswalks import crosswalk_for
+from fedcat.harvester.errors import CrosswalkError, FedcatError, HarvestError
+from fedcat.harvester.frames import read_frame, write_frame
+from fedcat.harvester.model import GATED_SECURITY, Record
+from fedcat.harvester.sources.base import HarvestedItem
+from fedcat.harvester.sources.registry import item_from_raw
+from fedcat.harvester.tagging import Override, RuleBook, SourceTagger
 
 log = logging.getLogger(__name__)
 

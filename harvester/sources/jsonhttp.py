@@ -1,4 +1,4 @@
-"""JSON over :class:`~fedcat.harvester.http.HttpClient`: decoding, truncation retries, envelope checks."""
+"""JSON over :class:`~fedcat.harvester.sources.http.HttpClient`: decoding, truncation retries, envelope checks."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import APIError, HTTPStatusError, MalformedResponse
-from ..http import HttpClient, Response
-from ..rest import paths
-from ..rest.profile import EnvelopeSpec
+from fedcat.harvester.errors import APIError, HTTPStatusError, MalformedResponse
+from fedcat.harvester.sources.http import HttpClient, Response
+from fedcat.harvester.sources.rest import paths
+from fedcat.harvester.sources.rest.profile import EnvelopeSpec
 
 log = logging.getLogger(__name__)
 

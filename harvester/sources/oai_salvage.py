@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ..errors import HostileXML, MalformedResponse
-from ..xml import decode, parse
+from fedcat.harvester.errors import HostileXML, MalformedResponse
+from fedcat.harvester.sources.xml import decode, parse
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 
@@ -70,7 +70,7 @@ def salvage(body: bytes, encoding: str | None) -> tuple[etree._Element, list[Bad
     bad: list[BadRecord] = []
     for chunk in chunks:
         try:
-            parse(f"{opening}{chunk}{closing}".encode("utf-8"), what="record")
+            parse(f"{opening}{chunk}{closing}".encode(), what="record")
         except HostileXML:
             raise
         except MalformedResponse as exc:

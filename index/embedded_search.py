@@ -1,0 +1,148 @@
+"""Searching the embedded index: a query planned into tantivy clauses, run, and its hits and facets read.
+
+The plan is built before the searcher is taken (a bad filter or cursor is refused without touching the
+index); the visibility clauses come from :func:`fedcat.index.groups.allowed_classes`, the one
+visibility filter every output uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import tantivy
+
+from fedcat.harvester import serial
+from fedcat.index import cursor
+from fedcat.index.analysis import TermGroup, term_groups
+from fedcat.index.base import (
+    FACETS,
+    MAX_RESULT_WINDOW,
+    FacetBucket,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    Sort,
+    check_offset,
+)
+from fedcat.index.documents import display_highlights
+from fedcat.index.errors import BadQuery
+from fedcat.index.groups import allowed_classes
+
+#: How much more a match in the title counts than one in the rest of the text.
+TITLE_BOOST = 3.0
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A query as tantivy runs it: the clauses, where the page starts, whether there is text to rank by."""
+
+    query: tantivy.Query
+    offset: int
+    ranked: bool
+
+
+def plan_search(schema: tantivy.Schema, query: SearchQuery) -> SearchPlan:
+    offset = _decode_offset(query)
+    groups = term_groups(query.text)
+    return SearchPlan(_build_query(schema, query, groups), offset, bool(groups))
+
+
+def run_search(searcher: tantivy.Searcher, plan: SearchPlan, query: SearchQuery) -> SearchResult:
+    kwargs: dict[str, Any] = {"limit": query.size, "offset": plan.offset, "count": True}
+    if query.sort is not Sort.RELEVANCE or not plan.ranked:
+        kwargs["order_by_field"] = "published_key"
+        kwargs["order"] = tantivy.Order.Asc if query.sort is Sort.OLDEST else tantivy.Order.Desc
+    found = searcher.search(plan.query, **kwargs)
+    hits = [_hit(searcher, score, addr, query) for score, addr in found.hits]
+    total = int(getattr(found, "count", 0) or 0)
+    next_offset = plan.offset + len(hits)
+    more = next_offset < total and hits and next_offset < MAX_RESULT_WINDOW
+    next_cursor = cursor.encode({"o": next_offset}, query) if more else None
+    facets = _facets(searcher, plan.query, query) if query.facets else {}
+    return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+
+def _hit(searcher: tantivy.Searcher, score: Any, addr: tantivy.DocAddress, query: SearchQuery) -> Hit:
+    stored = searcher.doc(addr).to_dict()
+    display: dict[str, Any] = serial.loads(stored["display"][0])
+    highlights = display_highlights(display, query.text) if query.highlight else {}
+    return Hit(id=display["id"], score=float(score) if isinstance(score, float) else 0.0,
+               doc=display, highlights=highlights)
+
+
+def _facets(searcher: tantivy.Searcher, tq: tantivy.Query, query: SearchQuery) -> dict[str, list[FacetBucket]]:
+    aggs: dict[str, Any] = {}
+    for name in query.facets:
+        if name not in FACETS:
+            raise BadQuery(f"unknown facet {name!r} (known: {', '.join(FACETS)})", param="facets")
+        aggs[name] = {"terms": {"field": name, "size": query.facet_size}}
+    raw = searcher.aggregate(tq, aggs)
+    out: dict[str, list[FacetBucket]] = {}
+    for name in query.facets:
+        buckets = raw.get(name, {}).get("buckets", [])
+        out[name] = [FacetBucket(value=str(b["key"]), count=int(b["doc_count"])) for b in buckets]
+        if name == "year":
+            out[name].sort(key=lambda b: b.value, reverse=True)
+    return out
+
+
+def _build_query(schema: tantivy.Schema, query: SearchQuery, groups: list[TermGroup]) -> tantivy.Query:
+    clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+    for group in groups:
+        clauses.append((tantivy.Occur.Must, _text_clause(schema, group)))
+    for name, values in query.filters.items():
+        if name not in FACETS:
+            raise BadQuery(f"unknown filter {name!r} (known: {', '.join(FACETS)})", param=name)
+        if not values:
+            continue
+        clauses.append((tantivy.Occur.Must, _any_of(schema, name, values)))
+    allowed, denied = allowed_classes(query.visibility)
+    clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "vis_in", allowed)))
+    if denied:
+        clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_in", denied)))
+    clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_out", allowed)))
+    if not groups:
+        clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _any_of(schema: tantivy.Schema, name: str, values: list[str]) -> tantivy.Query:
+    if name == "year":
+        terms: list[Any] = []
+        for v in values:
+            try:
+                terms.append(int(v))
+            except ValueError:
+                raise BadQuery(f"{v!r} is not a year", param="year") from None
+        return tantivy.Query.term_set_query(schema, "year", terms)
+    return tantivy.Query.term_set_query(schema, name, list(values))
+
+
+def _text_clause(schema: tantivy.Schema, group: TermGroup) -> tantivy.Query:
+    """Match the group in title (boosted) or body; several tokens match as a phrase."""
+
+    def on(field: str) -> tantivy.Query:
+        if len(group.tokens) == 1:
+            return tantivy.Query.term_query(schema, field, group.tokens[0])
+        return tantivy.Query.phrase_query(schema, field, list(group.tokens))
+
+    return tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Should, tantivy.Query.boost_query(on("title"), TITLE_BOOST)),
+            (tantivy.Occur.Should, on("body")),
+        ]
+    )
+
+
+def _decode_offset(query: SearchQuery) -> int:
+    if not query.cursor:
+        check_offset(query)
+        return query.offset
+    data = cursor.decode(query.cursor, query)
+    offset = data.get("o")
+    if not isinstance(offset, int):
+        raise BadQuery("not a cursor returned by this index", param="cursor")
+    if not 0 <= offset <= MAX_RESULT_WINDOW:
+        raise BadQuery(f"cursors reach at most {MAX_RESULT_WINDOW} results; narrow the query", param="cursor")
+    return offset
