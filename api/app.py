@@ -13,19 +13,20 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
-from fedcat.api import docs_ui, errors, export, metrics, officer, openapi, records, review, web
-from fedcat.api.audience import Caller
-from fedcat.api.catalog import Catalog
-from fedcat.api.deps import audit_hits, caller_of
-from fedcat.api.errors import BadParameter
-from fedcat.api.metrics import metrics_of
-from fedcat.api.params import MAX_QUERY_LENGTH, search_filters, strict_params
-from fedcat.api.security_headers import SecurityHeaders
 from fedcat.harvester.errors import StoreError
 from fedcat.harvester.store import RunReport
 from fedcat.harvester.version import VERSION
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 from fedcat.index.errors import IndexBackendError
+
+from . import docs_ui, errors, export, metrics, officer, openapi, records, review, web
+from .audience import Caller
+from .catalog import Catalog
+from .deps import audit_hits, caller_of
+from .errors import BadParameter
+from .metrics import metrics_of
+from .params import MAX_QUERY_LENGTH, search_filters, strict_params
+from .security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 

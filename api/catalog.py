@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fedcat.api.snapshots import SnapshotAfterRun, refresh_after_link_check
 from fedcat.harvester.config import Backend, Config, IndexConfig
 from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.metrics.report import MetricsCache
@@ -18,6 +17,8 @@ from fedcat.harvester.store import RecordStore
 from fedcat.index.base import SearchIndex
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
+
+from .snapshots import SnapshotAfterRun, refresh_after_link_check
 
 if TYPE_CHECKING:
     from fedcat.harvester.linkcheck.run import LinkCheckReport

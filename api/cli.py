@@ -18,16 +18,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from fedcat.api import cli_metrics, cli_officer, cli_schema, cli_status
-from fedcat.api.audience import Caller
-from fedcat.api.catalog import Catalog
-from fedcat.api.cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
-from fedcat.api.cli_runs import HARVESTS_LIMIT, cmd_harvests
-from fedcat.api.console import make_console
 from fedcat.harvester.config import Audience, Config
 from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
+
+from . import cli_metrics, cli_officer, cli_schema, cli_status
+from .audience import Caller
+from .catalog import Catalog
+from .cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
+from .cli_runs import HARVESTS_LIMIT, cmd_harvests
+from .console import make_console
 
 log = logging.getLogger(__name__)
 console = make_console()
@@ -130,7 +131,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from fedcat.api.app import search_body
+    from .app import search_body
 
     config = _config(args)
     catalog = Catalog.open(config)
@@ -249,7 +250,7 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from fedcat.api.server import check_bindable
+    from .server import check_bindable
 
     config = _config(args)
     host, port = args.host or config.api.host, args.port or config.api.port
@@ -259,8 +260,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(config: Config, host: str, port: int) -> None:
-    from fedcat.api.app import create_app
-    from fedcat.api.server import serve
+    from .app import create_app
+    from .server import serve
 
     catalog = Catalog.open(config)
     try:
@@ -270,7 +271,7 @@ def _serve(config: Config, host: str, port: int) -> None:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from fedcat.api.scheduler import run_foreground
+    from .scheduler import run_foreground
 
     config = _config(args)
     catalog = Catalog.open(config, index_required=False)
@@ -282,8 +283,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from fedcat.api.demo import run_demo
-    from fedcat.api.server import check_bindable
+    from .demo import run_demo
+    from .server import check_bindable
 
     if not args.no_serve:  # before the demo centers start and are harvested
         check_bindable(args.host, args.port, hint="choose another with --port or --host (or add --no-serve)")

@@ -11,12 +11,13 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from fedcat.api.audience import Caller
-from fedcat.api.catalog import Catalog
-from fedcat.api.cli_common import _config, command_line
-from fedcat.api.console import make_console
 from fedcat.harvester.config import Audience
 from fedcat.harvester.store.link_results import LinkStatus
+
+from .audience import Caller
+from .catalog import Catalog
+from .cli_common import _config, command_line
+from .console import make_console
 
 console = make_console()
 
@@ -54,7 +55,7 @@ def _never_harvested(catalog: Catalog) -> list[str]:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from fedcat.api.metrics import center_body, csv_rows, ranking_body, to_csv  # the API's module: loaded when used
+    from .metrics import center_body, csv_rows, ranking_body, to_csv  # the API's module: loaded when used
 
     catalog = _catalog(args)
     try:

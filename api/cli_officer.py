@@ -11,14 +11,15 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from fedcat.api.catalog import Catalog
-from fedcat.api.cli_common import _config
-from fedcat.api.console import make_console
 from fedcat.harvester.config import Audience
 from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.model import Record, access_labels
 from fedcat.harvester.pipeline.decisions import Decision, Status
 from fedcat.harvester.pipeline.retagging import retag_store
+
+from .catalog import Catalog
+from .cli_common import _config
+from .console import make_console
 
 console = make_console()
 TAGS = ("openness", "geo_scope", "security")
@@ -125,7 +126,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     finally:
         catalog.close()
     if args.json:
-        from fedcat.api.review import queue_entry
+        from .review import queue_entry
 
         print(json.dumps({"records": [queue_entry(r) for r in queue], "pending": [p.to_dict() for p in pending]},
                          ensure_ascii=False, indent=2))

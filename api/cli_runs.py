@@ -11,10 +11,11 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from fedcat.api.catalog import Catalog
-from fedcat.api.cli_common import _config, command_line
-from fedcat.api.console import make_console
 from fedcat.harvester.store import RunReport
+
+from .catalog import Catalog
+from .cli_common import _config, command_line
+from .console import make_console
 
 console = make_console()
 

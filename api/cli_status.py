@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fedcat.api.catalog import Catalog
-from fedcat.api.console import make_console
 from fedcat.harvester.config import Config
 from fedcat.index.embedded import EmbeddedIndex
+
+from .catalog import Catalog
+from .console import make_console
 
 console = make_console()
 

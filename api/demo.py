@@ -14,11 +14,12 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from fedcat.api.catalog import Catalog
 from fedcat.harvester.config import Config, config_from_dict
 from fedcat.harvester.demo.federation import DemoFederation
 from fedcat.harvester.store import RunReport
 from fedcat.index.embedded import EmbeddedIndex
+
+from .catalog import Catalog
 
 log = logging.getLogger(__name__)
 

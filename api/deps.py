@@ -6,11 +6,12 @@ from collections.abc import Iterable
 
 from fastapi import Request
 
-from fedcat.api.audience import AUDITED_LEVELS, Caller
-from fedcat.api.catalog import Catalog
-from fedcat.api.errors import Forbidden, Unauthorized
 from fedcat.harvester.errors import StoreError
 from fedcat.index.base import Hit
+
+from .audience import AUDITED_LEVELS, Caller
+from .catalog import Catalog
+from .errors import Forbidden, Unauthorized
 
 #: Headers an API key may come in (``Authorization: Bearer <key>`` or ``X-API-Key: <key>``).
 KEY_HEADER = "x-api-key"

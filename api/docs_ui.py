@@ -23,7 +23,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from fedcat.api.security_headers import docs_policy
+from .security_headers import docs_policy
 
 DOCS_PATH = "/api/v1/docs"
 ASSETS_PATH = f"{DOCS_PATH}/assets"

@@ -16,12 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from fedcat.api.audience import Caller
-from fedcat.api.catalog import Catalog
-from fedcat.api.deps import audit_hits, caller_of, catalog_of
-from fedcat.api.params import MAX_QUERY_LENGTH, search_filters
 from fedcat.harvester.links import safe_url
 from fedcat.index.base import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
+
+from .audience import Caller
+from .catalog import Catalog
+from .deps import audit_hits, caller_of, catalog_of
+from .params import MAX_QUERY_LENGTH, search_filters
 
 router = APIRouter()
 CSV_COLUMNS = ("id", "title", "title_en", "center", "source_id", "openness", "geo_scope", "security",

@@ -16,13 +16,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from fedcat.api.audience import Caller
-from fedcat.api.catalog import Catalog
-from fedcat.api.deps import caller_of, catalog_of
-from fedcat.api.errors import NotFound
-from fedcat.api.export import UTF8_BOM
 from fedcat.harvester.config import SourceConfig
 from fedcat.harvester.metrics import RANKING_WEIGHTS, rank
+
+from .audience import Caller
+from .catalog import Catalog
+from .deps import caller_of, catalog_of
+from .errors import NotFound
+from .export import UTF8_BOM
 
 router = APIRouter()
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from fedcat.api.deps import caller_of, catalog_of, officer_of
+from .deps import caller_of, catalog_of, officer_of
 
 router = APIRouter()
 

@@ -9,9 +9,10 @@ from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from fedcat.api.errors import BadParameter
 from fedcat.harvester.model import GeoScope, Openness, Security
 from fedcat.index.base import FACETS
+
+from .errors import BadParameter
 
 MAX_QUERY_LENGTH = 500
 #: The years a year filter may name (a larger number would overflow the engines' 64-bit integers).

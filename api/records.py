@@ -13,13 +13,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from fedcat.api.audience import AUDITED_LEVELS, Caller
-from fedcat.api.deps import caller_of, catalog_of, officer_of
-from fedcat.api.errors import Forbidden, NotFound
-from fedcat.api.review import decision_errors
 from fedcat.harvester.model import Record, access_labels
 from fedcat.harvester.pipeline.decisions import Status
 from fedcat.harvester.tagging.engine import TAGS
+
+from .audience import AUDITED_LEVELS, Caller
+from .deps import caller_of, catalog_of, officer_of
+from .errors import Forbidden, NotFound
+from .review import decision_errors
 
 router = APIRouter()
 

@@ -15,11 +15,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from fedcat.api.deps import catalog_of, officer_of
-from fedcat.api.errors import BadParameter, Conflict, NotFound
 from fedcat.harvester.errors import DecisionConflict, NothingToDecide, OverrideError
 from fedcat.harvester.model import Record
 from fedcat.harvester.pipeline.decisions import Decision
+
+from .deps import catalog_of, officer_of
+from .errors import BadParameter, Conflict, NotFound
 
 router = APIRouter()
 

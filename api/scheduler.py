@@ -9,9 +9,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from rich.console import Console
 
-from fedcat.api.catalog import Catalog
 from fedcat.harvester.config import SourceConfig
 from fedcat.harvester.errors import FedcatError
+
+from .catalog import Catalog
 
 log = logging.getLogger(__name__)
 

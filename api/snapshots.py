@@ -6,12 +6,13 @@ import logging
 from collections.abc import Callable
 from datetime import date
 
-from fedcat.api.audience import visibility_for
 from fedcat.harvester.config import Audience, Config
 from fedcat.harvester.errors import StoreError
 from fedcat.harvester.metrics import snapshot
 from fedcat.harvester.metrics.report import Visible
 from fedcat.harvester.store import RecordStore, RunReport
+
+from .audience import visibility_for
 
 log = logging.getLogger(__name__)
 

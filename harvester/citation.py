@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fedcat.harvester.links import doi_url, safe_url
-from fedcat.harvester.model import Record
+from .links import doi_url, safe_url
+from .model import Record
 
 
 def gbt7714(record: Record) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 import yaml.constructor
 
-from fedcat.harvester.config_checks import check_config
-from fedcat.harvester.config_schema import (
+from .config_checks import check_config
+from .config_schema import (
     ApiConfig,
     Audience,
     Backend,
@@ -37,9 +37,9 @@ from fedcat.harvester.config_schema import (
     TaggingConfig,
     TagValues,
 )
-from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.schema import validate
-from fedcat.harvester.yaml_loader import SafeLoader
+from .errors import ConfigError
+from .schema import validate
+from .yaml_loader import SafeLoader
 
 __all__ = [
     "ApiConfig", "Audience", "Backend", "Config", "ConfigError", "HttpConfig", "IndexConfig", "LinkCheckConfig",
@@ -92,7 +92,7 @@ def validate_config(data: Any, *, path: str | None = None) -> Config:
 def config_from_dict(data: Any, *, path: str | None = None) -> Config:
     """Validate a parsed config mapping and resolve it (its profiles loaded, its rules compiled)."""
     # Imported here: the tagging package, which the resolution reads, imports this module.
-    from fedcat.harvester.config_resolve import resolve
+    from .config_resolve import resolve
 
     cfg = validate_config(data, path=path)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from fedcat.harvester.config_schema import (
+from .config_schema import (
     Backend,
     Config,
     HttpConfig,
@@ -18,8 +18,8 @@ from fedcat.harvester.config_schema import (
     Protocol,
     SourceConfig,
 )
-from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.model import Security
+from .errors import ConfigError
+from .model import Security
 
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

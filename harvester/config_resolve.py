@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fedcat.harvester.config_schema import Config, Protocol, SourceConfig
-from fedcat.harvester.tagging.rules import CompiledRule, compile_rules
+from .config_schema import Config, Protocol, SourceConfig
+from .tagging.rules import CompiledRule, compile_rules
 
 if TYPE_CHECKING:
-    from fedcat.harvester.sources.rest.profile_schema import Profile
+    from .sources.rest.profile_schema import Profile
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _profile(src: SourceConfig, i: int, base_dir: Path | None) -> tuple[str, Pro
     """The profile a JSON API source uses (the built-in adapter's unless it names one), and its reference:
     a shipped profile's name, or a file made absolute against the config's folder."""
     # Imported only for a source that needs a profile: an OAI-PMH federation never loads the REST modules.
-    from fedcat.harvester.sources.rest.profile import BUILTIN_PROFILES, load_profile, resolve_ref
+    from .sources.rest.profile import BUILTIN_PROFILES, load_profile, resolve_ref
 
     ref = resolve_ref(src.profile if src.profile is not None else BUILTIN_PROFILES[src.protocol.value], base_dir)
     return ref, load_profile(ref, key=f"sources[{i}].profile")

@@ -17,9 +17,9 @@ from typing import Any
 from pydantic.dataclasses import dataclass
 from pydantic.json_schema import SkipJsonSchema
 
-from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.model import Flag, GeoScope, Openness, Security
-from fedcat.harvester.schema import NOT_A_KEY, SCHEMA, Bool, Dict, Float, Int, List, Str, json_schema
+from .errors import ConfigError
+from .model import Flag, GeoScope, Openness, Security
+from .schema import NOT_A_KEY, SCHEMA, Bool, Dict, Float, Int, List, Str, json_schema
 
 
 class Protocol(StrEnum):

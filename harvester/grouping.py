@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from fedcat.harvester.model import Record
+from .model import Record
 
 if TYPE_CHECKING:
     from fedcat.index.base import SearchIndex

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fedcat.harvester import serial
+from . import serial
 
 
 class Openness(StrEnum):

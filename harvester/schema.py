@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar, Union
 from pydantic import ConfigDict, Strict, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from fedcat.harvester.errors import ConfigError
+from .errors import ConfigError
 
 #: Every schema refuses unknown keys; the docstring under a field is its description in the JSON Schema.
 SCHEMA = ConfigDict(extra="forbid", use_attribute_docstrings=True)

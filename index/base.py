@@ -17,7 +17,8 @@ from typing import Any
 
 from fedcat.harvester.grouping import DatasetGroup, groups_of
 from fedcat.harvester.model import GATED_SECURITY, GeoScope, Record, Security
-from fedcat.index.errors import BadQuery
+
+from .errors import BadQuery
 
 #: Facets (and filters) every backend supports, in display order.
 FACETS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "year", "subject")

@@ -14,8 +14,8 @@ import hashlib
 import json
 from typing import Any
 
-from fedcat.index.base import SearchQuery
-from fedcat.index.errors import BadQuery
+from .base import SearchQuery
+from .errors import BadQuery
 
 
 def fingerprint(query: SearchQuery) -> str:

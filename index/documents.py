@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedcat.harvester.model import GATED_SECURITY, Record, pick_lang
-from fedcat.index.analysis import fold, is_cjk, term_groups
+
+from .analysis import fold, is_cjk, term_groups
 
 
 @dataclass

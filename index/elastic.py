@@ -37,8 +37,9 @@ from elasticsearch import (
 
 from fedcat.harvester.config_schema import ElasticSettings
 from fedcat.harvester.grouping import DatasetGroup
-from fedcat.index import cursor
-from fedcat.index.base import (
+
+from . import cursor
+from .base import (
     MAX_RESULT_WINDOW,
     BulkResult,
     FacetBucket,
@@ -48,8 +49,8 @@ from fedcat.index.base import (
     SearchResult,
     check_offset,
 )
-from fedcat.index.documents import display_highlights, indexable
-from fedcat.index.elastic_dsl import (
+from .documents import display_highlights, indexable
+from .elastic_dsl import (
     SCHEMA_VERSION,
     Page,
     create_index_body,
@@ -59,7 +60,7 @@ from fedcat.index.elastic_dsl import (
     search_body,
     validate,
 )
-from fedcat.index.errors import BadQuery, BulkError, IndexBackendError, IndexUnavailable
+from .errors import BadQuery, BulkError, IndexBackendError, IndexUnavailable
 
 log = logging.getLogger(__name__)
 

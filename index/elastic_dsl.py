@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedcat.harvester.grouping import DatasetGroup
-from fedcat.index.analysis import TermGroup, term_groups
-from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
-from fedcat.index.errors import BadQuery
-from fedcat.index.groups import ViewDoc, all_doc_ids, allowed_classes, views
+
+from .analysis import TermGroup, term_groups
+from .base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
+from .errors import BadQuery
+from .groups import ViewDoc, all_doc_ids, allowed_classes, views
 
 #: Bumped when the mapping or analysis changes; an index with another version needs `fedcat reindex`.
 SCHEMA_VERSION = 2

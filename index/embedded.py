@@ -22,20 +22,21 @@ import tantivy
 
 from fedcat.harvester import serial
 from fedcat.harvester.grouping import DatasetGroup
-from fedcat.index import rebuild
-from fedcat.index.analysis import analysed_text
-from fedcat.index.base import (
+
+from . import rebuild
+from .analysis import analysed_text
+from .base import (
     MAX_PAGE_SIZE,
     BulkResult,
     SearchIndex,
     SearchQuery,
     SearchResult,
 )
-from fedcat.index.documents import indexable
-from fedcat.index.embedded_search import plan_search, run_search
-from fedcat.index.errors import BadQuery, IndexUnavailable
-from fedcat.index.groups import FULL_VIEW, ViewDoc, views
-from fedcat.index.writer_process import WriterProcess
+from .documents import indexable
+from .embedded_search import plan_search, run_search
+from .errors import BadQuery, IndexUnavailable
+from .groups import FULL_VIEW, ViewDoc, views
+from .writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 

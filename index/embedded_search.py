@@ -13,9 +13,10 @@ from typing import Any
 import tantivy
 
 from fedcat.harvester import serial
-from fedcat.index import cursor
-from fedcat.index.analysis import TermGroup, term_groups
-from fedcat.index.base import (
+
+from . import cursor
+from .analysis import TermGroup, term_groups
+from .base import (
     FACETS,
     MAX_RESULT_WINDOW,
     FacetBucket,
@@ -25,9 +26,9 @@ from fedcat.index.base import (
     Sort,
     check_offset,
 )
-from fedcat.index.documents import display_highlights
-from fedcat.index.errors import BadQuery
-from fedcat.index.groups import allowed_classes
+from .documents import display_highlights
+from .errors import BadQuery
+from .groups import allowed_classes
 
 #: How much more a match in the title counts than one in the rest of the text.
 TITLE_BOOST = 3.0

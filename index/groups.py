@@ -31,8 +31,9 @@ from typing import Any
 
 from fedcat.harvester.grouping import DatasetGroup, group_key
 from fedcat.harvester.model import GeoScope, Record, Security
-from fedcat.index.base import Visibility
-from fedcat.index.documents import IndexDoc, indexable, to_index_doc
+
+from .base import Visibility
+from .documents import IndexDoc, indexable, to_index_doc
 
 #: Levels a document may hold (core and secret never enter an index).
 INDEXED_LEVELS: tuple[Security, ...] = (

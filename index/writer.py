@@ -13,10 +13,11 @@ from typing import IO
 
 from fedcat.harvester.grouping import DatasetGroup
 from fedcat.harvester.model import Record
-from fedcat.index.embedded import EmbeddedIndex
-from fedcat.index.errors import IndexBackendError
-from fedcat.index.writer_process import read_message as _read
-from fedcat.index.writer_process import write_message as _write
+
+from .embedded import EmbeddedIndex
+from .errors import IndexBackendError
+from .writer_process import read_message as _read
+from .writer_process import write_message as _write
 
 log = logging.getLogger(__name__)
 

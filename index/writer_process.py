@@ -28,7 +28,8 @@ from typing import IO, Any
 from fedcat.harvester import serial
 from fedcat.harvester.frames import read_frame, write_frame
 from fedcat.harvester.grouping import DatasetGroup
-from fedcat.index.errors import IndexBackendError, IndexUnavailable
+
+from .errors import IndexBackendError, IndexUnavailable
 
 log = logging.getLogger(__name__)
 

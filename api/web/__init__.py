@@ -8,7 +8,7 @@ in the ``fedcat_key`` cookie (set at ``/key``).
 
 from fastapi import APIRouter
 
-from fedcat.api.web import dashboard, key, record, review, search
+from . import dashboard, key, record, review, search
 
 router = APIRouter()
 for _module in (search, record, dashboard, key, review):

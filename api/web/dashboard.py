@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from fedcat.api.metrics import all_centers_metrics, all_metrics, find_source, history_body
-from fedcat.api.web import charts
-from fedcat.api.web.charts import Bar, Series
-from fedcat.api.web.i18n import BADGE_TONE, Translator
-from fedcat.api.web.pages import Page, html_errors
 from fedcat.harvester.metrics import MAX_SCORE, rank
 from fedcat.harvester.store.link_results import LinkStatus
+
+from ..metrics import all_centers_metrics, all_metrics, find_source, history_body
+from . import charts
+from .charts import Bar, Series
+from .i18n import BADGE_TONE, Translator
+from .pages import Page, html_errors
 
 router = APIRouter()
 

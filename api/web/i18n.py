@@ -6,7 +6,6 @@ from enum import StrEnum
 
 from fastapi import Request
 
-from fedcat.api.web.rule_labels import rule_label, tier_label
 from fedcat.harvester.model import (
     GEO_LABELS_ZH,
     OPENNESS_LABELS_ZH,
@@ -15,6 +14,8 @@ from fedcat.harvester.model import (
     Openness,
     Security,
 )
+
+from .rule_labels import rule_label, tier_label
 
 LANG_COOKIE = "fedcat_lang"
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from fedcat.api.web.i18n import Lang, Translator
 from fedcat.harvester.links import doi_url, safe_url
 from fedcat.harvester.model import Openness, Record, pick_lang
+
+from .i18n import Lang, Translator
 
 
 def dataset(record: Record) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from fedcat.api.deps import KEY_COOKIE, catalog_of
-from fedcat.api.web.pages import Page, error_page, html_errors
+from ..deps import KEY_COOKIE, catalog_of
+from .pages import Page, error_page, html_errors
 
 router = APIRouter()
 MAX_FORM = 4096

@@ -11,15 +11,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from fedcat.api.audience import Caller
-from fedcat.api.catalog import Catalog
-from fedcat.api.deps import caller_of, catalog_of
-from fedcat.api.errors import ApiError
-from fedcat.api.web.i18n import BADGE_TONE, LANG_COOKIE, Lang, Translator, lang_of
 from fedcat.harvester.config import SourceConfig
 from fedcat.harvester.links import cstr_url, doi_url, safe_url
 from fedcat.harvester.metrics import RANKING_WEIGHTS
 from fedcat.index.errors import BadQuery, IndexUnavailable
+
+from ..audience import Caller
+from ..catalog import Catalog
+from ..deps import caller_of, catalog_of
+from ..errors import ApiError
+from .i18n import BADGE_TONE, LANG_COOKIE, Lang, Translator, lang_of
 
 
 @functools.cache

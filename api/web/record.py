@@ -9,13 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from fedcat.api.records import visible_record
-from fedcat.api.web.jsonld import script
-from fedcat.api.web.pages import Page, html_errors
 from fedcat.harvester.citation import bibtex, gbt7714
 from fedcat.harvester.links import safe_url
 from fedcat.harvester.model import Openness, Record, pick_lang
 from fedcat.index.base import SearchQuery
+
+from ..records import visible_record
+from .jsonld import script
+from .pages import Page, html_errors
 
 router = APIRouter()
 

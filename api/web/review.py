@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from fedcat.api.errors import Forbidden
-from fedcat.api.web.pages import Page, html_errors
+from ..errors import Forbidden
+from .pages import Page, html_errors
 
 router = APIRouter()
 

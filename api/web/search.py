@@ -9,13 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from fedcat.api.deps import audit_hits
-from fedcat.api.errors import BadParameter
-from fedcat.api.export import ExportFormat, export_response
-from fedcat.api.params import MAX_QUERY_LENGTH, checked_filters
-from fedcat.api.web.pages import Page, html_errors
 from fedcat.harvester.model import Security
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SearchQuery, Sort
+
+from ..deps import audit_hits
+from ..errors import BadParameter
+from ..export import ExportFormat, export_response
+from ..params import MAX_QUERY_LENGTH, checked_filters
+from .pages import Page, html_errors
 
 router = APIRouter()
 PAGE_SIZE = 20

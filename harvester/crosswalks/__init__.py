@@ -6,10 +6,10 @@ import importlib
 from collections.abc import Callable
 from typing import cast
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.errors import CrosswalkError
-from fedcat.harvester.model import Record
-from fedcat.harvester.sources.base import HarvestedItem
+from ..config_schema import SourceConfig
+from ..errors import CrosswalkError
+from ..model import Record
+from ..sources.base import HarvestedItem
 
 Crosswalk = Callable[[HarvestedItem, SourceConfig, "int | None"], Record]
 

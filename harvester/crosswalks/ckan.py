@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.crosswalks.common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
-from fedcat.harvester.crosswalks.markup import strip_markup
-from fedcat.harvester.model import LangText, Record
-from fedcat.harvester.sources.base import HarvestedItem
-from fedcat.harvester.sources.rest import dates
-from fedcat.harvester.sources.rest.paths import as_text, values
+from ..config_schema import SourceConfig
+from ..model import LangText, Record
+from ..sources.base import HarvestedItem
+from ..sources.rest import dates
+from ..sources.rest.paths import as_text, values
+from .common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
+from .markup import strip_markup
 
 _ID_EXTRAS = ("doi", "identifier", "cstr", "dcat_identifier", "guid")
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.model import (
+from ..config_schema import SourceConfig
+from ..model import (
     Identifiers,
     Licence,
     Provenance,
@@ -17,7 +17,7 @@ from fedcat.harvester.model import (
     normalise_doi,
     normalise_licence,
 )
-from fedcat.harvester.sources.base import HarvestedItem
+from ..sources.base import HarvestedItem
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _YEAR_RE = re.compile(r"\b(1[89]\d\d|20\d\d|2100)\b")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.crosswalks.common import (
+from ..config_schema import SourceConfig
+from ..model import LangText, Record, Statement, normalise_licence
+from ..sources.base import HarvestedItem
+from .common import (
     classify_identifier,
     dedupe,
     iso_date,
@@ -16,8 +18,6 @@ from fedcat.harvester.crosswalks.common import (
     text,
     year_of,
 )
-from fedcat.harvester.model import LangText, Record, Statement, normalise_licence
-from fedcat.harvester.sources.base import HarvestedItem
 
 #: Subject schemes that carry a security level rather than a subject.
 STATEMENT_SCHEMES = frozenset({"密级", "数据级别", "安全级别", "securityLevel", "classification"})

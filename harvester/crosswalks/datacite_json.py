@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.crosswalks.common import classify_identifier, dedupe, iso_date, licence_from, shell, year_of
-from fedcat.harvester.crosswalks.markup import strip_markup
-from fedcat.harvester.model import LangText, Record, normalise_cstr, normalise_doi, normalise_licence
-from fedcat.harvester.sources.base import HarvestedItem
-from fedcat.harvester.sources.rest import dates
-from fedcat.harvester.sources.rest.paths import as_text
+from ..config_schema import SourceConfig
+from ..model import LangText, Record, normalise_cstr, normalise_doi, normalise_licence
+from ..sources.base import HarvestedItem
+from ..sources.rest import dates
+from ..sources.rest.paths import as_text
+from .common import classify_identifier, dedupe, iso_date, licence_from, shell, year_of
+from .markup import strip_markup
 
 _UNKNOWN = re.compile(r"^\(?:(unac|unal|unap|unas|unav|unkn|none|null|tba|etal)\)?$", re.IGNORECASE)
 

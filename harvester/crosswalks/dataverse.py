@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.crosswalks.common import classify_identifier, dedupe, licence_from, shell, year_of
-from fedcat.harvester.crosswalks.markup import strip_markup
-from fedcat.harvester.model import LangText, Record
-from fedcat.harvester.sources.base import HarvestedItem
-from fedcat.harvester.sources.rest import dates
-from fedcat.harvester.sources.rest.paths import as_text, first, values
+from ..config_schema import SourceConfig
+from ..model import LangText, Record
+from ..sources.base import HarvestedItem
+from ..sources.rest import dates
+from ..sources.rest.paths import as_text, first, values
+from .common import classify_identifier, dedupe, licence_from, shell, year_of
+from .markup import strip_markup
 
 
 def citation_fields(export: Any) -> dict[str, Any]:

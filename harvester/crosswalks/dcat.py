@@ -19,8 +19,11 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.crosswalks.common import (
+from ..config_schema import SourceConfig
+from ..errors import CrosswalkError, UnreadablePayload
+from ..model import LangText, Record, Statement
+from ..sources.base import HarvestedItem
+from .common import (
     classify_identifier,
     dedupe,
     iso_date,
@@ -30,11 +33,8 @@ from fedcat.harvester.crosswalks.common import (
     shell,
     year_of,
 )
-from fedcat.harvester.crosswalks.datacite import STATEMENT_SCHEMES
-from fedcat.harvester.crosswalks.rdf import graph_from_bytes, graph_from_element, graph_from_jsonld
-from fedcat.harvester.errors import CrosswalkError, UnreadablePayload
-from fedcat.harvester.model import LangText, Record, Statement
-from fedcat.harvester.sources.base import HarvestedItem
+from .datacite import STATEMENT_SCHEMES
+from .rdf import graph_from_bytes, graph_from_element, graph_from_jsonld
 
 ADMS_IDENTIFIER = URIRef("http://www.w3.org/ns/adms#identifier")
 ADMS_VERSION = URIRef("http://www.w3.org/ns/adms#version")

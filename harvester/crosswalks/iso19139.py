@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from lxml import etree
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.crosswalks.common import (
+from ..config_schema import SourceConfig
+from ..errors import CrosswalkError
+from ..model import LangText, Record, Statement, normalise_licence
+from ..sources.base import HarvestedItem
+from .common import (
     classify_identifier,
     dedupe,
     iso_date,
@@ -24,9 +27,6 @@ from fedcat.harvester.crosswalks.common import (
     shell,
     year_of,
 )
-from fedcat.harvester.errors import CrosswalkError
-from fedcat.harvester.model import LangText, Record, Statement, normalise_licence
-from fedcat.harvester.sources.base import HarvestedItem
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 CREATOR_ROLES = frozenset({"author", "originator", "principalInvestigator", "coAuthor"})

@@ -15,15 +15,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.crosswalks import ckan, datacite_json, dataverse, dcat
-from fedcat.harvester.crosswalks.common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
-from fedcat.harvester.crosswalks.markup import strip_markup
-from fedcat.harvester.errors import CrosswalkError
-from fedcat.harvester.model import LangText, Record, Statement, normalise_cstr, normalise_doi
-from fedcat.harvester.sources.base import HarvestedItem
-from fedcat.harvester.sources.rest import dates, paths
-from fedcat.harvester.sources.rest.profile import FieldSpec, Profile, profile_for
+from ..config_schema import SourceConfig
+from ..errors import CrosswalkError
+from ..model import LangText, Record, Statement, normalise_cstr, normalise_doi
+from ..sources.base import HarvestedItem
+from ..sources.rest import dates, paths
+from ..sources.rest.profile import FieldSpec, Profile, profile_for
+from . import ckan, datacite_json, dataverse, dcat
+from .common import classify_identifier, dedupe, landing_page, licence_from, shell, year_of
+from .markup import strip_markup
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from lxml import etree
 from rdflib import Graph
 from rdflib.exceptions import Error as RdflibError
 
-from fedcat.harvester.errors import HostileXML, MalformedResponse, UnreadablePayload
-from fedcat.harvester.sources.xml import parse as parse_xml
+from ..errors import HostileXML, MalformedResponse, UnreadablePayload
+from ..sources.xml import parse as parse_xml
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ fault injection (:mod:`.oai_server`) and :class:`DemoFederation`, which runs
 one server per center on 127.0.0.1.
 """
 
-from fedcat.harvester.demo.corpus import DemoCenter, DemoRecord, demo_centers, generate_records
-from fedcat.harvester.demo.federation import DemoFederation
-from fedcat.harvester.demo.oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
+from .corpus import DemoCenter, DemoRecord, demo_centers, generate_records
+from .federation import DemoFederation
+from .oai_server import FaultAction, FaultContext, OAIRepository, OAIServer
 
 __all__ = [
     "DemoCenter",

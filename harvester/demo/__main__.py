@@ -1,5 +1,5 @@
 """``python -m fedcat.harvester.demo``: serve the demo federation on 127.0.0.1."""
 
-from fedcat.harvester.demo.federation import main
+from .federation import main
 
 raise SystemExit(main())

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from fedcat.harvester.demo.corpus import DemoCenter, DemoRecord, demo_centers, generate_records
-from fedcat.harvester.demo.oai_server import DeletedRecordPolicy, LandingFault, OAIRepository, OAIServer
-from fedcat.harvester.demo.rest_apis import demo_api, rest_centers
-from fedcat.harvester.demo.rest_server import RestServer
+from .corpus import DemoCenter, DemoRecord, demo_centers, generate_records
+from .oai_server import DeletedRecordPolicy, LandingFault, OAIRepository, OAIServer
+from .rest_apis import demo_api, rest_centers
+from .rest_server import RestServer
 
 logger = logging.getLogger(__name__)
 

@@ -46,8 +46,8 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from fedcat.harvester.demo.corpus import DISCIPLINES, GRANULARITY_DAY, LICENSES, DemoCenter, DemoRecord
-from fedcat.harvester.demo.httpd import DemoHandler, LoopbackServer
+from .corpus import DISCIPLINES, GRANULARITY_DAY, LICENSES, DemoCenter, DemoRecord
+from .httpd import DemoHandler, LoopbackServer
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fedcat.harvester.demo.corpus import DemoCenter, DemoRecord, generate_records
-from fedcat.harvester.demo.rest_server import RestReply, RestRequest
+from .corpus import DemoCenter, DemoRecord, generate_records
+from .rest_server import RestReply, RestRequest
 
 OPEN_STATEMENTS = frozenset({"开放共享", "info:eu-repo/semantics/openAccess"})
 

@@ -11,9 +11,9 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from fedcat.harvester.demo.corpus import DemoCenter, DemoRecord, generate_records
-from fedcat.harvester.demo.rest_apis import DemoApi, _int
-from fedcat.harvester.demo.rest_server import RestReply, RestRequest
+from .corpus import DemoCenter, DemoRecord, generate_records
+from .rest_apis import DemoApi, _int
+from .rest_server import RestReply, RestRequest
 
 
 def portal_center(name: str, n_records: int = 35, page_size: int = 10) -> DemoCenter:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from fedcat.harvester.demo.httpd import DemoHandler, LoopbackServer
-from fedcat.harvester.demo.oai_server import (
+from .httpd import DemoHandler, LoopbackServer
+from .oai_server import (
     HTML_CONTENT_TYPE,
     FaultAction,
     FaultContext,

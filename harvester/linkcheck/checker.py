@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
-from fedcat.harvester.linkcheck.client import Answer, request
-from fedcat.harvester.linkcheck.guard import AddressPolicy, AddressRefused, IPAddress, ResolutionFailed, parse_networks
-from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
-from fedcat.harvester.version import VERSION
+from ..store.link_results import LinkKind, LinkResult, LinkStatus
+from ..version import VERSION
+from .client import Answer, request
+from .guard import AddressPolicy, AddressRefused, IPAddress, ResolutionFailed, parse_networks
 
 log = logging.getLogger(__name__)
 

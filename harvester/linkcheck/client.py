@@ -7,7 +7,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-from fedcat.harvester.linkcheck.guard import IPAddress
+from .guard import IPAddress
 
 #: Bytes of a GET body read before the connection is closed (only the status matters).
 MAX_BODY = 64 * 1024

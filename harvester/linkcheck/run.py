@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from fedcat.harvester.config_schema import Config
-from fedcat.harvester.linkcheck.checker import LinkChecker, Settings, Target
-from fedcat.harvester.model import Openness, Record
-from fedcat.harvester.store import RecordStore
-from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
-from fedcat.harvester.version import VERSION
+from ..config_schema import Config
+from ..model import Openness, Record
+from ..store import RecordStore
+from ..store.link_results import LinkKind, LinkResult, LinkStatus
+from ..version import VERSION
+from .checker import LinkChecker, Settings, Target
 
 log = logging.getLogger(__name__)
 

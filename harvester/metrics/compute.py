@@ -13,7 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from fedcat.harvester.metrics.quality import (
+from ..model import GeoScope, Openness, Record, Security
+from ..store.link_results import LinkKind, LinkResult, LinkStatus
+from ..store.runs import RunReport, RunStatus
+from .quality import (
     CHECKS,
     MAX_POINTS,
     MAX_SCORE,
@@ -27,9 +30,6 @@ from fedcat.harvester.metrics.quality import (
     valid_cstr,
     valid_doi,
 )
-from fedcat.harvester.model import GeoScope, Openness, Record, Security
-from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
-from fedcat.harvester.store.runs import RunReport, RunStatus
 
 #: Weights of the ranking score (they add up to 1; the score is 0..100).
 RANKING_WEIGHTS: dict[str, float] = {

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fedcat.harvester.metrics.formats import is_media_type, lookup
-from fedcat.harvester.model import Openness, Record
+from ..model import Openness, Record
+from .formats import is_media_type, lookup
 
 #: Crossref's recommended DOI pattern (matches 97% of DOIs), on the normalised lower-case form.
 DOI_SYNTAX = re.compile(r"^10\.\d{4,9}/[-._;()/:a-z0-9<>\[\]+]+$")

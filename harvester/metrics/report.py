@@ -11,7 +11,9 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from fedcat.harvester.metrics.compute import (
+from ..model import Record
+from ..store import RecordStore, RunReport, RunStatus
+from .compute import (
     RUNS_WINDOW,
     Tally,
     center_metrics_by_view,
@@ -22,8 +24,6 @@ from fedcat.harvester.metrics.compute import (
     run_freshness,
     tally,
 )
-from fedcat.harvester.model import Record
-from fedcat.harvester.store import RecordStore, RunReport, RunStatus
 
 log = logging.getLogger(__name__)
 

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from fedcat.harvester.config_schema import Audience
-from fedcat.harvester.errors import DecisionConflict, NothingToDecide, OverrideError
-from fedcat.harvester.model import SECURITY_ORDER, Record, Security
-from fedcat.harvester.store.officer import PendingOverride
-from fedcat.harvester.tagging.engine import TAGS, Override, check_override
+from ..config_schema import Audience
+from ..errors import DecisionConflict, NothingToDecide, OverrideError
+from ..model import SECURITY_ORDER, Record, Security
+from ..store.officer import PendingOverride
+from ..tagging.engine import TAGS, Override, check_override
 
 if TYPE_CHECKING:
-    from fedcat.harvester.pipeline.run import Harvester
-    from fedcat.harvester.store import RecordStore
+    from ..store import RecordStore
+    from .run import Harvester
 
 #: Levels a record leaves only when two officers agree.
 FOUR_EYES_LEVELS = frozenset({Security.IMPORTANT.value, Security.CORE.value, Security.SECRET.value})

@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Iterable
 
-from fedcat.harvester.grouping import send_changes
-from fedcat.harvester.model import Record
-from fedcat.harvester.store import Outcome, RecordStore
 from fedcat.index.base import SearchIndex
 from fedcat.index.errors import IndexBackendError
+
+from ..grouping import send_changes
+from ..model import Record
+from ..store import Outcome, RecordStore
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from fedcat.harvester.config_schema import Config, SourceConfig
-from fedcat.harvester.model import Record
-from fedcat.harvester.pipeline.feeder import IndexFeeder
-from fedcat.harvester.pipeline.mapper import map_raw
-from fedcat.harvester.store import Outcome, PageItem, RecordError, RecordStore, RunReport, RunStatus
-from fedcat.harvester.tagging import Clock, SourceTagger
+from ..config_schema import Config, SourceConfig
+from ..model import Record
+from ..store import Outcome, PageItem, RecordError, RecordStore, RunReport, RunStatus
+from ..tagging import Clock, SourceTagger
+from .feeder import IndexFeeder
+from .mapper import map_raw
 
 log = logging.getLogger(__name__)
 

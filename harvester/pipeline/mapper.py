@@ -33,15 +33,15 @@ from typing import IO, Any
 
 from lxml import etree
 
-from fedcat.harvester.citation import gbt7714
-from fedcat.harvester.config_schema import Config, SourceConfig
-from fedcat.harvester.crosswalks import crosswalk_for
-from fedcat.harvester.errors import CrosswalkError, FedcatError, HarvestError
-from fedcat.harvester.frames import read_frame, write_frame
-from fedcat.harvester.model import GATED_SECURITY, Record
-from fedcat.harvester.sources.base import HarvestedItem
-from fedcat.harvester.sources.registry import item_from_raw
-from fedcat.harvester.tagging import Override, RuleBook, SourceTagger
+from ..citation import gbt7714
+from ..config_schema import Config, SourceConfig
+from ..crosswalks import crosswalk_for
+from ..errors import CrosswalkError, FedcatError, HarvestError
+from ..frames import read_frame, write_frame
+from ..model import GATED_SECURITY, Record
+from ..sources.base import HarvestedItem
+from ..sources.registry import item_from_raw
+from ..tagging import Override, RuleBook, SourceTagger
 
 log = logging.getLogger(__name__)
 

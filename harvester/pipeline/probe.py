@@ -13,17 +13,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from fedcat.harvester.config_schema import Config, Protocol, SourceConfig
-from fedcat.harvester.errors import HarvestError, NoRecordsMatch
-from fedcat.harvester.pipeline.mapper import RECORD_ERRORS, map_item
-from fedcat.harvester.sources.base import HarvestedItem
-from fedcat.harvester.sources.http import HttpClient
-from fedcat.harvester.sources.oai_client import NS
-from fedcat.harvester.sources.oaipmh import OAIPMHAdapter
-from fedcat.harvester.sources.rest import paths
-from fedcat.harvester.sources.rest.adapter import RestAdapter
-from fedcat.harvester.sources.rest.profile import Profile, profile_for
-from fedcat.harvester.tagging import RuleBook
+from ..config_schema import Config, Protocol, SourceConfig
+from ..errors import HarvestError, NoRecordsMatch
+from ..sources.base import HarvestedItem
+from ..sources.http import HttpClient
+from ..sources.oai_client import NS
+from ..sources.oaipmh import OAIPMHAdapter
+from ..sources.rest import paths
+from ..sources.rest.adapter import RestAdapter
+from ..sources.rest.profile import Profile, profile_for
+from ..tagging import RuleBook
+from .mapper import RECORD_ERRORS, map_item
 
 log = logging.getLogger(__name__)
 

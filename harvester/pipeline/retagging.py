@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from fedcat.harvester.model import (
+from ..model import (
     GEO_ORDER,
     OPENNESS_ORDER,
     SECURITY_ORDER,
@@ -33,11 +33,11 @@ from fedcat.harvester.model import (
     Record,
     Security,
 )
-from fedcat.harvester.store import Outcome
-from fedcat.harvester.tagging.engine import TAGS, SourceTagger
+from ..store import Outcome
+from ..tagging.engine import TAGS, SourceTagger
 
 if TYPE_CHECKING:
-    from fedcat.harvester.pipeline.run import Harvester
+    from .run import Harvester
 
 log = logging.getLogger(__name__)
 

@@ -22,18 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from fedcat.harvester.config_schema import Config, SourceConfig
-from fedcat.harvester.errors import HarvestError, StoreError
-from fedcat.harvester.model import GATED_SECURITY, Record
-from fedcat.harvester.pipeline.feeder import IndexFeeder
-from fedcat.harvester.pipeline.maintenance import Maintenance
-from fedcat.harvester.pipeline.mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
-from fedcat.harvester.sources.base import Adapter, HarvestedItem, Page, prefetch
-from fedcat.harvester.sources.http import HttpClient
-from fedcat.harvester.sources.registry import build_adapter
-from fedcat.harvester.store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
-from fedcat.harvester.tagging import Clock, Override, RuleBook, SourceTagger, today
 from fedcat.index.base import SearchIndex
+
+from ..config_schema import Config, SourceConfig
+from ..errors import HarvestError, StoreError
+from ..model import GATED_SECURITY, Record
+from ..sources.base import Adapter, HarvestedItem, Page, prefetch
+from ..sources.http import HttpClient
+from ..sources.registry import build_adapter
+from ..store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
+from ..tagging import Clock, Override, RuleBook, SourceTagger, today
+from .feeder import IndexFeeder
+from .maintenance import Maintenance
+from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from fedcat.harvester.config_schema import HttpConfig
-from fedcat.harvester.errors import (
+from ..config_schema import HttpConfig
+from ..errors import (
     ConnectionFailed,
     ConnectionRefused,
     DeadlineExceeded,
@@ -42,8 +42,8 @@ from fedcat.harvester.errors import (
     RetryBudgetExhausted,
     TransportError,
 )
-from fedcat.harvester.sources.pacing import GLOBAL_THROTTLE, HostThrottle, RetryPolicy
-from fedcat.harvester.version import VERSION
+from ..version import VERSION
+from .pacing import GLOBAL_THROTTLE, HostThrottle, RetryPolicy
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from fedcat.harvester.errors import APIError, HTTPStatusError, MalformedResponse
-from fedcat.harvester.sources.http import HttpClient, Response
-from fedcat.harvester.sources.rest import paths
-from fedcat.harvester.sources.rest.profile import EnvelopeSpec
+from ..errors import APIError, HTTPStatusError, MalformedResponse
+from .http import HttpClient, Response
+from .rest import paths
+from .rest.profile import EnvelopeSpec
 
 log = logging.getLogger(__name__)
 

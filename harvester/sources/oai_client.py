@@ -10,15 +10,15 @@ from lxml import etree
 from sickle import Sickle
 from sickle.iterator import OAIResponseIterator
 
-from fedcat.harvester.errors import (
+from ..errors import (
     HostileXML,
     HTMLPage,
     MalformedResponse,
     oai_error,
 )
-from fedcat.harvester.sources.http import HttpClient, Response
-from fedcat.harvester.sources.oai_salvage import BadRecord, adopt_namespace, is_truncated, salvage
-from fedcat.harvester.sources.xml import parse
+from .http import HttpClient, Response
+from .oai_salvage import BadRecord, adopt_namespace, is_truncated, salvage
+from .xml import parse
 
 log = logging.getLogger(__name__)
 

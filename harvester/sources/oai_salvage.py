@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from fedcat.harvester.errors import HostileXML, MalformedResponse
-from fedcat.harvester.sources.xml import decode, parse
+from ..errors import HostileXML, MalformedResponse
+from .xml import decode, parse
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 

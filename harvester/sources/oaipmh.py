@@ -18,8 +18,8 @@ from typing import Any
 
 from lxml import etree
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.errors import (
+from ..config_schema import SourceConfig
+from ..errors import (
     BadResumptionToken,
     ConnectionFailed,
     ConnectionRefused,
@@ -30,11 +30,11 @@ from fedcat.harvester.errors import (
     RequestTimeout,
     RetryBudgetExhausted,
 )
-from fedcat.harvester.sources.base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
-from fedcat.harvester.sources.http import HttpClient
-from fedcat.harvester.sources.oai_client import NS, FedcatSickle, OAIResponse
-from fedcat.harvester.sources.oai_salvage import BadRecord
-from fedcat.harvester.sources.xml import parse
+from .base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
+from .http import HttpClient
+from .oai_client import NS, FedcatSickle, OAIResponse
+from .oai_salvage import BadRecord
+from .xml import parse
 
 log = logging.getLogger(__name__)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fedcat.harvester.config_schema import Protocol, SourceConfig
-from fedcat.harvester.sources.base import Adapter, HarvestedItem
-from fedcat.harvester.sources.http import HttpClient
-from fedcat.harvester.sources.oaipmh import OAIPMHAdapter
-from fedcat.harvester.sources.oaipmh import item_from_raw as oai_item_from_raw
+from ..config_schema import Protocol, SourceConfig
+from .base import Adapter, HarvestedItem
+from .http import HttpClient
+from .oaipmh import OAIPMHAdapter
+from .oaipmh import item_from_raw as oai_item_from_raw
 
 if TYPE_CHECKING:
-    from fedcat.harvester.sources.rest.profile import Profile
+    from .rest.profile import Profile
 
 # The REST adapter and its profiles are imported when a JSON source first needs them.
 
@@ -20,7 +20,7 @@ def build_adapter(source: SourceConfig, client: HttpClient) -> Adapter:
     """OAI-PMH sources get the OAI-PMH adapter; JSON APIs (rest, ckan, dataverse, datacite) the REST adapter."""
     if source.protocol is Protocol.OAIPMH:
         return OAIPMHAdapter(source, client)
-    from fedcat.harvester.sources.rest.adapter import RestAdapter
+    from .rest.adapter import RestAdapter
 
     return RestAdapter(source, client, _profile(source))
 
@@ -32,13 +32,13 @@ def is_json_format(fmt: str) -> bool:
 def item_from_raw(raw: bytes, fmt: str, source: SourceConfig) -> HarvestedItem:
     """Rebuild a harvested item from its stored raw payload, by the payload's format."""
     if is_json_format(fmt):
-        from fedcat.harvester.sources.rest.adapter import item_from_json
+        from .rest.adapter import item_from_json
 
         return item_from_json(raw, _profile(source))
     return oai_item_from_raw(raw, fmt)
 
 
 def _profile(source: SourceConfig) -> Profile:
-    from fedcat.harvester.sources.rest.profile import profile_for
+    from .rest.profile import profile_for
 
     return profile_for(source.id, source.profile)

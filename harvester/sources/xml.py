@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from fedcat.harvester.errors import HostileXML, HTMLPage, MalformedResponse
+from ..errors import HostileXML, HTMLPage, MalformedResponse
 
 log = logging.getLogger(__name__)
 

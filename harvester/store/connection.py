@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fedcat.harvester.errors import StoreError
+from ..errors import StoreError
 
 
 def now_iso() -> str:

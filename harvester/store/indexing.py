@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from fedcat.harvester.grouping import DatasetGroup
-from fedcat.harvester.model import Record
-from fedcat.harvester.store.connection import Connection, chunks
+from ..grouping import DatasetGroup
+from ..model import Record
+from .connection import Connection, chunks
 
 
 class Indexing:

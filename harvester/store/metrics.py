@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
+from .link_results import LinkKind, LinkResult, LinkStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS link_checks (

@@ -21,9 +21,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fedcat.harvester.config_schema import Audience
-from fedcat.harvester.errors import OverrideError, StoreError
-from fedcat.harvester.tagging.engine import Override, check_override
+from ..config_schema import Audience
+from ..errors import OverrideError, StoreError
+from ..tagging.engine import Override, check_override
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS overrides (

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from fedcat.harvester import serial
-from fedcat.harvester.errors import StoreError
-from fedcat.harvester.grouping import group_key
-from fedcat.harvester.model import GATED_SECURITY, GeoScope, Record, Security, content_hash
-from fedcat.harvester.store.connection import Connection
-from fedcat.harvester.store.runs import Outcome
+from .. import serial
+from ..errors import StoreError
+from ..grouping import group_key
+from ..model import GATED_SECURITY, GeoScope, Record, Security, content_hash
+from .connection import Connection
+from .runs import Outcome
 
 
 @dataclass

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from fedcat.harvester.errors import StoreError
-from fedcat.harvester.store.connection import Connection
+from ..errors import StoreError
+from .connection import Connection
 
 #: How many bytes of an unmappable record's payload ``record_errors`` keeps (the head; its size and
 #: SHA-256 are those of the whole payload).

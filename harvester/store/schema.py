@@ -11,9 +11,9 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 
-from fedcat.harvester.grouping import group_key
-from fedcat.harvester.model import Record
-from fedcat.harvester.store import metrics, officer
+from ..grouping import group_key
+from ..model import Record
+from . import metrics, officer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

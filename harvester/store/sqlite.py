@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fedcat.harvester.errors import StoreError
-from fedcat.harvester.model import Record
-from fedcat.harvester.store import metrics, officer, schema
-from fedcat.harvester.store.connection import Connection
-from fedcat.harvester.store.indexing import Indexing
-from fedcat.harvester.store.records import PageItem, Records
-from fedcat.harvester.store.runs import ERROR_RAW_LIMIT, Outcome, RecordError, RunReport, Runs
+from ..errors import StoreError
+from ..model import Record
+from . import metrics, officer, schema
+from .connection import Connection
+from .indexing import Indexing
+from .records import PageItem, Records
+from .runs import ERROR_RAW_LIMIT, Outcome, RecordError, RunReport, Runs
 
 
 class RecordStore:

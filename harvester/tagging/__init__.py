@@ -7,6 +7,6 @@ precedence and records the evidence for each tag.
 
 from __future__ import annotations
 
-from fedcat.harvester.tagging.engine import Clock, Override, RuleBook, SourceTagger, Tier, today
+from .engine import Clock, Override, RuleBook, SourceTagger, Tier, today
 
 __all__ = ["Clock", "Override", "RuleBook", "SourceTagger", "Tier", "today"]

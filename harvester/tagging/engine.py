@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
 
-from fedcat.harvester.config_schema import Config, Policy, RuleConfig, SourceConfig
-from fedcat.harvester.errors import OverrideError
-from fedcat.harvester.model import (
+from ..config_schema import Config, Policy, RuleConfig, SourceConfig
+from ..errors import OverrideError
+from ..model import (
     GEO_ORDER,
     OPENNESS_ORDER,
     SECURITY_ORDER,
@@ -38,7 +38,7 @@ from fedcat.harvester.model import (
     Record,
     Security,
 )
-from fedcat.harvester.tagging.rules import (
+from .rules import (
     CompiledRule,
     Content,
     Match,

@@ -30,11 +30,11 @@ from typing import Any
 
 import yaml
 
-from fedcat.harvester.config_schema import Config, Protocol, SourceConfig
-from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.model import GeoScope, LangText, Licence, Openness, Record, Security, Statement, normalise_licence
-from fedcat.harvester.tagging.engine import TAGS, RuleBook, SourceTagger
-from fedcat.harvester.yaml_loader import safe_load
+from ..config_schema import Config, Protocol, SourceConfig
+from ..errors import ConfigError
+from ..model import GeoScope, LangText, Licence, Openness, Record, Security, Statement, normalise_licence
+from ..yaml_loader import safe_load
+from .engine import TAGS, RuleBook, SourceTagger
 
 _VALUES: dict[str, tuple[str, ...]] = {
     "openness": tuple(o.value for o in Openness),

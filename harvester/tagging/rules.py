@@ -17,13 +17,13 @@ from pathlib import Path
 
 import yaml
 
-from fedcat.harvester.config_schema import RuleConfig, RulesFile
-from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.model import Record
-from fedcat.harvester.schema import validate
-from fedcat.harvester.tagging.normalise import fold, original_span
-from fedcat.harvester.tagging.prefilter import may_match
-from fedcat.harvester.yaml_loader import safe_load
+from ..config_schema import RuleConfig, RulesFile
+from ..errors import ConfigError
+from ..model import Record
+from ..schema import validate
+from ..yaml_loader import safe_load
+from .normalise import fold, original_span
+from .prefilter import may_match
 
 #: The rules shipped with fedcat (``harvester/tagging/rules.yaml``).
 SHIPPED_RULES = "rules.yaml"

@@ -19,13 +19,13 @@ from urllib.parse import urljoin, urlsplit
 
 import requests.utils
 
-from fedcat.harvester.config_schema import SourceConfig
-from fedcat.harvester.errors import APIError, HTTPStatusError, MalformedResponse, ProtocolLoop
-from fedcat.harvester.sources.base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
-from fedcat.harvester.sources.http import HttpClient, Response
-from fedcat.harvester.sources.jsonhttp import fetch_json
-from fedcat.harvester.sources.rest import dates, paths, templates
-from fedcat.harvester.sources.rest.profile import PageStyle, Profile, RequestSpec
+from ...config_schema import SourceConfig
+from ...errors import APIError, HTTPStatusError, MalformedResponse, ProtocolLoop
+from ..base import Adapter, HarvestedItem, ListingInfo, Page, prefetch
+from ..http import HttpClient, Response
+from ..jsonhttp import fetch_json
+from . import dates, paths, templates
+from .profile import PageStyle, Profile, RequestSpec
 
 log = logging.getLogger(__name__)
 

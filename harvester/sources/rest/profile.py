@@ -17,11 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from fedcat.harvester.errors import ConfigError
-from fedcat.harvester.schema import validate
-from fedcat.harvester.sources.rest import dates, templates
-from fedcat.harvester.sources.rest.paths import PathSyntaxError, parse_path
-from fedcat.harvester.sources.rest.profile_schema import (
+from ...errors import ConfigError
+from ...schema import validate
+from ...yaml_loader import safe_load
+from . import dates, templates
+from .paths import PathSyntaxError, parse_path
+from .profile_schema import (
     VOCABULARY_VALUES,
     DetailSpec,
     EnvelopeSpec,
@@ -37,7 +38,6 @@ from fedcat.harvester.sources.rest.profile_schema import (
     StatementSpec,
     Vocabulary,
 )
-from fedcat.harvester.yaml_loader import safe_load
 
 __all__ = [
     "BUILTIN_CROSSWALKS", "BUILTIN_PROFILES", "PROFILE_PACKAGE", "VOCABULARY_VALUES", "DetailSpec", "EnvelopeSpec",

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 from pydantic.dataclasses import dataclass
 
-from fedcat.harvester.model import GeoScope, Openness, Security
-from fedcat.harvester.schema import SCHEMA, Bool, Dict, Int, List, Str, json_schema
+from ...model import GeoScope, Openness, Security
+from ...schema import SCHEMA, Bool, Dict, Int, List, Str, json_schema
 
 
 class Method(StrEnum):

@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from fedcat.harvester.sources.rest import paths
+from . import paths
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[^{}]+)?)\}")
 #: Names a listing request may use; a detail request may also use ``id`` and ``record.<path>``.
