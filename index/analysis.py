@@ -9,6 +9,12 @@ character is kept as a unigram. Latin, Cyrillic, Greek and digits are split on
 anything that is not a letter or digit, lower-cased and folded to ASCII
 (Précis → precis). docs/architecture.md records why bigrams were chosen over
 unigrams and dictionary segmentation (bench/cjk_analysis.py measures it).
+
+Traditional and Simplified script are one: every CJK character is folded to its Simplified form
+(OpenCC's ``t2s`` dictionaries, one character at a time so text keeps its length and a word folds
+the same alone or inside a sentence) before bigrams are made, in indexed text and in queries alike,
+so 氣象 finds exactly what 气象 finds. Highlights fold the displayed text the same way, character by
+character, and mark the original characters.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import operator
 import re
 import unicodedata
 from dataclasses import dataclass
+
+import opencc
 
 # CJK Unified Ideographs (+ Ext A, compatibility), Hiragana, Katakana, Hangul.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
@@ -44,6 +52,25 @@ def _separator_forms() -> re.Pattern[str]:
     chars = [chr(cp) for lo, hi in _SEPARATOR_BLOCKS for cp in range(lo, hi + 1)
              if not _WORDISH_RE.search(chr(cp)) and not _WORDISH_RE.search(unicodedata.normalize("NFKC", chr(cp)))]
     return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+
+
+#: The CJK Unified Ideographs (with extension A and the compatibility block) that fold to another character.
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+
+
+@functools.cache  # built on first use (one OpenCC call over every character): about 0.1 s
+def _simplified_table() -> dict[int, str]:
+    """Each Han character whose Simplified form is another single character → that character."""
+    chars = [chr(cp) for lo, hi in _HAN_RANGES for cp in range(lo, hi + 1)]
+    converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # never expected: the conversion kept the separators
+        converted = [opencc.OpenCC("t2s").convert(c) for c in chars]
+    return {ord(c): t for c, t in zip(chars, converted) if t != c and len(t) == 1}
+
+
+def simplified(text: str) -> str:
+    """``text`` with every Traditional Han character in its Simplified form; same length."""
+    return text.translate(_simplified_table())
 
 
 @dataclass(frozen=True)
@@ -83,7 +110,7 @@ def term_groups(text: str) -> list[TermGroup]:
     for m in _TOKEN_RE.finditer(normalised):
         word = m.group(0)
         if _CJK_RE.match(word):
-            groups.append(TermGroup(tuple(bigrams(word)), word))
+            groups.append(TermGroup(tuple(bigrams(simplified(word))), word))
         else:
             folded = fold(word)
             if folded:
@@ -102,7 +129,7 @@ def analyse(text: str) -> list[str]:
     # split() alternates text between CJK runs (even positions) and the runs themselves (odd)
     for i, part in enumerate(_CJK_RUN_RE.split(text)):
         if i % 2:
-            out += bigrams(part)
+            out += bigrams(simplified(part))
         elif part.isascii():
             out += _ASCII_WORD_RE.findall(part.lower())
         else:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fedcat.harvester.model import GATED_SECURITY, Record, pick_lang
 
-from .analysis import fold, is_cjk, term_groups
+from .analysis import fold, is_cjk, simplified, term_groups
 
 
 @dataclass
@@ -108,7 +108,7 @@ def highlight(text: str | None, query: str, *, fragment: int | None = None) -> s
     patterns: list[str] = []
     for group in term_groups(query):
         if is_cjk(group.surface):
-            patterns.append(re.escape(group.surface))
+            patterns.append(re.escape(simplified(group.surface)))
         else:
             patterns.append(r"(?<![^\W_])" + re.escape(group.tokens[0]) + r"(?![^\W_])")
     if not patterns:
@@ -140,8 +140,8 @@ def highlight(text: str | None, query: str, *, fragment: int | None = None) -> s
 
 
 def _fold_aligned(text: str) -> str:
-    """Fold character by character so offsets stay aligned with ``text``."""
-    return "".join((fold(ch) or ch)[:1] if ch.isalpha() else ch for ch in text)
+    """Fold character by character (case, accents, script) so offsets stay aligned with ``text``."""
+    return simplified("".join((fold(ch) or ch)[:1] if ch.isalpha() else ch for ch in text))
 
 
 def display_highlights(display: dict[str, Any], query: str) -> dict[str, list[str]]:

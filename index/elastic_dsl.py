@@ -23,13 +23,13 @@ from typing import Any
 
 from fedcat.harvester.grouping import DatasetGroup
 
-from .analysis import TermGroup, term_groups
+from .analysis import TermGroup, simplified, term_groups
 from .base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
 from .errors import BadQuery
 from .groups import ViewDoc, all_doc_ids, allowed_classes, views
 
 #: Bumped when the mapping or analysis changes; an index with another version needs `fedcat reindex`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: Traditional script folded to Simplified in the analysis
 TEXT_ANALYZER = "fedcat_text"
 ENGLISH_ANALYZER = "fedcat_english"
 KEYWORD_FIELDS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "subject")
@@ -100,13 +100,14 @@ def create_index_body(alias: str | None, *, shards: int, replicas: int) -> dict[
 
 def es_document(view: ViewDoc) -> dict[str, Any]:
     doc = view.doc
-    title: dict[str, str] = {"all": doc.title_text}
+    # the cluster's analyzer makes the bigrams; the text it gets is already in one script (see .analysis)
+    title: dict[str, str] = {"all": simplified(doc.title_text)}
     if doc.title_zh:
-        title["zh"] = doc.title_zh
+        title["zh"] = simplified(doc.title_zh)
     if doc.title_en:
         title["en"] = doc.title_en
     out: dict[str, Any] = {"id": view.doc_id, "published_key": doc.published_key, "title": title,
-                           "body": doc.body_text, "display": doc.display, "group": view.group,
+                           "body": simplified(doc.body_text), "display": doc.display, "group": view.group,
                            "member": [m.id for m in view.members], "vis_in": view.vis_in,
                            "view": "all" if view.complete else "part"}
     if view.vis_out:
@@ -175,8 +176,8 @@ def text_clause(group: TermGroup) -> dict[str, Any]:
     return {
         "bool": {
             "should": [
-                {"match_phrase": {"title.all": {"query": group.surface, "boost": TITLE_BOOST}}},
-                {"match_phrase": {"body": {"query": group.surface}}},
+                {"match_phrase": {"title.all": {"query": simplified(group.surface), "boost": TITLE_BOOST}}},
+                {"match_phrase": {"body": {"query": simplified(group.surface)}}},
             ],
             "minimum_should_match": 1,
         }
@@ -224,8 +225,8 @@ def build_query(query: SearchQuery) -> dict[str, Any]:
     if groups:
         # Scoring only (the must clauses decide what matches): a title in the query's language ranks higher.
         bool_query["should"] = [
-            {"match": {"title.zh": {"query": query.text}}},
-            {"match": {"title.en.stemmed": {"query": query.text}}},
+            {"match": {"title.zh": {"query": simplified(query.text)}}},
+            {"match": {"title.en.stemmed": {"query": simplified(query.text)}}},
         ]
     return {"bool": bool_query}
 

@@ -40,7 +40,7 @@ from .writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: Traditional script folded to Simplified in the analysis
 #: Names the record store the index in a folder was built from (see ``IndexFeeder.check``).
 STORE_MARKER = "fedcat-store.json"
 _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")

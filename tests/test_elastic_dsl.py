@@ -11,6 +11,7 @@ from fedcat.harvester.model import GeoScope, LangText, Openness, Record, Securit
 from fedcat.index import cursor
 from fedcat.index.base import EVERYTHING, FACETS, SearchQuery, Sort, Visibility
 from fedcat.index.elastic_dsl import (
+    SCHEMA_VERSION,
     Page,
     create_index_body,
     delete_by_member,
@@ -63,7 +64,7 @@ def test_index_body_is_a_strict_mapping_with_cjk_bigram_analysis() -> None:
         },
         "mappings": {
             "dynamic": "strict",
-            "_meta": {"fedcat_schema": 2},
+            "_meta": {"fedcat_schema": SCHEMA_VERSION},
             "properties": {
                 "id": {"type": "keyword"},
                 "source": keyword, "openness": keyword, "geo_scope": keyword, "security": keyword,
@@ -246,3 +247,16 @@ def test_facet_buckets_keep_counts_and_sort_years_newest_first() -> None:
     query = SearchQuery(facets=("year", "licence", "subject"))
     assert facet_buckets(aggs, query) == {"year": [("2022", 3), ("2019", 5)], "licence": [("CC-BY-4.0", 4)],
                                           "subject": []}
+
+
+def test_traditional_text_and_queries_reach_the_cluster_in_simplified_script() -> None:
+    """The cluster's own analyzer makes the bigrams; what it is sent is already in one script."""
+    rec = Record(id="s:1", source_id="s", local_id="1", titles=[LangText("臺灣氣象觀測", "zh")],
+                 descriptions=[LangText("遙感影像", None)])
+    (view,) = views(DatasetGroup("id:s:1", [rec]))
+    doc = es_document(view)
+    assert doc["title"]["all"] == "台湾气象观测" and doc["title"]["zh"] == "台湾气象观测"
+    assert "遥感影像" in doc["body"] and "遙" not in doc["body"]
+    assert doc["display"]["title"] == "臺灣氣象觀測"  # shown as written
+    assert (search_body(SearchQuery(text="氣象 遙感"), Page(), keep_alive="1m")
+            == search_body(SearchQuery(text="气象 遥感"), Page(), keep_alive="1m"))

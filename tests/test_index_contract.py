@@ -129,6 +129,20 @@ def test_mixed_chinese_english_query_needs_all_words(index: SearchIndex) -> None
     assert ids(index, "冰川 rice") == set()
 
 
+def test_traditional_script_finds_exactly_what_simplified_finds(empty_index: SearchIndex) -> None:
+    """Records in either script; a query in either script: the same hits, highlights on the original."""
+    records = [make(1, "青藏高原气象站观测数据", desc="遥感 冻土"), make(2, "臺灣氣象觀測資料", desc="遙感影像"),
+               make(3, "海水鹽度剖面", desc="蛋白質 基因組"), make(4, "海水盐度与蛋白质组", desc="基因组"),
+               make(5, "冰川照片", desc="无关")]
+    empty_index.upsert(records)
+    for traditional, simple in (("氣象", "气象"), ("遙感", "遥感"), ("鹽度", "盐度"), ("蛋白質", "蛋白质"),
+                                ("基因組", "基因组"), ("觀測", "观测")):
+        assert ids(empty_index, traditional) == ids(empty_index, simple) != set(), traditional
+    assert ids(empty_index, "氣象") == {"s1:1", "s1:2"}
+    (hit,) = [h for h in empty_index.search(SearchQuery(text="气象", size=10)).hits if h.id == "s1:2"]
+    assert "<mark>氣象</mark>" in hit.highlights["title"][0]
+
+
 def test_latin_is_case_and_accent_folded(index: SearchIndex) -> None:
     assert ids(index, "GLACIER") == {"s1:1"}
     assert ids(index, "precis") == {"s1:4"}
