@@ -2,12 +2,21 @@
 
 The fedcat configs shipped in them are loaded by fedcat's own config loader,
 so a renamed key or a wrong type fails here, not on an operator's cluster.
+The image's package is built here from exactly the files the Dockerfile copies,
+so a folder the Dockerfile forgets fails here, not in `docker build`.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
-from pathlib import Path
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -156,9 +165,151 @@ def test_compose_builds_the_fedcat_image_from_the_repository(compose: dict[str, 
     assert "ENV FEDCAT_CONFIG=/etc/fedcat/fedcat.yaml" in dockerfile
     config = load(COMPOSE / "fedcat.yaml")
     assert f"EXPOSE {config['api']['port']}" in dockerfile
-    for folder in ("harvester", "index", "api"):
-        assert f"COPY {folder} {folder}" in dockerfile
     assert (COMPOSE / ".env.example").read_text().count("PASSWORD=\n") == 2  # no secret shipped
+
+
+# -- the image's package --------------------------------------------------------------------
+
+
+def setuptools_config() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]  # type: ignore[no-any-return]
+
+
+def instructions(dockerfile: str) -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as (keyword, arguments), continuation lines joined."""
+    out = []
+    for line in re.sub(r"\\\n", " ", dockerfile).splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, arguments = line.partition(" ")
+            out.append((keyword.upper(), arguments.strip()))
+    return out
+
+
+def dockerignore_patterns() -> list[str]:
+    path = ROOT / ".dockerignore"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    patterns = [line.strip().strip("/") for line in lines if line.strip() and not line.startswith("#")]
+    assert not any(p.startswith("!") for p in patterns), "exceptions (!) in .dockerignore: teach dockerignored()"
+    return patterns
+
+
+def dockerignored(relative: PurePosixPath, patterns: list[str]) -> bool:
+    """Whether Docker leaves ``relative`` (a path in the build context) out of the context.
+
+    A pattern matches a path or one of its parent folders, component by component (``*`` never
+    crosses a ``/``); a leading ``**/`` lets it match at any depth.
+    """
+    parts = relative.parts
+    for pattern in patterns:
+        anywhere = pattern.startswith("**/")
+        wanted = pattern.removeprefix("**/").split("/")
+        for end in range(1, len(parts) + 1):
+            for start in range(end) if anywhere else (0,):
+                got = parts[start:end]
+                if len(got) == len(wanted) and all(fnmatch.fnmatchcase(g, w) for g, w in zip(got, wanted)):
+                    return True
+    return False
+
+
+def copy_into_image(dockerfile: str, image: Path) -> Path:
+    """Run the Dockerfile's COPY and WORKDIR instructions up to ``RUN pip install .`` into the folder
+    ``image`` (standing for the image's /), from the repository as build context; return the folder
+    pip installs from."""
+    patterns = dockerignore_patterns()
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        here = PurePosixPath(Path(folder).relative_to(ROOT).as_posix())
+        return {name for name in names if dockerignored(here / name, patterns)}
+
+    workdir = PurePosixPath("/")
+    for keyword, arguments in instructions(dockerfile):
+        if keyword == "WORKDIR":
+            workdir = workdir / arguments
+        elif keyword == "RUN" and re.match(r"pip install \.(\s|$)", arguments):
+            return image / workdir.relative_to("/")
+        elif keyword == "ADD":
+            raise AssertionError("ADD before `pip install .`: teach copy_into_image() its rules")
+        elif keyword == "COPY":
+            words = json.loads(arguments) if arguments.startswith("[") else shlex.split(arguments)
+            flags = [w for w in words if w.startswith("--")]
+            assert not any(f.startswith("--from") for f in flags), "COPY --from: not from the build context"
+            *sources, target = [w for w in words if not w.startswith("--")]
+            dest = image / (workdir / target).relative_to("/")
+            for source in sources:
+                paths = sorted(ROOT.glob(source))
+                assert paths, f"COPY {source}: no such file in the build context"
+                for path in paths:
+                    relative = PurePosixPath(path.relative_to(ROOT).as_posix())
+                    if dockerignored(relative, patterns):
+                        continue
+                    if path.is_dir():  # Docker copies a folder's contents, not the folder
+                        shutil.copytree(path, dest, ignore=ignore, dirs_exist_ok=True)
+                    elif target.endswith("/") or len(sources) > 1 or dest.is_dir():
+                        dest.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(path, dest / path.name)
+                    else:
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(path, dest)
+    raise AssertionError("the Dockerfile has no `RUN pip install .`")
+
+
+def build(source: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """Build the project in ``source`` as pip does, into ``out``; offline, with the running setuptools.
+
+    A pure-Python wheel holds what setuptools' build_py puts in the build folder (plus its
+    metadata, from egg_info). build_py is run directly: setuptools before 70.1 makes wheels only
+    with the separate `wheel` package, which is not always installed.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-c", "from setuptools import setup; setup()", "--quiet",
+         "egg_info", "--egg-base", str(out.parent), "build_py", "--build-lib", str(out)],
+        cwd=source, capture_output=True, text=True, timeout=120,
+    )
+
+
+def package_files(root: Path) -> set[str]:
+    """Every module and data file in fedcat's package folders under ``root``, as its path once installed."""
+    out = set()
+    for package, folder in setuptools_config()["package-dir"].items():
+        for path in (root / folder).rglob("*"):
+            relative = path.relative_to(root / folder).parts
+            if (path.is_file() and path.suffix != ".pyc"
+                    and not any(p == "__pycache__" or p.startswith(".") for p in relative)):
+                out.add("/".join([*package.split("."), *relative]))
+    return out
+
+
+def test_the_image_installs_every_module_and_data_file_from_the_files_the_dockerfile_copies(tmp_path: Path) -> None:
+    pytest.importorskip("setuptools")
+    source = copy_into_image((DEPLOY / "Dockerfile").read_text(encoding="utf-8"), tmp_path / "image")
+    out = tmp_path / "build" / "lib"
+    result = build(source, out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    built = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    expected = package_files(ROOT)
+    for needed in ("fedcat/harvester/tagging/rules.yaml", "fedcat/profiles/ckan.yaml",
+                   "fedcat/api/web/templates/base.html", "fedcat/api/web/static/fedcat.css",
+                   "fedcat/harvester/pipeline/__init__.py", "fedcat/api/cli.py"):
+        assert needed in expected  # the walk over the repository finds them
+    assert expected - built == set()
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    config = setuptools_config()
+    found = set()
+    for package, folder in config["package-dir"].items():
+        base = ROOT / folder
+        for module in base.rglob("*.py"):
+            # a folder of modules without __init__.py would be a namespace package, never shipped
+            assert (module.parent / "__init__.py").is_file(), f"{module.relative_to(ROOT)}: no __init__.py beside it"
+        for init in base.rglob("__init__.py"):
+            found.add(".".join([package, *init.parent.relative_to(base).parts]))
+    listed = config["packages"]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == found
+    assert set(config["package-data"]) <= found
 
 
 # -- Kubernetes -------------------------------------------------------------------------------

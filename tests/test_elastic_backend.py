@@ -26,8 +26,7 @@ from fedcat.index import cursor
 from fedcat.index.analysis import analyse
 from fedcat.index.base import SearchQuery, Sort
 from fedcat.index.elastic import ElasticsearchIndex
-from fedcat.index.elastic_dsl import SCHEMA_VERSION
-from fedcat.index.elastic_dsl import Page, create_index_body, search_body
+from fedcat.index.elastic_dsl import SCHEMA_VERSION, Page, create_index_body, search_body
 from fedcat.index.errors import BadQuery, BulkError, IndexUnavailable
 from fedcat.index.groups import VIEW_CLASSES
 
@@ -470,7 +469,8 @@ def test_the_index_records_the_store_it_reflects_in_its_mapping_meta(script: Scr
     assert sent.body == {"_meta": {"fedcat_schema": CURRENT["fedcat-records-v1"]["mappings"]["_meta"]["fedcat_schema"],
                                    "fedcat_store": "store-1"}}
     script.on("GET", f"/{ALIAS}/_mapping",
-              (200, {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": SCHEMA_VERSION, "fedcat_store": "store-1"}}}}))
+              (200, {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": SCHEMA_VERSION,
+                                                                 "fedcat_store": "store-1"}}}}))
     assert index.bound_store() == "store-1"
 
 
@@ -486,7 +486,8 @@ def test_an_alias_of_another_store_has_every_record_marked_pending(script: Scrip
     store.store_page(run, [PageItem(_lab_record(i), None) for i in range(3)], checkpoint=None)
     store.indexing.mark_indexed([f"lab:{i}" for i in range(3)])
     script.on("GET", f"/{ALIAS}/_mapping",
-              (200, {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": SCHEMA_VERSION, "fedcat_store": "elsewhere"}}}}))
+              (200, {"fedcat-records-v1": {"mappings": {"_meta": {"fedcat_schema": SCHEMA_VERSION,
+                                                                 "fedcat_store": "elsewhere"}}}}))
     script.on("PUT", f"/{ALIAS}/_mapping", (200, {"acknowledged": True}))
     harvester = Harvester(config_from_dict({"data_dir": str(tmp_path), "sources": []}), store, es(server))
     assert harvester.feeder.check() == 3 and store.indexing.index_counts() == (3, 3)
