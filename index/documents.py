@@ -23,7 +23,12 @@ class IndexDoc:
     year: int | None
     published_key: int
     title_text: str
+    #: Subjects and keywords.
+    subjects_text: str
+    #: Descriptions (without the names of the record's center and publisher), creators, identifiers.
     body_text: str
+    #: The names of the record's center and publisher: they say who holds a dataset, not what it is about.
+    center_text: str
     #: The record's Chinese and English titles (``None`` when it has none in that language).
     title_zh: str | None
     title_en: str | None
@@ -33,6 +38,15 @@ class IndexDoc:
 def indexable(record: Record) -> bool:
     """Deleted records and gated levels (core, secret) never enter an index."""
     return not record.deleted and record.access.security not in GATED_SECURITY
+
+
+def _without(text: str, names: list[str]) -> str:
+    """``text`` with the names removed (a center's name in every description of its records would
+    make them all match its words: 国家冰川冻土沙漠科学数据中心 is no glacier inventory)."""
+    for name in names:
+        if len(name) >= 4:
+            text = text.replace(name, " ")
+    return text
 
 
 def _date_key(value: str | None) -> int:
@@ -55,10 +69,9 @@ def to_index_doc(record: Record) -> IndexDoc:
         "licence": [record.licence.normalised or "unspecified"],
         "subject": sorted({s.strip() for s in record.subjects if s.strip()}),
     }
-    body = " ".join(
-        [*descriptions, *record.subjects, *record.creators, record.publisher or "",
-         ident.doi or "", ident.cstr or "", record.center_zh or "", record.center_en or ""]
-    )
+    names = [n for n in (record.center_zh, record.center_en, record.publisher) if n and n.strip()]
+    body = " ".join([*(_without(d, names) for d in descriptions), *record.creators, ident.doi or "",
+                     ident.cstr or ""])
     display = {
         "id": record.id,
         "title": record.title,
@@ -87,7 +100,9 @@ def to_index_doc(record: Record) -> IndexDoc:
         year=record.year,
         published_key=_date_key(record.published),
         title_text=" ".join(titles),
+        subjects_text=" ".join(record.subjects),
         body_text=body,
+        center_text=" ".join(dict.fromkeys(names)),
         title_zh=pick_lang(record.titles, "zh", fallback=False),
         title_en=record.title_en,
         display=display,

@@ -23,19 +23,19 @@ from typing import Any
 
 from fedcat.harvester.grouping import DatasetGroup
 
-from .analysis import TermGroup, simplified, term_groups
+from .analysis import TermGroup, simplified
 from .base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
 from .errors import BadQuery
 from .groups import ViewDoc, all_doc_ids, allowed_classes, views
+from .query_plan import COORDINATION, FIELD_WEIGHTS, QueryPlan, plan_query
 
 #: Bumped when the mapping or analysis changes; an index with another version needs `fedcat reindex`.
-SCHEMA_VERSION = 3  # 3: Traditional script folded to Simplified in the analysis
+SCHEMA_VERSION = 3  # 3: Traditional script folded to Simplified; subjects and center fields
 TEXT_ANALYZER = "fedcat_text"
 ENGLISH_ANALYZER = "fedcat_english"
 KEYWORD_FIELDS: tuple[str, ...] = ("source", "openness", "geo_scope", "security", "licence", "subject")
 #: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
 GROUP_FIELDS: tuple[str, ...] = ("group", "member", "vis_in", "vis_out", "view")
-TITLE_BOOST = 3.0
 #: Keyword values longer than this are kept in the document but not indexed (Lucene's term limit is 32 kB).
 IGNORE_ABOVE = 1024
 
@@ -81,7 +81,9 @@ def mapping() -> dict[str, Any]:
                 "en": {**_text(), "fields": {"stemmed": _text(ENGLISH_ANALYZER)}},
             }
         },
+        "subjects": _text(),
         "body": _text(),
+        "center": _text(),
         "display": {"type": "object", "enabled": False},
     }
     return {"dynamic": "strict", "_meta": {"fedcat_schema": SCHEMA_VERSION}, "properties": properties}
@@ -107,7 +109,8 @@ def es_document(view: ViewDoc) -> dict[str, Any]:
     if doc.title_en:
         title["en"] = doc.title_en
     out: dict[str, Any] = {"id": view.doc_id, "published_key": doc.published_key, "title": title,
-                           "body": simplified(doc.body_text), "display": doc.display, "group": view.group,
+                           "subjects": simplified(doc.subjects_text), "body": simplified(doc.body_text),
+                           "center": simplified(doc.center_text), "display": doc.display, "group": view.group,
                            "member": [m.id for m in view.members], "vis_in": view.vis_in,
                            "view": "all" if view.complete else "part"}
     if view.vis_out:
@@ -171,14 +174,31 @@ def validate(query: SearchQuery) -> None:
             raise BadQuery(f"unknown facet {name!r} (known: {', '.join(FACETS)})", param="facets")
 
 
+#: Where each text field of the plan lives in the mapping.
+_FIELD_PATHS = {"title": "title.all"}
+
+
 def text_clause(group: TermGroup) -> dict[str, Any]:
-    """One query word in the title (boosted) or the body; a CJK run matches as a phrase of its bigrams."""
+    """One query word or phrase in any text field, weighted by field (see :mod:`.query_plan`); a CJK run
+    matches as a phrase of its bigrams."""
+    text = simplified(group.surface)
     return {
         "bool": {
             "should": [
-                {"match_phrase": {"title.all": {"query": simplified(group.surface), "boost": TITLE_BOOST}}},
-                {"match_phrase": {"body": {"query": simplified(group.surface)}}},
+                {"match_phrase": {_FIELD_PATHS.get(field, field): {"query": text, "boost": weight}}}
+                for field, weight in FIELD_WEIGHTS
             ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def words_clause(plan: QueryPlan) -> dict[str, Any]:
+    """At least one of the plan's plain words; each one matched adds COORDINATION to the score."""
+    return {
+        "bool": {
+            "should": [{"bool": {"should": [{"constant_score": {"filter": text_clause(g), "boost": COORDINATION}},
+                                            text_clause(g)]}} for g in plan.optional],
             "minimum_should_match": 1,
         }
     }
@@ -209,20 +229,19 @@ def visibility_clauses(vis: Visibility) -> tuple[dict[str, Any], list[dict[str, 
 
 
 def build_query(query: SearchQuery) -> dict[str, Any]:
-    groups = term_groups(query.text)
+    plan = plan_query(query.text)
     filters = []
     for name, values in query.filters.items():
         clause = filter_clause(name, values)  # an unknown name is refused even with no values
         if values:
             filters.append(clause)
     allowed, hidden = visibility_clauses(query.visibility)
-    bool_query: dict[str, Any] = {
-        "must": [text_clause(g) for g in groups] or [{"match_all": {}}],
-        "filter": [*filters, allowed],
-    }
-    if hidden:
-        bool_query["must_not"] = hidden
-    if groups:
+    must = ([words_clause(plan)] if plan.optional else []) + [text_clause(g) for g in plan.required]
+    bool_query: dict[str, Any] = {"must": must or [{"match_all": {}}], "filter": [*filters, allowed]}
+    excluded = [text_clause(g) for g in plan.excluded]
+    if hidden or excluded:
+        bool_query["must_not"] = excluded + hidden
+    if plan.ranked:
         # Scoring only (the must clauses decide what matches): a title in the query's language ranks higher.
         bool_query["should"] = [
             {"match": {"title.zh": {"query": simplified(query.text)}}},
@@ -233,7 +252,7 @@ def build_query(query: SearchQuery) -> dict[str, Any]:
 
 def sort_clause(query: SearchQuery) -> list[dict[str, str]]:
     """The sort, ending with the unique ``id`` so ``search_after`` never skips or repeats a hit."""
-    if query.sort is Sort.RELEVANCE and term_groups(query.text):
+    if query.sort is Sort.RELEVANCE and plan_query(query.text).ranked:
         first = {"_score": "desc"}
     elif query.sort is Sort.OLDEST:
         first = {"published_key": "asc"}

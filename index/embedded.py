@@ -40,7 +40,7 @@ from .writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4  # 4: Traditional script folded to Simplified in the analysis
+SCHEMA_VERSION = 4  # 4: Traditional script folded to Simplified; subjects and center fields
 #: Names the record store the index in a folder was built from (see ``IndexFeeder.check``).
 STORE_MARKER = "fedcat-store.json"
 _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "subject")
@@ -59,7 +59,8 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("year", stored=False, indexed=True, fast=True)
     sb.add_integer_field("published_key", stored=False, indexed=True, fast=True)
     sb.add_text_field("title", stored=False, tokenizer_name="whitespace", index_option="position")
-    sb.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="position")
+    for name in ("subjects", "body", "center"):
+        sb.add_text_field(name, stored=False, tokenizer_name="whitespace", index_option="position")
     # stored only: indexing a long unique string as one term made commits about 15 times slower
     sb.add_bytes_field("display", stored=True, indexed=False)
     return sb.build()
@@ -181,7 +182,9 @@ class EmbeddedIndex(SearchIndex):
             "vis_in": view.vis_in,
             "view": "all" if view.complete else "part",
             "title": _tokens(doc.title_text),
+            "subjects": _tokens(doc.subjects_text),
             "body": _tokens(doc.body_text),
+            "center": _tokens(doc.center_text),
             "published_key": doc.published_key,
             "display": serial.dumps_bytes(doc.display),
         }

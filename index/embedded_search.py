@@ -15,7 +15,7 @@ import tantivy
 from fedcat.harvester import serial
 
 from . import cursor
-from .analysis import TermGroup, term_groups
+from .analysis import TermGroup
 from .base import (
     FACETS,
     MAX_RESULT_WINDOW,
@@ -29,9 +29,7 @@ from .base import (
 from .documents import display_highlights
 from .errors import BadQuery
 from .groups import allowed_classes
-
-#: How much more a match in the title counts than one in the rest of the text.
-TITLE_BOOST = 3.0
+from .query_plan import COORDINATION, FIELD_WEIGHTS, QueryPlan, plan_query
 
 
 @dataclass(frozen=True)
@@ -45,8 +43,8 @@ class SearchPlan:
 
 def plan_search(schema: tantivy.Schema, query: SearchQuery) -> SearchPlan:
     offset = _decode_offset(query)
-    groups = term_groups(query.text)
-    return SearchPlan(_build_query(schema, query, groups), offset, bool(groups))
+    plan = plan_query(query.text)
+    return SearchPlan(_build_query(schema, query, plan), offset, plan.ranked)
 
 
 def run_search(searcher: tantivy.Searcher, plan: SearchPlan, query: SearchQuery) -> SearchResult:
@@ -88,10 +86,16 @@ def _facets(searcher: tantivy.Searcher, tq: tantivy.Query, query: SearchQuery) -
     return out
 
 
-def _build_query(schema: tantivy.Schema, query: SearchQuery, groups: list[TermGroup]) -> tantivy.Query:
+def _build_query(schema: tantivy.Schema, query: SearchQuery, plan: QueryPlan) -> tantivy.Query:
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-    for group in groups:
-        clauses.append((tantivy.Occur.Must, _text_clause(schema, group)))
+    if plan.optional:  # at least one of the words; each one matched counts COORDINATION more
+        words = [tantivy.Query.boolean_query([
+            (tantivy.Occur.Should, tantivy.Query.const_score_query(_text_clause(schema, g), COORDINATION)),
+            (tantivy.Occur.Should, _text_clause(schema, g)),
+        ]) for g in plan.optional]
+        clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query([(tantivy.Occur.Should, w) for w in words])))
+    clauses += [(tantivy.Occur.Must, _text_clause(schema, g)) for g in plan.required]
+    clauses += [(tantivy.Occur.MustNot, _text_clause(schema, g)) for g in plan.excluded]
     for name, values in query.filters.items():
         if name not in FACETS:
             raise BadQuery(f"unknown filter {name!r} (known: {', '.join(FACETS)})", param=name)
@@ -103,7 +107,7 @@ def _build_query(schema: tantivy.Schema, query: SearchQuery, groups: list[TermGr
     if denied:
         clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_in", denied)))
     clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_out", allowed)))
-    if not groups:
+    if not plan.optional and not plan.required:
         clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
     return tantivy.Query.boolean_query(clauses)
 
@@ -121,7 +125,7 @@ def _any_of(schema: tantivy.Schema, name: str, values: list[str]) -> tantivy.Que
 
 
 def _text_clause(schema: tantivy.Schema, group: TermGroup) -> tantivy.Query:
-    """Match the group in title (boosted) or body; several tokens match as a phrase."""
+    """The word (or phrase) in any text field, weighted by field; several tokens match as a phrase."""
 
     def on(field: str) -> tantivy.Query:
         if len(group.tokens) == 1:
@@ -129,11 +133,8 @@ def _text_clause(schema: tantivy.Schema, group: TermGroup) -> tantivy.Query:
         return tantivy.Query.phrase_query(schema, field, list(group.tokens))
 
     return tantivy.Query.boolean_query(
-        [
-            (tantivy.Occur.Should, tantivy.Query.boost_query(on("title"), TITLE_BOOST)),
-            (tantivy.Occur.Should, on("body")),
-        ]
-    )
+        [(tantivy.Occur.Should, on(field) if weight == 1.0 else tantivy.Query.boost_query(on(field), weight))
+         for field, weight in FIELD_WEIGHTS])
 
 
 def _decode_offset(query: SearchQuery) -> int:

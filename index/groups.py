@@ -151,7 +151,9 @@ def group_document(key: str, members: list[Record]) -> IndexDoc:
     return IndexDoc(
         id=base.id, keywords=keywords, year=base.year, published_key=base.published_key,
         title_text=" ".join(_unique(d.title_text for d in docs)),
+        subjects_text=" ".join(_unique(d.subjects_text for d in docs)),
         body_text=" ".join(_unique(d.body_text for d in docs)),
+        center_text=" ".join(_unique(d.center_text for d in docs)),
         title_zh=base.title_zh, title_en=base.title_en, display=display,
     )
 

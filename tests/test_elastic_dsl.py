@@ -77,7 +77,7 @@ def test_index_body_is_a_strict_mapping_with_cjk_bigram_analysis() -> None:
                     "all": TEXT, "zh": TEXT,
                     "en": {**TEXT, "fields": {"stemmed": {"type": "text", "analyzer": "fedcat_english"}}},
                 }},
-                "body": TEXT,
+                "subjects": TEXT, "body": TEXT, "center": TEXT,
                 "display": {"type": "object", "enabled": False},
             },
         },
@@ -94,7 +94,7 @@ def test_every_facet_is_a_mapped_field() -> None:
 
 def test_document_fills_exactly_the_mapped_fields() -> None:
     doc = es_document(only_view(record()))
-    assert {k: v for k, v in doc.items() if k not in ("display", "body")} == {
+    assert {k: v for k, v in doc.items() if k not in ("display", "body", "subjects", "center")} == {
         "id": "id:s1:7|0", "group": "id:s1:7", "member": ["s1:7"], "vis_in": ["general.n"], "view": "all",
         "source": ["s1"], "openness": ["open"], "geo_scope": ["international"],
         "security": ["general"], "licence": ["CC-BY-4.0"], "subject": ["Glacier", "冰川"],
@@ -102,7 +102,7 @@ def test_document_fills_exactly_the_mapped_fields() -> None:
         "title": {"all": "青藏高原冰川数据 Tibetan Plateau glacier data", "zh": "青藏高原冰川数据",
                   "en": "Tibetan Plateau glacier data"},
     }
-    assert doc["body"].startswith("冰川物质平衡 冰川 Glacier  张三")
+    assert doc["body"].startswith("冰川物质平衡 张三") and doc["subjects"].split() == ["冰川", "Glacier"]
     assert doc["display"]["title"] == "青藏高原冰川数据"
     assert set(doc) <= set(mapping()["properties"])
 
@@ -130,7 +130,16 @@ def test_bulk_actions_write_each_view_and_delete_every_other_id_of_the_group() -
 
 def phrase(surface: str) -> dict[str, Any]:
     return {"bool": {"should": [{"match_phrase": {"title.all": {"query": surface, "boost": 3.0}}},
-                                {"match_phrase": {"body": {"query": surface}}}],
+                                {"match_phrase": {"subjects": {"query": surface, "boost": 2.0}}},
+                                {"match_phrase": {"body": {"query": surface, "boost": 1.0}}},
+                                {"match_phrase": {"center": {"query": surface, "boost": 0.3}}}],
+                     "minimum_should_match": 1}}
+
+
+def any_of(*surfaces: str) -> dict[str, Any]:
+    """At least one of the words; each one matched adds 100 to the score."""
+    return {"bool": {"should": [{"bool": {"should": [{"constant_score": {"filter": phrase(w), "boost": 100.0}},
+                                                     phrase(w)]}} for w in surfaces],
                      "minimum_should_match": 1}}
 
 
@@ -139,7 +148,7 @@ def test_text_filters_visibility_facets_and_sort() -> None:
                         facets=("source", "year"), facet_size=5, size=10, visibility=PUBLIC)
     assert search_body(query, Page(), keep_alive="5m") == {
         "query": {"bool": {
-            "must": [phrase("青藏高原"), phrase("Précis")],
+            "must": [any_of("青藏高原", "Précis")],
             "filter": [{"terms": {"source": ["s1", "s2"]}}, {"terms": {"year": [2019, 2021]}},
                        {"terms": {"vis_in": ["general.n", "unknown.n"]}}],
             "must_not": [{"terms": {"vis_in": [c for c in allowed_classes(PUBLIC)[1]]}},
@@ -260,3 +269,10 @@ def test_traditional_text_and_queries_reach_the_cluster_in_simplified_script() -
     assert doc["display"]["title"] == "臺灣氣象觀測"  # shown as written
     assert (search_body(SearchQuery(text="氣象 遙感"), Page(), keep_alive="1m")
             == search_body(SearchQuery(text="气象 遥感"), Page(), keep_alive="1m"))
+
+
+def test_quoted_phrases_are_required_and_minus_words_excluded() -> None:
+    body = search_body(SearchQuery(text='冰川 "mass balance" -photo', facets=()), Page(), keep_alive="1m")
+    query = body["query"]["bool"]
+    assert query["must"] == [any_of("冰川"), phrase("mass balance")]
+    assert query["must_not"][0] == phrase("photo")

@@ -123,10 +123,35 @@ def test_chinese_run_matches_as_phrase_not_scattered_characters(index: SearchInd
     assert "s1:3" not in ids(index, "冰川")
 
 
-def test_mixed_chinese_english_query_needs_all_words(index: SearchIndex) -> None:
+def ranked(index: SearchIndex, text: str) -> list[str]:
+    return [h.id for h in index.search(SearchQuery(text=text, size=100)).hits]
+
+
+def test_records_matching_every_query_word_come_first_then_those_matching_some(index: SearchIndex) -> None:
     assert ids(index, "冰川 glacier") == {"s1:1"}
-    assert ids(index, "基因组 rice") == {"s2:2"}
-    assert ids(index, "冰川 rice") == set()
+    assert ranked(index, "基因组 rice") == ["s2:2", "s2:5"]  # both words, then one
+    assert ids(index, "冰川 rice") == {"s1:1", "s2:2"}  # no record has both: each found by one
+    assert ranked(index, "human genome variation rice")[0] == "s2:5"  # three words of four beat one
+
+
+def test_a_quoted_phrase_must_match_and_a_minus_word_must_not(index: SearchIndex) -> None:
+    assert ids(index, '"mass balance"') == {"s1:1"} == ids(index, "\u201cmass balance\u201d")  # Chinese quotes too
+    assert ids(index, '"balance mass"') == set()  # a phrase is in order
+    assert ids(index, '基因组 -rice') == {"s2:5"}
+    assert ids(index, '基因组 -"genome variation"') == {"s2:2"}
+    assert "s1:1" not in ids(index, "-冰川") and len(ids(index, "-冰川")) == len(CORPUS) - 1
+
+
+def test_title_words_outrank_a_center_name_in_every_description(empty_index: SearchIndex) -> None:
+    """A center's name holds its field's words (冰川); its records are not about glaciers for that."""
+    name = "国家冰川冻土沙漠科学数据中心"
+    records = [make(i, f"沙漠气象站观测 {i}", desc=f"{name}发布的沙漠观测数据。") for i in range(1, 6)]
+    records.append(make(6, "祁连山冰川编目", desc="冰川面积与冰储量"))
+    for rec in records:
+        rec.center_zh = name
+    empty_index.upsert(records)
+    assert ranked(empty_index, "冰川")[0] == "s1:6"
+    assert ids(empty_index, "冰川") == {f"s1:{i}" for i in range(1, 7)}  # the center's records stay findable
 
 
 def test_traditional_script_finds_exactly_what_simplified_finds(empty_index: SearchIndex) -> None:

@@ -92,7 +92,7 @@ def oracle(recs: list[Record], caller: Caller, text: str, filters: dict[str, lis
         if rec.access.security in (Security.CORE, Security.SECRET) or not may_see(rec, caller):
             continue
         title_words = rec.titles[0].value.split()
-        if any(w not in title_words for w in text.split()):
+        if text.split() and not any(w in title_words for w in text.split()):  # any word finds a record
             continue
         if any(keyword(rec, f) not in values for f, values in filters.items()):
             continue
@@ -159,7 +159,7 @@ def oracle_groups(recs: list[Record], caller: Caller, text: str,
                   filters: dict[str, list[str]]) -> dict[str, list[Record]]:
     """Per dataset, the members the caller may see, for the datasets the query matches.
 
-    A dataset matches when its visible members together hold every query word and, for each
+    A dataset matches when its visible members together hold a query word (any) and, for each
     filter, some visible member has one of the filter's values.
     """
     groups: dict[str, list[Record]] = {}
@@ -170,7 +170,7 @@ def oracle_groups(recs: list[Record], caller: Caller, text: str,
     out = {}
     for key, members in groups.items():
         words = {w for m in members for w in m.titles[0].value.split()}
-        if any(w not in words for w in text.split()):
+        if text.split() and not any(w in words for w in text.split()):
             continue
         if any(not any(keyword(m, f) in values for m in members) for f, values in filters.items()):
             continue

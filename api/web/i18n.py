@@ -64,6 +64,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "search": ("搜索", "Search"),
     "search_label": ("搜索数据集（中文或英文）", "Search datasets (Chinese or English)"),
     "search_placeholder": ("例如：冰川、genome、降水", "e.g. 冰川, genome, precipitation"),
+    "syntax": ("搜索写法", "How to search"),
+    "syntax_help": ("含有全部词语的数据集排在最前，其次是含有其中部分词语的；“”或 "" 引起来的短语必须原样出现；"
+                    "词前加 - 排除含有它的数据集（例如：冰川 -照片）。繁体与简体字通用（氣象 = 气象）。",
+                    "Datasets holding every word come first, then those holding some of them; a \"quoted phrase\" "
+                    "must appear as written; a word after - excludes the datasets holding it (e.g. glacier -photo). "
+                    "Traditional and Simplified characters are the same (氣象 = 气象)."),
     "results": ("条结果", "results"),
     "no_results": ("没有找到匹配的数据集。", "No dataset matches."),
     "skip": ("跳到结果", "Skip to results"),

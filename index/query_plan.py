@@ -1,0 +1,74 @@
+"""What a search box query asks for, the same for every backend.
+
+- Plain words rank instead of filter: a record matching any of them is found, and records matching
+  more of them come first (every word a record matches adds :data:`COORDINATION` to its score, far
+  more than any text score, so all-word matches lead, then most-word matches, each ordered by
+  relevance).
+- ``"a quoted phrase"`` must match, its words next to each other and in order.
+- ``-word`` (or ``-"a phrase"``) must not match.
+
+Each word or phrase matches in the title (weight :data:`TITLE_WEIGHT`), subjects and keywords
+(:data:`SUBJECT_WEIGHT`), the rest of the text (1) and the names of the center and publisher
+(:data:`CENTER_WEIGHT`), as analysed by :mod:`.analysis` (a CJK run as a phrase of its bigrams).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .analysis import TermGroup, term_groups
+
+#: Added to a record's score for every plain query word it matches (see the module docstring).
+COORDINATION = 100.0
+TITLE_WEIGHT = 3.0
+SUBJECT_WEIGHT = 2.0
+CENTER_WEIGHT = 0.3
+#: The text fields a word is looked for in, with their weights.
+FIELD_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("title", TITLE_WEIGHT), ("subjects", SUBJECT_WEIGHT), ("body", 1.0), ("center", CENTER_WEIGHT))
+
+# a quoted phrase (closed or running to the end), or a run of anything but spaces; either may start with -
+_PART_RE = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    optional: tuple[TermGroup, ...] = ()
+    required: tuple[TermGroup, ...] = ()
+    excluded: tuple[TermGroup, ...] = ()
+
+    @property
+    def ranked(self) -> bool:
+        """Whether there is text to rank by (else hits come newest first)."""
+        return bool(self.optional or self.required)
+
+
+def _phrase(text: str) -> TermGroup | None:
+    """The words of ``text`` as one group, to match as one phrase."""
+    groups = term_groups(text)
+    if not groups:
+        return None
+    return TermGroup(tuple(t for g in groups for t in g.tokens), text.strip())
+
+
+#: Quotation marks and minus signs read as ``"`` and ``-`` (Chinese and full-width forms).
+_MARKS = str.maketrans({"\u201c": '"', "\u201d": '"', "\uff02": '"', "\uff0d": "-", "\u2212": "-"})
+
+
+def plan_query(text: str) -> QueryPlan:
+    text = text.translate(_MARKS)
+    optional: list[TermGroup] = []
+    required: list[TermGroup] = []
+    excluded: list[TermGroup] = []
+    for m in _PART_RE.finditer(text):
+        quoted_minus, quoted, minus, word = m.groups()
+        if quoted is not None:
+            phrase = _phrase(quoted)
+            if phrase is not None:
+                (excluded if quoted_minus else required).append(phrase)
+        elif minus and word:
+            excluded += term_groups(word)
+        else:
+            optional += term_groups((minus or "") + word)
+    return QueryPlan(tuple(optional), tuple(required), tuple(excluded))
