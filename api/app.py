@@ -19,7 +19,7 @@ from fedcat.harvester.version import VERSION
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 from fedcat.index.errors import IndexBackendError
 
-from . import docs_ui, errors, export, metrics, officer, openapi, records, review, web
+from . import docs_ui, errors, export, metrics, officer, openapi, prometheus, records, review, web
 from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
@@ -27,6 +27,8 @@ from .errors import BadParameter
 from .metrics import metrics_of
 from .params import MAX_QUERY_LENGTH, search_filters, strict_params
 from .security_headers import SecurityHeaders
+from .suggest import did_you_mean
+from .translate import translated
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ def create_app(catalog: Catalog) -> FastAPI:
     )
     app.state.catalog = catalog
     app.add_middleware(SecurityHeaders)
+    prometheus.install(app, catalog)  # /metrics (officers), and the request timing of every route
     errors.install(app)
     openapi.install(app)
     docs_ui.install(app)
@@ -73,11 +76,14 @@ def create_app(catalog: Catalog) -> FastAPI:
         facets: Annotated[str | None, Query(description="Comma-separated facet names, or 'none'")] = None,
     ) -> dict[str, Any]:
         caller = caller_of(request)
-        query = SearchQuery(text=q, filters=filters, facets=_facet_list(facets), size=size,
-                            cursor=cursor, sort=sort, visibility=caller.visibility)
+        query = translated(SearchQuery(text=q, filters=filters, facets=_facet_list(facets), size=size, cursor=cursor,
+                                       sort=sort, visibility=caller.visibility), catalog.config.data_path)
         result = catalog.index.search(query)
         audit_hits(catalog, caller, "search", result.hits)
-        return search_body(result, query, caller)
+        body = search_body(result, query, caller)
+        if not result.total and q.strip():
+            body["did_you_mean"] = did_you_mean(catalog.index, query)
+        return body
 
     @app.get("/api/v1/sources", summary="The federation's sources with their record counts and last run",
              description="`records` counts the records the caller's audience may see; a harvest run's record "
@@ -181,9 +187,11 @@ def _facet_list(raw: str | None) -> tuple[str, ...]:
 def search_body(result: SearchResult, query: SearchQuery, caller: Caller) -> dict[str, Any]:
     return {
         "total": result.total,
-        "hits": [dict(caller.shape_hit(h.doc), score=round(h.score, 4), highlights=h.highlights)
+        "hits": [dict(caller.shape_hit(h.doc), score=round(h.score, 4), highlights=h.highlights,
+                      **({"translated": h.translated} if h.translated else {}))
                  for h in result.hits],
         "facets": {k: [{"value": b.value, "count": b.count} for b in v] for k, v in result.facets.items()},
         "next_cursor": result.next_cursor,
-        "query": {"q": query.text, "filters": query.filters, "size": query.size, "sort": query.sort.value},
+        "query": {"q": query.text, "filters": query.filters, "size": query.size, "sort": query.sort.value,
+                  "translations": [f"{term} → {target}" for term, target in query.translations]},
     }

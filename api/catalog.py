@@ -13,7 +13,7 @@ from fedcat.harvester.errors import ConfigError
 from fedcat.harvester.metrics.report import MetricsCache
 from fedcat.harvester.pipeline.decisions import Decisions
 from fedcat.harvester.pipeline.run import Harvester
-from fedcat.harvester.store import RecordStore
+from fedcat.harvester.store import RecordStore, open_store
 from fedcat.index.base import SearchIndex
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
@@ -78,7 +78,7 @@ class Catalog:
         data = Path(config.data_path)
         data.mkdir(parents=True, exist_ok=True)
         index = open_index(config, required=index_required)
-        store = RecordStore(data / "records.sqlite3")
+        store = open_store(config.store, data)
         harvester = Harvester(config, store, index)
         harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
         harvester.feeder.check()

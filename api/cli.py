@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
-from rich.logging import RichHandler
 from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,12 +22,14 @@ from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
 
-from . import cli_metrics, cli_officer, cli_schema, cli_status
+from . import cli_metrics, cli_migrate, cli_officer, cli_schema, cli_status, logs
 from .audience import Caller
 from .catalog import Catalog
 from .cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
 from .cli_runs import HARVESTS_LIMIT, cmd_harvests
 from .console import make_console
+from .stopping import Stopped, stop_on_signals
+from .translate import translated
 
 log = logging.getLogger(__name__)
 console = make_console()
@@ -74,7 +75,8 @@ def _summary(reports: Sequence[RunReport]) -> Table:
         columns.insert(-1, "retries")
     for col in columns:
         table.add_column(col, justify="left" if col in ("source", "status") else "right", no_wrap=True)
-    styles = {RunStatus.SUCCEEDED: "green", RunStatus.PARTIAL: "yellow", RunStatus.FAILED: "red"}
+    styles = {RunStatus.SUCCEEDED: "green", RunStatus.PARTIAL: "yellow", RunStatus.FAILED: "red",
+              RunStatus.INTERRUPTED: "yellow"}
     for r in reports:
         d = r.to_dict()
         row = [r.source_id, f"[{styles.get(r.status, 'white')}]{r.status.value}[/]",
@@ -90,13 +92,24 @@ def _summary(reports: Sequence[RunReport]) -> Table:
 
 
 def _run_harvest(catalog: Catalog, sources: Sequence[str] | None, full: bool) -> list[RunReport]:
+    """Harvest with a progress bar per source (none with JSON logs), print the summary; on SIGTERM or
+    Ctrl-C, each run stores the page it is on and ends interrupted, and :class:`Stopped` is raised."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=False) as progress:
-        reports = catalog.harvester.harvest(sources, full=full, progress=RichProgress(progress))
+    with stop_on_signals(catalog.harvester.stop) as stop:
+        if logs.json_lines():  # stderr carries the JSON log lines only
+            reports = catalog.harvester.harvest(sources, full=full)
+        else:
+            with Progress(*columns, console=err_console, transient=False) as progress:
+                reports = catalog.harvester.harvest(sources, full=full, progress=RichProgress(progress))
     console.print(_summary(reports))
     for r in reports:
-        if r.status is RunStatus.FAILED:
+        if r.status is not RunStatus.FAILED:
+            continue
+        if logs.json_lines():
+            log.error("%s", r.message or "failed", extra={"source_id": r.source_id, "run_id": r.id})
+        else:
             err_console.print(_failure_line(r), style="red", markup=False, highlight=False, soft_wrap=True)
+    stop.raise_if_stopped()
     return reports
 
 
@@ -139,9 +152,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         caller = Caller.anonymous(config.api)
         if args.audience:
             caller = Caller(Audience(args.audience), "cli", caller.unknown_as)
-        query = SearchQuery(text=args.query, filters=_parse_filters(args.filter), size=args.size,
-                            offset=(args.page - 1) * args.size, visibility=caller.visibility,
-                            facets=FACETS if args.json else ())
+        query = translated(SearchQuery(text=args.query, filters=_parse_filters(args.filter), size=args.size,
+                                       offset=(args.page - 1) * args.size, visibility=caller.visibility,
+                                       facets=FACETS if args.json else ()), config.data_path)
         result = catalog.index.search(query)
     finally:
         catalog.close()
@@ -204,6 +217,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             console.print(f"re-mapped: {d['updated']} updated, {d['unchanged']} unchanged, {d['errored']} errored")
         with console.status("rebuilding the index from the record store"):
             count = catalog.harvester.feeder.rebuild()
+        with console.status("mining the bilingual term table from the records"):
+            catalog.harvester.maintenance.write_terms()
     finally:
         catalog.close()
     console.print(f"indexed {count} records")
@@ -263,11 +278,18 @@ def _serve(config: Config, host: str, port: int) -> None:
     from .app import create_app
     from .server import serve
 
-    catalog = Catalog.open(config)
-    try:
-        serve(create_app(catalog), host, port)
-    finally:
-        catalog.close()
+    # uvicorn stops on SIGTERM or Ctrl-C itself, then raises the signal again: caught here, to close the catalog
+    with stop_on_signals(on_stop=_leave):
+        catalog = Catalog.open(config)
+        try:
+            serve(create_app(catalog), host, port)
+        finally:
+            catalog.close()
+
+
+def _leave() -> None:
+    """A service asked to stop exits with 0, once its work in progress is stored."""
+    raise SystemExit(0)
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -276,7 +298,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     config = _config(args)
     catalog = Catalog.open(config, index_required=False)
     try:
-        run_foreground(catalog, console)
+        with stop_on_signals(catalog.harvester.stop, on_stop=_leave):  # the jobs' runs end interrupted
+            run_foreground(catalog, console)
     finally:
         catalog.close()
     return 0
@@ -310,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "for China's national science data centers.")
     p.add_argument("--config", help=f"config file (default: $FEDCAT_CONFIG, else ./{DEFAULT_CONFIG})")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    p.add_argument("--log-format", choices=logs.FORMATS, default="rich",
+                   help="log lines on stderr: for people (rich, the default) or one JSON object a line (json)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     h = sub.add_parser("harvest", help="harvest sources into the store and index")
@@ -365,26 +390,30 @@ def build_parser() -> argparse.ArgumentParser:
     cli_officer.add_parsers(sub)
     cli_metrics.add_parsers(sub)
     cli_schema.add_parsers(sub)
+    cli_migrate.add_parsers(sub)
     return p
-
-
-def _logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err_console,
-                                                                                 show_path=False)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _logging(args.verbose)
+    logs.configure(args.log_format, args.verbose, err_console)
     try:
         code: int = args.fn(args)
         return code
     except FedcatError as exc:
-        err_console.print("[bold red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
+        if logs.json_lines():
+            log.error("%s", exc)
+        else:
+            err_console.print("[bold red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
         return 2
+    except Stopped as exc:  # the runs in progress stored their page and ended interrupted
+        log.warning("%s: the next harvest resumes where this one stopped", exc)
+        return exc.code
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        if logs.json_lines():
+            log.warning("interrupted")
+        else:
+            err_console.print("interrupted")
         return 130
 
 

@@ -17,7 +17,7 @@ def run(config: Config, *, repair: bool) -> int:
     try:
         marked = catalog.harvester.feeder.marked
         live, pending = catalog.store.indexing.index_counts()
-        console.print(f"record store  {catalog.store.path}: {live} live records, {pending} waiting for the index")
+        console.print(f"record store  {catalog.store.location}: {live} live records, {pending} waiting for the index")
         console.print(f"index         {catalog.index.name}: {catalog.index.count()} datasets searchable")
         if marked:
             console.print(f"[yellow]the index did not reflect this store (new, lost, or built from another "

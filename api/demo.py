@@ -120,6 +120,7 @@ def run_demo(
             if rebuild:
                 catalog.harvester.feeder.rebuild()
             harvest(catalog, None, False)
+            catalog.harvester.maintenance.write_terms()  # what `fedcat reindex` does: English finds Chinese
             docs = catalog.index.count()
             links = catalog.check_links()
             unreachable = sum(1 for r in links.results if not r.status.reachable)

@@ -23,6 +23,7 @@ from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of, catalog_of
 from .params import MAX_QUERY_LENGTH, search_filters
+from .translate import translated
 
 router = APIRouter()
 CSV_COLUMNS = ("id", "title", "title_en", "center", "source_id", "openness", "geo_scope", "security",
@@ -56,6 +57,7 @@ def export_response(catalog: Catalog, caller: Caller, query: SearchQuery, format
                     limit: int = MAX_RESULT_WINDOW) -> StreamingResponse:
     """Every record ``query`` finds that ``caller`` may see (the API's export, and the search page's button)."""
     query.visibility = caller.visibility
+    query = translated(query, catalog.config.data_path)
     docs = _docs(catalog, caller, query, limit)
     first = next(docs, None)  # a bad query fails here, before the response starts
 

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 def _job(catalog: Catalog, source: SourceConfig) -> None:
     # harvest() leaves the runs of this process alone (other jobs' runs) and stops the child
     # processes only when no other job is running
-    (report,) = catalog.harvester.harvest([source.id])
-    log.warning("[%s] scheduled harvest %s: %s", source.id, report.status.value, report.to_dict())
+    for report in catalog.harvester.harvest([source.id]):  # none when the scheduler is stopping
+        log.warning("[%s] scheduled harvest %s: %s", source.id, report.status.value, report.to_dict(),
+                    extra={"source_id": source.id, "run_id": report.id})
 
 
 def _lift_embargoes(catalog: Catalog) -> None:
@@ -63,4 +64,6 @@ def run_foreground(catalog: Catalog, console: Console) -> None:
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
+        # a harvest in progress stores the page it is on and ends interrupted; then the jobs are over
+        catalog.harvester.stop.set()
+        scheduler.shutdown(wait=True)

@@ -24,6 +24,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from fedcat.harvester.errors import FedcatError
 
+from .stopping import STOP_GRACE_S
+
 log = logging.getLogger(__name__)
 
 _HIGH = re.compile(rb"[\x80-\xff]")
@@ -52,7 +54,10 @@ class Utf8RequestLineProtocol(H11Protocol):
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
-    uvicorn.run(app, host=host, port=port, log_level="warning", http=Utf8RequestLineProtocol)
+    """Serve until SIGTERM or Ctrl-C; requests in progress then have a few seconds to finish. uvicorn logs
+    through fedcat's handler (``--log-format``), not a format of its own."""
+    uvicorn.run(app, host=host, port=port, log_level="warning", http=Utf8RequestLineProtocol, log_config=None,
+                timeout_graceful_shutdown=int(STOP_GRACE_S / 2))
 
 
 class AddressUnavailable(FedcatError):

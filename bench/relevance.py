@@ -210,6 +210,7 @@ def build_catalog(data_dir: Path) -> Any:
         catalog = Catalog.open(config)
         try:
             catalog.harvester.harvest()
+            catalog.harvester.maintenance.write_terms()  # as `fedcat reindex` and `fedcat demo` do
         except BaseException:
             catalog.close()
             raise
@@ -285,9 +286,11 @@ class Baseline:
 
 def fedcat_search(catalog: Any, text: str, visibility: Any, size: int = WINDOW) -> list[str]:
     """Record ids of fedcat's hits, best first (a hit of several records contributes each of them)."""
+    from fedcat.api.translate import translated
     from fedcat.index.base import SearchQuery
 
-    result = catalog.index.search(SearchQuery(text=text, size=size, visibility=visibility, facets=()))
+    query = SearchQuery(text=text, size=size, visibility=visibility, facets=())
+    result = catalog.index.search(translated(query, catalog.config.data_path))  # what the API searches
     ids: list[str] = []
     for hit in result.hits:
         members = [s["id"] for s in hit.doc.get("sources") or [] if s.get("id")] or [hit.doc.get("id", hit.id)]

@@ -17,6 +17,8 @@ from .config_schema import (
     LinkCheckConfig,
     Protocol,
     SourceConfig,
+    StoreBackend,
+    StoreConfig,
 )
 from .errors import ConfigError
 from .model import Security
@@ -43,6 +45,7 @@ def check_config(cfg: Config) -> None:
         raise ConfigError("required when backend is elasticsearch", key="index.url")
     _check_http(cfg.http)
     _check_index(cfg.index)
+    _check_store(cfg.store)
     _check_linkcheck(cfg.linkcheck)
     if cfg.workers < 1:
         raise ConfigError("must be at least 1", key="workers")
@@ -88,6 +91,16 @@ def _check_index(index: IndexConfig) -> None:
             raise ConfigError("must be 0 or more", key=f"index.{name}")
     if index.shards < 1:
         raise ConfigError("must be at least 1", key="index.shards")
+
+
+def _check_store(store: StoreConfig) -> None:
+    if store.backend is StoreBackend.POSTGRESQL:
+        if not store.url:
+            raise ConfigError("required when backend is postgresql", key="store.url")
+        if not re.match(r"^postgres(ql)?://", store.url):
+            raise ConfigError("must be a postgresql:// URL", key="store.url")
+    elif store.url is not None:
+        raise ConfigError("only with backend: postgresql (the SQLite store lives in data_dir)", key="store.url")
 
 
 def _check_linkcheck(lc: LinkCheckConfig) -> None:

@@ -39,6 +39,13 @@ class Backend(StrEnum):
     ELASTICSEARCH = "elasticsearch"
 
 
+class StoreBackend(StrEnum):
+    """Where the record store lives."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
 class Audience(StrEnum):
     """Who is asking: what they may see."""
 
@@ -240,6 +247,15 @@ class IndexConfig(ElasticSettings):
 
 
 @dataclass(config=SCHEMA)
+class StoreConfig:
+    """The record store: SQLite in the data folder (the default), or a PostgreSQL database."""
+
+    backend: StoreBackend = StoreBackend.SQLITE
+    url: Str | None = None
+    """PostgreSQL: the database's connection URL (``postgresql://user@host:5432/fedcat``); required then."""
+
+
+@dataclass(config=SCHEMA)
 class ApiConfig:
     """The HTTP API and the web pages."""
 
@@ -269,10 +285,12 @@ class Config:
     """A fedcat federation: the sources to harvest, and how to harvest, index and serve them."""
 
     data_dir: Str = "./fedcat-data"
-    """Where the record store and the embedded index live; relative to the config file's folder."""
+    """Where the record store (unless it is PostgreSQL: ``store``) and the embedded index live;
+    relative to the config file's folder."""
     sources: List[SourceConfig] = field(default_factory=list)
     http: HttpConfig = field(default_factory=HttpConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
     linkcheck: LinkCheckConfig = field(default_factory=LinkCheckConfig)

@@ -77,6 +77,9 @@ class SearchQuery:
     sort: Sort = Sort.RELEVANCE
     visibility: Visibility = EVERYTHING
     highlight: bool = True
+    #: (query term, translation) pairs from the term table (:mod:`.terms`): the translations are looked
+    #: for too, ranked below the words themselves.
+    translations: tuple[tuple[str, str], ...] = ()
 
 
 def check_offset(query: SearchQuery) -> None:
@@ -91,6 +94,8 @@ class Hit:
     score: float
     doc: dict[str, Any]
     highlights: dict[str, list[str]] = field(default_factory=dict)
+    #: The translations this hit was found by (``glacier → 冰川``), when they are in its text.
+    translated: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -22,7 +22,7 @@ def fingerprint(query: SearchQuery) -> str:
     """What a cursor must agree on: text, filters, sort, visibility and page size."""
     key = json.dumps(
         [query.text, sorted((k, sorted(v)) for k, v in query.filters.items()), query.sort.value,
-         query.visibility.key(), query.size],
+         query.visibility.key(), query.size, sorted(query.translations)],
         ensure_ascii=False,
     )
     return hashlib.sha1(key.encode()).hexdigest()[:12]

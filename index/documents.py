@@ -14,6 +14,7 @@ from typing import Any
 from fedcat.harvester.model import GATED_SECURITY, Record, pick_lang
 
 from .analysis import fold, is_cjk, simplified, term_groups
+from .base import SearchQuery
 
 
 @dataclass
@@ -154,14 +155,33 @@ def highlight(text: str | None, query: str, *, fragment: int | None = None) -> s
     return "".join(out)
 
 
+def matched_translations(display: dict[str, Any], search: SearchQuery) -> list[str]:
+    """``glacier → 冰川`` for each translation in the hit's shown text whose query term is not there."""
+    if not search.translations:
+        return []
+    shown = _fold_aligned(" ".join(str(display.get(k) or "") for k in _SHOWN) + " " +
+                          " ".join(display.get("subjects") or []))
+    found: list[str] = []
+    for term, target in search.translations:
+        if _fold_aligned(target) in shown and _fold_aligned(term) not in shown:
+            found.append(f"{term} → {target}")
+    return found
+
+
+#: The display fields a hit shows its text in.
+_SHOWN = ("title", "title_en", "description", "description_en")
+
+
 def _fold_aligned(text: str) -> str:
     """Fold character by character (case, accents, script) so offsets stay aligned with ``text``."""
     return simplified("".join((fold(ch) or ch)[:1] if ch.isalpha() else ch for ch in text))
 
 
-def display_highlights(display: dict[str, Any], query: str) -> dict[str, list[str]]:
-    """Highlighted titles and description fragments of a hit's display fields (every backend's hits)."""
+def display_highlights(display: dict[str, Any], search: SearchQuery) -> dict[str, list[str]]:
+    """Highlighted titles and description fragments of a hit's display fields (every backend's hits):
+    the query's words and their translations."""
     out: dict[str, list[str]] = {}
+    query = " ".join([search.text, *(target for _, target in search.translations)])
     if not query.strip():
         return out
     for key, frag in (("title", None), ("title_en", None), ("description", 200), ("description_en", 200)):

@@ -49,7 +49,7 @@ from .base import (
     SearchResult,
     check_offset,
 )
-from .documents import display_highlights, indexable
+from .documents import display_highlights, indexable, matched_translations
 from .elastic_dsl import (
     SCHEMA_VERSION,
     Page,
@@ -372,9 +372,9 @@ class ElasticsearchIndex(SearchIndex):
     @staticmethod
     def _hit(raw: dict[str, Any], query: SearchQuery) -> Hit:
         display: dict[str, Any] = raw["_source"]["display"]
-        highlights = display_highlights(display, query.text) if query.highlight else {}
+        highlights = display_highlights(display, query) if query.highlight else {}
         return Hit(id=str(display["id"]), score=float(raw.get("_score") or 0.0), doc=display,
-                   highlights=highlights)
+                   highlights=highlights, translated=matched_translations(display, query))
 
     def close(self) -> None:
         self.client.close()

@@ -27,7 +27,7 @@ from .analysis import TermGroup, simplified
 from .base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
 from .errors import BadQuery
 from .groups import ViewDoc, all_doc_ids, allowed_classes, views
-from .query_plan import COORDINATION, FIELD_WEIGHTS, QueryPlan, plan_query
+from .query_plan import COORDINATION, FIELD_WEIGHTS, TRANSLATED_WEIGHT, QueryPlan, plan_query
 
 #: Bumped when the mapping or analysis changes; an index with another version needs `fedcat reindex`.
 SCHEMA_VERSION = 3  # 3: Traditional script folded to Simplified; subjects and center fields
@@ -193,12 +193,22 @@ def text_clause(group: TermGroup) -> dict[str, Any]:
     }
 
 
+def _counted(group: TermGroup, weight: float) -> dict[str, Any]:
+    """A word that adds ``weight`` × COORDINATION to a record's score where it matches, besides its text score."""
+    scored = text_clause(group)
+    if weight != 1.0:
+        scored = {"bool": {**scored["bool"], "boost": weight}}
+    return {"bool": {"should": [{"constant_score": {"filter": text_clause(group), "boost": COORDINATION * weight}},
+                                scored]}}
+
+
 def words_clause(plan: QueryPlan) -> dict[str, Any]:
-    """At least one of the plan's plain words; each one matched adds COORDINATION to the score."""
+    """At least one of the plan's plain words (or their translations, weighted less); each one matched
+    adds COORDINATION to the score."""
     return {
         "bool": {
-            "should": [{"bool": {"should": [{"constant_score": {"filter": text_clause(g), "boost": COORDINATION}},
-                                            text_clause(g)]}} for g in plan.optional],
+            "should": [_counted(g, 1.0) for g in plan.optional]
+            + [_counted(g, TRANSLATED_WEIGHT) for g in plan.translated],
             "minimum_should_match": 1,
         }
     }
@@ -229,7 +239,7 @@ def visibility_clauses(vis: Visibility) -> tuple[dict[str, Any], list[dict[str, 
 
 
 def build_query(query: SearchQuery) -> dict[str, Any]:
-    plan = plan_query(query.text)
+    plan = plan_query(query.text, query.translations)
     filters = []
     for name, values in query.filters.items():
         clause = filter_clause(name, values)  # an unknown name is refused even with no values

@@ -26,10 +26,10 @@ from .base import (
     Sort,
     check_offset,
 )
-from .documents import display_highlights
+from .documents import display_highlights, matched_translations
 from .errors import BadQuery
 from .groups import allowed_classes
-from .query_plan import COORDINATION, FIELD_WEIGHTS, QueryPlan, plan_query
+from .query_plan import COORDINATION, FIELD_WEIGHTS, TRANSLATED_WEIGHT, QueryPlan, plan_query
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class SearchPlan:
 
 def plan_search(schema: tantivy.Schema, query: SearchQuery) -> SearchPlan:
     offset = _decode_offset(query)
-    plan = plan_query(query.text)
+    plan = plan_query(query.text, query.translations)
     return SearchPlan(_build_query(schema, query, plan), offset, plan.ranked)
 
 
@@ -65,9 +65,9 @@ def run_search(searcher: tantivy.Searcher, plan: SearchPlan, query: SearchQuery)
 def _hit(searcher: tantivy.Searcher, score: Any, addr: tantivy.DocAddress, query: SearchQuery) -> Hit:
     stored = searcher.doc(addr).to_dict()
     display: dict[str, Any] = serial.loads(stored["display"][0])
-    highlights = display_highlights(display, query.text) if query.highlight else {}
-    return Hit(id=display["id"], score=float(score) if isinstance(score, float) else 0.0,
-               doc=display, highlights=highlights)
+    return Hit(id=display["id"], score=float(score) if isinstance(score, float) else 0.0, doc=display,
+               highlights=display_highlights(display, query) if query.highlight else {},
+               translated=matched_translations(display, query))
 
 
 def _facets(searcher: tantivy.Searcher, tq: tantivy.Query, query: SearchQuery) -> dict[str, list[FacetBucket]]:
@@ -89,10 +89,8 @@ def _facets(searcher: tantivy.Searcher, tq: tantivy.Query, query: SearchQuery) -
 def _build_query(schema: tantivy.Schema, query: SearchQuery, plan: QueryPlan) -> tantivy.Query:
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
     if plan.optional:  # at least one of the words; each one matched counts COORDINATION more
-        words = [tantivy.Query.boolean_query([
-            (tantivy.Occur.Should, tantivy.Query.const_score_query(_text_clause(schema, g), COORDINATION)),
-            (tantivy.Occur.Should, _text_clause(schema, g)),
-        ]) for g in plan.optional]
+        words = [_counted(schema, g, 1.0) for g in plan.optional]
+        words += [_counted(schema, g, TRANSLATED_WEIGHT) for g in plan.translated]
         clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query([(tantivy.Occur.Should, w) for w in words])))
     clauses += [(tantivy.Occur.Must, _text_clause(schema, g)) for g in plan.required]
     clauses += [(tantivy.Occur.MustNot, _text_clause(schema, g)) for g in plan.excluded]
@@ -110,6 +108,16 @@ def _build_query(schema: tantivy.Schema, query: SearchQuery, plan: QueryPlan) ->
     if not plan.optional and not plan.required:
         clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
     return tantivy.Query.boolean_query(clauses)
+
+
+def _counted(schema: tantivy.Schema, group: TermGroup, weight: float) -> tantivy.Query:
+    """A word that adds ``weight`` × COORDINATION to a record's score where it matches, besides its text score."""
+    clause = _text_clause(schema, group)
+    scored = clause if weight == 1.0 else tantivy.Query.boost_query(clause, weight)
+    return tantivy.Query.boolean_query([
+        (tantivy.Occur.Should, tantivy.Query.const_score_query(clause, COORDINATION * weight)),
+        (tantivy.Occur.Should, scored),
+    ])
 
 
 def _any_of(schema: tantivy.Schema, name: str, values: list[str]) -> tantivy.Query:

@@ -6,6 +6,9 @@
   relevance).
 - ``"a quoted phrase"`` must match, its words next to each other and in order.
 - ``-word`` (or ``-"a phrase"``) must not match.
+- The translations of the plain words (the term table, :mod:`.terms`) are looked for too, at
+  :data:`TRANSLATED_WEIGHT` of a word: ``glacier`` also finds records that say only 冰川, after those
+  that say glacier.
 
 Each word or phrase matches in the title (weight :data:`TITLE_WEIGHT`), subjects and keywords
 (:data:`SUBJECT_WEIGHT`), the rest of the text (1) and the names of the center and publisher
@@ -21,6 +24,9 @@ from .analysis import TermGroup, term_groups
 
 #: Added to a record's score for every plain query word it matches (see the module docstring).
 COORDINATION = 100.0
+#: A translation of a query word (:mod:`.terms`) counts this much of the word itself, in coordination and
+#: in text score: a record holding the word ranks above one holding only its translation.
+TRANSLATED_WEIGHT = 0.5
 TITLE_WEIGHT = 3.0
 SUBJECT_WEIGHT = 2.0
 CENTER_WEIGHT = 0.3
@@ -37,6 +43,8 @@ class QueryPlan:
     optional: tuple[TermGroup, ...] = ()
     required: tuple[TermGroup, ...] = ()
     excluded: tuple[TermGroup, ...] = ()
+    #: Translations of the plain words, optional like them, weighted TRANSLATED_WEIGHT.
+    translated: tuple[TermGroup, ...] = ()
 
     @property
     def ranked(self) -> bool:
@@ -56,7 +64,7 @@ def _phrase(text: str) -> TermGroup | None:
 _MARKS = str.maketrans({"\u201c": '"', "\u201d": '"', "\uff02": '"', "\uff0d": "-", "\u2212": "-"})
 
 
-def plan_query(text: str) -> QueryPlan:
+def plan_query(text: str, translations: tuple[tuple[str, str], ...] = ()) -> QueryPlan:
     text = text.translate(_MARKS)
     optional: list[TermGroup] = []
     required: list[TermGroup] = []
@@ -71,4 +79,9 @@ def plan_query(text: str) -> QueryPlan:
             excluded += term_groups(word)
         else:
             optional += term_groups((minus or "") + word)
-    return QueryPlan(tuple(optional), tuple(required), tuple(excluded))
+    translated: dict[tuple[str, ...], TermGroup] = {}
+    for _, target in translations:
+        group = _phrase(target)
+        if group is not None and all(group.tokens != g.tokens for g in optional):
+            translated.setdefault(group.tokens, group)
+    return QueryPlan(tuple(optional), tuple(required), tuple(excluded), tuple(translated.values()))

@@ -125,3 +125,54 @@ def search_ids(catalog: Catalog, text: str = "") -> set[str]:
         cursor = page.next_cursor
         if not cursor:
             return ids
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One PostgreSQL server for the session (tests/pg_server.py); skips without PostgreSQL, unless
+    FEDCAT_REQUIRE_POSTGRES=1, when it fails."""
+    import os
+
+    from .pg_server import REQUIRE_ENV, PgServer, find_bindir
+
+    bindir = find_bindir()
+    required = os.environ.get(REQUIRE_ENV) == "1"
+    if bindir is None:
+        reason = "PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin or on the PATH)"
+        if required:
+            pytest.fail(f"{reason}, and {REQUIRE_ENV}=1")
+        pytest.skip(reason)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        if required:
+            pytest.fail(f"psycopg is not installed, and {REQUIRE_ENV}=1")
+        pytest.skip("psycopg is not installed")
+    server = PgServer(bindir)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return str(pg_server.new_database())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A new, empty record store of each backend (PostgreSQL: a database of its own)."""
+    from .store_helpers import open_store
+
+    store = open_store(request, request.param, tmp_path)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -562,3 +562,9 @@ def test_domestic_records_are_invisible_to_the_international_public(
     rec = dom.ok(f"/api/v1/records/{hep_id}")
     assert rec["access"]["geo_scope"] == "domestic"
     assert dom.get(f"/api/v1/records/{hep_id}/raw").status_code == 200
+
+
+def test_a_query_that_finds_nothing_offers_close_subjects(api: Api) -> None:
+    body = api.ok("/api/v1/search", {"q": "glaicer"})
+    assert body["total"] == 0 and "glacier" in body["did_you_mean"]
+    assert "did_you_mean" not in api.ok("/api/v1/search", {"q": "glacier"})

@@ -135,6 +135,7 @@ def test_a_store_from_before_grouping_gets_its_group_keys(cat: Catalog) -> None:
         db.execute("DROP INDEX records_group")
         db.execute("ALTER TABLE records DROP COLUMN group_key")
         db.execute("ALTER TABLE records DROP COLUMN indexed_group")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store = RecordStore(path)
     try:
         (group,) = store.indexing.groups([f"doi:{DOI.lower()}"])

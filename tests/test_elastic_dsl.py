@@ -276,3 +276,13 @@ def test_quoted_phrases_are_required_and_minus_words_excluded() -> None:
     query = body["query"]["bool"]
     assert query["must"] == [any_of("冰川"), phrase("mass balance")]
     assert query["must_not"][0] == phrase("photo")
+
+
+def test_translations_are_optional_words_weighted_below_the_query_words() -> None:
+    body = search_body(SearchQuery(text="glacier", facets=(), translations=(("glacier", "冰川"),)), Page(),
+                       keep_alive="1m")
+    (words,) = body["query"]["bool"]["must"]
+    direct, translated = words["bool"]["should"]
+    assert direct == any_of("glacier")["bool"]["should"][0]
+    assert translated["bool"]["should"][0] == {"constant_score": {"filter": phrase("冰川"), "boost": 50.0}}
+    assert translated["bool"]["should"][1] == {"bool": {**phrase("冰川")["bool"], "boost": 0.5}}

@@ -168,6 +168,18 @@ def test_traditional_script_finds_exactly_what_simplified_finds(empty_index: Sea
     assert "<mark>氣象</mark>" in hit.highlights["title"][0]
 
 
+def test_a_translation_reaches_the_other_language_below_direct_matches(empty_index: SearchIndex) -> None:
+    direct = make(1, "Glacier inventory of the Qilian Mountains")
+    chinese_only = make(2, "祁连山冰川编目", desc="冰川面积与冰储量")
+    empty_index.upsert([direct, chinese_only, make(3, "沙漠气象站观测")])
+    assert ids(empty_index, "glacier") == {"s1:1"}
+    query = SearchQuery(text="glacier", size=10, translations=(("glacier", "冰川"),))
+    result = empty_index.search(query)
+    assert [h.id for h in result.hits] == ["s1:1", "s1:2"]  # the word itself first, then its translation
+    assert result.hits[1].translated == ["glacier → 冰川"] and result.hits[0].translated == []
+    assert "<mark>冰川</mark>" in result.hits[1].highlights["title"][0]
+
+
 def test_latin_is_case_and_accent_folded(index: SearchIndex) -> None:
     assert ids(index, "GLACIER") == {"s1:1"}
     assert ids(index, "precis") == {"s1:4"}

@@ -68,9 +68,9 @@ def test_neither_the_body_nor_the_tree_of_a_page_is_held_while_it_is_stored(serv
     records = [dc_record(n, f"冰川数据集{n}", f"{MARKER} {n} " + "冻土观测 " * 200) for n in range(1, 21)]
     server = serve_pages(page(*records))
     seen: dict[str, Any] = {}
-    from fedcat.harvester.store import sqlite
+    from fedcat.harvester.store import record_store
 
-    original = sqlite.RecordStore.store_page
+    original = record_store.RecordStore.store_page
 
     def store_page(self: Any, *args: Any, **kwargs: Any) -> Any:
         seen["bodies"] = [r.url for r in alive(Response) if MARKER.encode() in r.body]
@@ -78,7 +78,7 @@ def test_neither_the_body_nor_the_tree_of_a_page_is_held_while_it_is_stored(serv
         seen["trees"] = sum(1 for hi in alive(HarvestedItem) if hi.element is not None)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(sqlite.RecordStore, "store_page", store_page)
+    monkeypatch.setattr(record_store.RecordStore, "store_page", store_page)
     _, run = harvest_dc(catalog_factory, server)
     assert run.status is RunStatus.SUCCEEDED and run.counts["added"] == 20
     assert seen == {"bodies": [], "responses": 0, "trees": 0}

@@ -185,6 +185,7 @@ def test_an_existing_store_is_migrated_deduplicated_capped_and_pruned(tmp_path: 
                    " source_id TEXT NOT NULL, local_id TEXT, message TEXT NOT NULL, url TEXT, raw BLOB,"
                    " at TEXT NOT NULL)")
         db.execute("ALTER TABLE harvest_runs DROP COLUMN heartbeat_at")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         rows = [(1, "lab", "big", "old error", big), (2, "lab", "big", "newer error", big),
                 (3, "lab", "big", "newest error", big + b"!"), (1, "lab", "fixed", "error", b"<x/>"),
                 (2, "lab", "still", "error", b"<y/>"), (2, "lab", "still", "error", b"<y/>")]

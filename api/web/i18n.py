@@ -65,6 +65,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "search_label": ("搜索数据集（中文或英文）", "Search datasets (Chinese or English)"),
     "search_placeholder": ("例如：冰川、genome、降水", "e.g. 冰川, genome, precipitation"),
     "syntax": ("搜索写法", "How to search"),
+    "also_searched": ("也搜索了译名", "Also searched for the translations"),
+    "found_by": ("按译名找到", "Found by the translation"),
+    "did_you_mean": ("您要找的是不是：", "Did you mean:"),
     "syntax_help": ("含有全部词语的数据集排在最前，其次是含有其中部分词语的；“”或 "" 引起来的短语必须原样出现；"
                     "词前加 - 排除含有它的数据集（例如：冰川 -照片）。繁体与简体字通用（氣象 = 气象）。",
                     "Datasets holding every word come first, then those holding some of them; a \"quoted phrase\" "

@@ -16,6 +16,8 @@ from ..deps import audit_hits
 from ..errors import BadParameter
 from ..export import ExportFormat, export_response
 from ..params import MAX_QUERY_LENGTH, checked_filters
+from ..suggest import did_you_mean
+from ..translate import translated
 from .pages import Page, html_errors
 
 router = APIRouter()
@@ -98,7 +100,7 @@ def _label(page: Page, name: str, value: str) -> str:
     return value
 
 
-def _hit(page: Page, doc: dict[str, Any], highlights: dict[str, list[str]]) -> dict[str, Any]:
+def _hit(page: Page, doc: dict[str, Any], highlights: dict[str, list[str]], translated: list[str]) -> dict[str, Any]:
     def marked(key: str) -> Markup | None:
         frags = highlights.get(key)
         return Markup(frags[0]) if frags else None  # the index escapes the text and adds only <mark>
@@ -108,7 +110,7 @@ def _hit(page: Page, doc: dict[str, Any], highlights: dict[str, list[str]]) -> d
     return dict(doc, center_name=page.center_name(doc["source_id"]),
                 title_html=marked("title") or doc.get("title"),
                 title_en_html=marked("title_en") or doc.get("title_en"),
-                snippet=marked(desc_key) or (text[:220] + ("…" if len(text) > 220 else "")))
+                snippet=marked(desc_key) or (text[:220] + ("…" if len(text) > 220 else "")), translated=translated)
 
 
 @router.get("/", include_in_schema=False)
@@ -116,8 +118,9 @@ def _hit(page: Page, doc: dict[str, Any], highlights: dict[str, list[str]]) -> d
 def search_page(request: Request) -> Response:
     page = Page(request)
     state = SearchState.of(request)
-    query = SearchQuery(text=state.q, filters=state.filters, facets=_facets_for(page), size=PAGE_SIZE,
-                        offset=(state.number - 1) * PAGE_SIZE, sort=state.sort, visibility=page.caller.visibility)
+    query = translated(SearchQuery(text=state.q, filters=state.filters, facets=_facets_for(page), size=PAGE_SIZE,
+                                   offset=(state.number - 1) * PAGE_SIZE, sort=state.sort,
+                                   visibility=page.caller.visibility), page.catalog.config.data_path)
     result = page.catalog.index.search(query)
     audit_hits(page.catalog, page.caller, "search", result.hits)
     facets = {
@@ -134,7 +137,10 @@ def search_page(request: Request) -> Response:
         number=state.number, pages=pages, sorts=sorts, export=export if result.total else [],
         prev_url=page.url("/", state.params(number=state.number - 1)) if state.number > 1 else None,
         next_url=page.url("/", state.params(number=state.number + 1)) if state.number < pages else None,
-        hits=[_hit(page, page.caller.shape_hit(h.doc), h.highlights) for h in result.hits],
+        hits=[_hit(page, page.caller.shape_hit(h.doc), h.highlights, h.translated) for h in result.hits],
+        translations=[f"{term} → {target}" for term, target in query.translations],
+        suggestions=[(s, page.url("/", [("q", s)])) for s in
+                     (did_you_mean(page.catalog.index, query) if not result.total and state.q.strip() else [])],
         facets=facets, selected=[(k, v, _label(page, k, v), _toggle(page, state, k, v))
                                  for k, vs in state.filters.items() for v in vs],
         clear_url=page.url("/", [("q", state.q)] if state.q else None),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from fedcat.index import terms
+
 from ..config_schema import Config, SourceConfig
 from ..model import Record
 from ..store import Outcome, PageItem, RecordError, RecordStore, RunReport, RunStatus
@@ -31,6 +33,14 @@ class Maintenance:
         self.feeder = feeder
         self._tagger_for = tagger_for
         self._today = today
+
+    def write_terms(self) -> int:
+        """Mine the bilingual term table from the stored records and write it beside the store, where
+        searches read it (:mod:`fedcat.index.terms`); how many terms it holds."""
+        table = terms.mine(self.store.records.iter_records())
+        path = terms.save(table, self.config.data_path)
+        log.info("term table: %d terms written to %s", len(table), path)
+        return len(table)
 
     def remap(self, source_id: str | None = None) -> RunReport:
         """Apply the current crosswalks and taggers to the stored raw payloads, without harvesting."""

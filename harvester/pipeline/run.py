@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from fedcat.index.base import SearchIndex
 
 from ..config_schema import Config, SourceConfig
 from ..errors import HarvestError, StoreError
+from ..logcontext import about_run
 from ..model import GATED_SECURITY, Record
 from ..sources.base import Adapter, HarvestedItem, Page, prefetch
 from ..sources.http import HttpClient
@@ -44,6 +45,8 @@ MAPPING_VERSION = "1"
 #: Marks the checkpoint saved when a run's listing is complete (its last page stored, the run not yet
 #: ended): the next run does not list that window again.
 LISTING_COMPLETE = "listing_complete"
+#: The message of a run stopped on request (:attr:`Harvester.stop`) before its listing ended.
+STOPPED_MESSAGE = "stopped on request after the page in progress: the next run resumes from the checkpoint"
 
 
 class Progress(Protocol):
@@ -128,6 +131,9 @@ class Harvester:
         self._mapper: MapperProcess | None = None
         self._mapper_lock = threading.Lock()
         self._runs_in_progress = 0
+        #: Set when the process is asked to stop (the CLI sets it on SIGTERM): each run in progress stores
+        #: the page it is on and ends ``interrupted`` (the next run resumes from its checkpoint); no run starts.
+        self.stop = threading.Event()
 
     def _mapper_for_run(self) -> MapperProcess | None:
         """The mapping process (started at its first page), or None when mapping stays in this process."""
@@ -175,7 +181,11 @@ class Harvester:
         with self.running():
             self.feeder.catch_up()  # first what an outage, a failed write or a lost index left waiting
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest") as pool:
-                reports = list(pool.map(lambda s: self.harvest_source(s, full=full, progress=sink), sources))
+                started = list(pool.map(lambda s: None if self.stop.is_set()
+                                        else self.harvest_source(s, full=full, progress=sink), sources))
+            reports = [r for r in started if r is not None]
+            if self.stop.is_set():  # what waits for the index, and ended embargoes, are the next run's
+                return reports
             self.feeder.catch_up()
             self.maintenance.lift_embargoes()  # unchanged records are not re-tagged: ended embargoes flip here
         return reports
@@ -186,6 +196,10 @@ class Harvester:
                        progress: Progress | None = None) -> RunReport:
         sink = progress or NullProgress()
         run = self.store.runs.start_run(RunReport(source_id=source.id, full=full))
+        with about_run(source.id, run.id):  # the run's log events name it
+            return self._harvest_run(run, source, full, sink)
+
+    def _harvest_run(self, run: RunReport, source: SourceConfig, full: bool, sink: Progress) -> RunReport:
         sink.started(source.id)
         client = HttpClient(self.config.http, source_id=source.id, min_delay=source.min_delay)
         adapter = build_adapter(source, client)
@@ -202,8 +216,9 @@ class Harvester:
             resume = None
         status, message = RunStatus.SUCCEEDED, None
         try:
-            self._run_pages(job, adapter.pages(full=full, since=since, resume=resume), sink)
-            if adapter.info.complete:  # a crash before the run ends must not list it all again
+            if self._run_pages(job, adapter.pages(full=full, since=since, resume=resume), sink):
+                status, message = RunStatus.INTERRUPTED, STOPPED_MESSAGE
+            elif adapter.info.complete:  # a crash before the run ends must not list it all again
                 self.store.runs.save_checkpoint(run, {LISTING_COMPLETE: True, "full": adapter.info.full,
                                                  "newest": adapter.info.newest_datestamp or since})
         except HarvestError as exc:
@@ -216,6 +231,8 @@ class Harvester:
             run.retries.update(client.retries)
         if status is RunStatus.FAILED:
             log.error("%s", message)  # the checkpoint stays: the next run resumes there
+        elif status is RunStatus.INTERRUPTED:
+            log.warning("[%s] %s", source.id, message)  # so does it here
         elif run.counts.get(Outcome.ERRORED.value):
             status = RunStatus.PARTIAL
         elif self._may_delete_by_absence(source, adapter):
@@ -228,11 +245,11 @@ class Harvester:
                 message = (f"{waiting} records stored but not yet searchable: the index failed"
                            f"{f' ({self.feeder.failure})' if self.feeder.failure else ''}; the next run "
                            "or `fedcat status --repair` indexes them")
+        ended = status not in (RunStatus.FAILED, RunStatus.INTERRUPTED)
         self.store.runs.finish_run(run, status, message=message,
-                              newest_datestamp=None if status is RunStatus.FAILED
-                              else adapter.info.newest_datestamp or since,
-                              clear_checkpoint=status is not RunStatus.FAILED)
-        if self.after_run is not None:
+                              newest_datestamp=adapter.info.newest_datestamp or since if ended else None,
+                              clear_checkpoint=ended)
+        if self.after_run is not None and status is not RunStatus.INTERRUPTED:  # stopping: no snapshot to wait for
             self.after_run(run)
         sink.finished(run)
         return run
@@ -285,16 +302,23 @@ class Harvester:
             overrides = self.store.overrides.for_source(source.id)
         return self.rules.for_source(source, clock=self.clock, overrides=overrides)
 
-    def _run_pages(self, job: _SourceJob, pages: Iterator[Page], sink: Progress) -> None:
+    def _run_pages(self, job: _SourceJob, pages: Iterator[Page], sink: Progress) -> bool:
         """With a mapping process, map a page while the one before it is stored: when page N+1 has
         already arrived, it is sent to the mapping process before page N is written, so fetching,
         mapping and storing overlap. A page is never held back waiting for the next one to arrive.
         Pages are stored in order, each with its checkpoint; a page already fetched is stored even if
-        the next one fails."""
+        the next one fails. Returns True when :attr:`stop` ended the listing before its end (checked
+        after each page is stored; a page already fetched is stored first)."""
         if self._mapper_for_run() is None:  # mapping here: nothing to overlap, no thread to add
-            for page in pages:
-                self._finish_page(job, self._start_page(job, page), sink)
-            return
+            try:
+                for page in pages:
+                    self._finish_page(job, self._start_page(job, page), sink)
+                    if self.stop.is_set():
+                        return True
+            finally:
+                if isinstance(pages, Generator):
+                    pages.close()  # the adapter's fetching thread stops now
+            return False
         ahead = prefetch(pages)
         waiting: _PageWork | None = None
         try:
@@ -307,10 +331,13 @@ class Harvester:
                     waiting = work
                 else:
                     self._finish_page(job, work, sink)
+                if self.stop.is_set():
+                    return True
         finally:
             ahead.close()
             if waiting is not None:
                 self._finish_page(job, waiting, sink)
+        return False
 
     def _start_page(self, job: _SourceJob, page: Page) -> _PageWork:
         """Find the page's unchanged records; send the others to be mapped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextvars
 import queue
 import threading
 from collections.abc import Generator, Iterator
@@ -119,7 +120,8 @@ class Prefetch(Iterator[T]):
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 put(_Failure(exc))
 
-        thread = threading.Thread(target=worker, name="prefetch", daemon=True)
+        # the thread logs as the consumer would: about the same run (``..logcontext``)
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(worker,), name="prefetch", daemon=True)
         thread.start()
         try:
             while True:

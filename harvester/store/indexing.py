@@ -13,13 +13,13 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from ..grouping import DatasetGroup
 from ..model import Record
-from .connection import Connection, chunks
+from .connection import StoreConnection, chunks
 
 
 class Indexing:
     """Index-pending marks and duplicate groups of the records table."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: StoreConnection) -> None:
         self._conn = conn
 
     def pending(self, batch: int = 500) -> list[tuple[str, Record | None]]:
@@ -43,7 +43,8 @@ class Indexing:
 
     def index_counts(self) -> tuple[int, int]:
         """(live records, records whose index copy is stale)."""
-        row = self._conn.read("SELECT SUM(deleted = 0 AND record_json IS NOT NULL), SUM(index_pending = 1) "
+        row = self._conn.read("SELECT SUM(CASE WHEN deleted = 0 AND record_json IS NOT NULL THEN 1 ELSE 0 END),"
+                              " SUM(CASE WHEN index_pending = 1 THEN 1 ELSE 0 END) "
                               "FROM records")[0]
         return int(row[0] or 0), int(row[1] or 0)
 

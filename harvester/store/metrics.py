@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .connection import Db, Row
 from .link_results import LinkKind, LinkResult, LinkStatus
 
 SCHEMA = """
@@ -40,8 +40,8 @@ CREATE INDEX IF NOT EXISTS snapshots_source ON metric_snapshots(source_id, audie
 
 
 class _Db(Protocol):
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-    def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]: ...
+    def transaction(self) -> AbstractContextManager[Db]: ...
+    def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]: ...
 
 
 class LinkResults:
@@ -64,7 +64,7 @@ class LinkResults:
             self._insert(db, results)
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, results: Sequence[LinkResult]) -> None:
+    def _insert(db: Db, results: Sequence[LinkResult]) -> None:
         db.executemany(
             "INSERT INTO link_checks(record_id, kind, source_id, url, status, http_status, final_url, method,"
             " detail, elapsed_ms, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -93,7 +93,7 @@ class LinkResults:
                                                 (record_id,))]
 
 
-def _link(row: sqlite3.Row) -> LinkResult:
+def _link(row: Row) -> LinkResult:
     return LinkResult(row["record_id"], row["source_id"], LinkKind(row["kind"]), row["url"],
                       LinkStatus(row["status"]), row["http_status"], row["final_url"], row["method"],
                       row["detail"], row["elapsed_ms"], row["checked_at"])

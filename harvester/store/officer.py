@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any, Protocol
 from ..config_schema import Audience
 from ..errors import OverrideError, StoreError
 from ..tagging.engine import Override, check_override
+from .connection import Db, Row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS overrides (
@@ -75,8 +75,8 @@ KEY_PREFIX = "fck_"
 
 
 class _Db(Protocol):
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-    def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]: ...
+    def transaction(self) -> AbstractContextManager[Db]: ...
+    def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]: ...
 
 
 # -- overrides ---------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class Overrides:
             "SELECT * FROM overrides WHERE source_id=? ORDER BY record_id, tag", (source_id,))]
 
 
-def _override(row: sqlite3.Row) -> Override:
+def _override(row: Row) -> Override:
     return Override(row["record_id"], row["tag"], row["value"], row["by"], row["reason"], row["at"], id=row["id"],
                     confirmed_by=row["confirmed_by"])
 
@@ -207,10 +207,10 @@ class ApiKeys:
         at = self._now()
         with self._db.transaction() as db:
             cur = db.execute(
-                "INSERT INTO api_keys(prefix, digest, name, audience, created_at) VALUES (?,?,?,?,?)",
+                "INSERT INTO api_keys(prefix, digest, name, audience, created_at) VALUES (?,?,?,?,?) RETURNING id",
                 (public, _digest(secret), name.strip(), audience.value, at),
             )
-            key_id = int(cur.lastrowid or 0)
+            key_id = int(cur.fetchone()[0])
         return ApiKey(key_id, name.strip(), audience, public, at), secret
 
     def verify(self, presented: str) -> ApiKey | None:
@@ -246,7 +246,7 @@ class ApiKeys:
         return [_key(r) for r in self._db.read("SELECT * FROM api_keys ORDER BY id")]
 
 
-def _key(row: sqlite3.Row) -> ApiKey:
+def _key(row: Row) -> ApiKey:
     return ApiKey(row["id"], row["name"], Audience(row["audience"]), row["prefix"], row["created_at"],
                   row["revoked_at"], row["last_used_at"])
 

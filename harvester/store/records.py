@@ -7,7 +7,6 @@ record keeps only its id, source, level and time (``gated``). Every change marks
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -17,7 +16,7 @@ from .. import serial
 from ..errors import StoreError
 from ..grouping import group_key
 from ..model import GATED_SECURITY, GeoScope, Record, Security, content_hash
-from .connection import Connection
+from .connection import Db, Row, StoreConnection
 from .runs import Outcome
 
 
@@ -40,12 +39,12 @@ class PageItem:
 class Records:
     """Records as harvested and mapped; safe to share between threads (the connection serialises writes)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: StoreConnection) -> None:
         self._conn = conn
 
     # -- writes --------------------------------------------------------------------------------
 
-    def write_page(self, db: sqlite3.Connection, run_id: int, items: Sequence[PageItem], seen: Sequence[str],
+    def write_page(self, db: Db, run_id: int, items: Sequence[PageItem], seen: Sequence[str],
                    ts: str) -> list[tuple[Record, Outcome]]:
         """Inside the page's transaction (``db``): write its records, note the last run of those it
         listed unchanged (``seen``, not re-mapped); returns each record's outcome."""
@@ -55,9 +54,9 @@ class Records:
         return outcomes
 
     @staticmethod
-    def _prior(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[sqlite3.Row | None, bool]]:
+    def _prior(db: Db, ids: Sequence[str]) -> dict[str, tuple[Row | None, bool]]:
         """What the store holds of a page's records, read in two queries: id → (records row, gated?)."""
-        rows: dict[str, sqlite3.Row] = {}
+        rows: dict[str, Row] = {}
         gated: set[str] = set()
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
@@ -67,8 +66,8 @@ class Records:
             gated.update(r["id"] for r in db.execute(f"SELECT id FROM gated WHERE id IN ({marks})", chunk))
         return {i: (rows.get(i), i in gated) for i in ids}
 
-    def _upsert(self, db: sqlite3.Connection, item: PageItem, run_id: int | None, ts: str,
-                prior: dict[str, tuple[sqlite3.Row | None, bool]] | None = None) -> Outcome:
+    def _upsert(self, db: Db, item: PageItem, run_id: int | None, ts: str,
+                prior: dict[str, tuple[Row | None, bool]] | None = None) -> Outcome:
         """Write one record; ``prior`` (from :meth:`_prior`) saves reading its current row, once."""
         rec = item.record
         if prior is not None and rec.id in prior:
@@ -130,7 +129,7 @@ class Records:
         return Outcome.UPDATED
 
     @staticmethod
-    def _group_key(db: sqlite3.Connection, rec: Record) -> str:
+    def _group_key(db: Db, rec: Record) -> str:
         """The record's group key, unless its source gives the same DOI/CSTR to several records.
 
         Duplicates are one dataset reached through different sources; a PID that one source puts on
@@ -148,7 +147,7 @@ class Records:
                    " WHERE source_id=? AND pid_key=? AND id != ? AND group_key=?", (rec.source_id, key, rec.id, key))
         return f"id:{rec.id}"
 
-    def _gate(self, db: sqlite3.Connection, rec: Record, ts: str, *, existed: bool) -> Outcome:
+    def _gate(self, db: Db, rec: Record, ts: str, *, existed: bool) -> Outcome:
         """Keep only id, source, level and time of a core/secret record; drop everything else."""
         db.execute(
             "INSERT INTO gated(id, source_id, level, seen_at) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE"
@@ -174,7 +173,7 @@ class Records:
                     row = db.execute("SELECT last_seen_run FROM records WHERE id=?", (rec.id,)).fetchone()
                     run_id = row["last_seen_run"] if row else None
                     out.append((rec, self._upsert(db, PageItem(rec, None), run_id, ts)))
-        except sqlite3.Error as exc:
+        except self._conn.errors as exc:
             raise StoreError(f"cannot store new tags: {exc}") from exc
         return out
 
@@ -249,7 +248,7 @@ class Records:
             ).fetchone()
         return RawPayload(row["format"], bytes(row["body"])) if row else None
 
-    def _keyset(self, sql: str, args: tuple[Any, ...], batch: int) -> Iterator[sqlite3.Row]:
+    def _keyset(self, sql: str, args: tuple[Any, ...], batch: int) -> Iterator[Row]:
         """Rows of ``sql`` (which filters on ``r.id > ?`` last and orders by id), a batch at a time."""
         last = ""
         while True:
@@ -325,7 +324,7 @@ class Records:
         return out
 
     def counts(self, source_id: str | None = None) -> dict[str, int]:
-        sql = "SELECT SUM(deleted = 0), SUM(deleted = 1) FROM records"
+        sql = f"SELECT {LIVE}, {DELETED} FROM records"
         args: tuple[Any, ...] = ()
         if source_id:
             sql += " WHERE source_id = ?"
@@ -338,13 +337,16 @@ class Records:
         """Per source: live and deleted record counts and the newest datestamp."""
         with self._conn.lock:
             rows = self._conn.db.execute(
-                "SELECT source_id, SUM(deleted = 0) AS live, SUM(deleted = 1) AS deleted,"
+                f"SELECT source_id, {LIVE} AS live, {DELETED} AS deleted,"
                 " MAX(datestamp) AS newest FROM records GROUP BY source_id"
             ).fetchall()
         return {r["source_id"]: {"records": r["live"] or 0, "deleted": r["deleted"] or 0,
                                  "newest_datestamp": r["newest"]} for r in rows}
 
 
+#: Live and deleted rows counted (a sum of a comparison is SQLite's only).
+LIVE = "SUM(CASE WHEN deleted = 0 THEN 1 ELSE 0 END)"
+DELETED = "SUM(CASE WHEN deleted = 1 THEN 1 ELSE 0 END)"
 #: What :meth:`Records.get_visible` tests for a missing id, so that it does the work a hidden one does.
 _NO_ACCESS = (Security.UNKNOWN.value, GeoScope.UNKNOWN.value)
 _E = TypeVar("_E", bound=Enum)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import socket
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import StoreError
-from .connection import Connection
+from .connection import Db, Row, StoreConnection
 
 #: How many bytes of an unmappable record's payload ``record_errors`` keeps (the head; its size and
 #: SHA-256 are those of the whole payload).
@@ -136,7 +135,7 @@ class RunReport:
 class Runs:
     """Harvest runs, the checkpoint of each source's run, the records a run could not map."""
 
-    def __init__(self, conn: Connection, *, error_raw_limit: int = ERROR_RAW_LIMIT) -> None:
+    def __init__(self, conn: StoreConnection, *, error_raw_limit: int = ERROR_RAW_LIMIT) -> None:
         self._conn = conn
         self.error_raw_limit = error_raw_limit
 
@@ -145,12 +144,12 @@ class Runs:
         run.status = RunStatus.RUNNING
         with self._conn.transaction() as db:
             cur = db.execute(
-                "INSERT INTO harvest_runs(source_id, status, full, started_at, pid, host, heartbeat_at)"
-                " VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO harvest_runs(source_id, status, \"full\", started_at, pid, host, heartbeat_at)"
+                " VALUES (?,?,?,?,?,?,?) RETURNING id",
                 (run.source_id, run.status.value, int(run.full), run.started_at, os.getpid(), socket.gethostname(),
                  run.started_at),
             )
-            run.id = int(cur.lastrowid or 0)
+            run.id = int(cur.fetchone()[0])
         return run
 
     def finish_run(self, run: RunReport, status: RunStatus, *, newest_datestamp: str | None = None,
@@ -176,7 +175,7 @@ class Runs:
             with self._conn.transaction() as db:
                 self.write_checkpoint(db, run, state, ts)
                 db.execute("UPDATE harvest_runs SET heartbeat_at=? WHERE id=?", (ts, run.id))
-        except sqlite3.Error as exc:
+        except self._conn.errors as exc:
             raise StoreError(f"[{run.source_id}] cannot save a checkpoint: {exc}") from exc
 
     def mark_interrupted(self) -> int:
@@ -237,7 +236,7 @@ class Runs:
     # -- writes inside a transaction the caller holds (a page's) ------------------------------------
 
     @staticmethod
-    def write_report(db: sqlite3.Connection, run: RunReport, *, heartbeat: str) -> None:
+    def write_report(db: Db, run: RunReport, *, heartbeat: str) -> None:
         """Write the run's report; ``heartbeat`` is when the run was last known alive (an interrupted
         run ends there)."""
         db.execute(
@@ -249,7 +248,7 @@ class Runs:
         )
 
     @staticmethod
-    def write_checkpoint(db: sqlite3.Connection, run: RunReport, state: dict[str, Any], ts: str) -> None:
+    def write_checkpoint(db: Db, run: RunReport, state: dict[str, Any], ts: str) -> None:
         db.execute(
             "INSERT INTO checkpoints(source_id, run_id, state_json, updated_at) VALUES (?,?,?,?)"
             " ON CONFLICT(source_id) DO UPDATE SET run_id=excluded.run_id,"
@@ -257,7 +256,7 @@ class Runs:
             (run.source_id, run.id, json.dumps(state), ts),
         )
 
-    def write_error(self, db: sqlite3.Connection, run: RunReport, err: RecordError, raw: bytes | None,
+    def write_error(self, db: Db, run: RunReport, err: RecordError, raw: bytes | None,
                     ts: str) -> None:
         """Keep one row per record in error: this one replaces the record's rows of earlier runs (and a
         copy of the same payload from this run). Distinct payloads of one run under one local id (records
@@ -272,7 +271,7 @@ class Runs:
         )
 
     @staticmethod
-    def forget_errors(db: sqlite3.Connection, stored: Sequence[tuple[str, str]]) -> None:
+    def forget_errors(db: Db, stored: Sequence[tuple[str, str]]) -> None:
         """Drop the ``record_errors`` rows of these (source id, local id) records, just stored."""
         sources = {source_id for source_id, _ in stored}
         if not any(db.execute("SELECT 1 FROM record_errors WHERE source_id = ? LIMIT 1", (s,)).fetchone()
@@ -300,7 +299,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _run_from_row(row: sqlite3.Row) -> RunReport:
+def _run_from_row(row: Row) -> RunReport:
     return RunReport(
         source_id=row["source_id"],
         id=row["id"],

@@ -1,8 +1,8 @@
-"""The SQLite store's tables, its meta rows and the migrations of stores made by earlier versions.
+"""The SQLite store's tables, its meta rows and its numbered migration steps (:mod:`.migrations` runs them).
 
 The records, raw payloads, gated records, record errors, runs and checkpoints are defined here; the
 officers' tables (:mod:`.officer`) and the metrics tables (:mod:`.metrics`) are defined next to their
-repositories and created with the rest by :func:`create`.
+repositories and created with the rest by :func:`create_v1`.
 """
 
 from __future__ import annotations
@@ -118,22 +118,41 @@ END;""" for name, event, table, when, row in (
     ("links_changed", "UPDATE", "link_checks", "", "NEW"),
     ("links_removed", "DELETE", "link_checks", "", "OLD"),
 ))
-SCHEMA_VERSION = "1"
-
 #: What ``record_errors`` keeps of a payload: (head, size, SHA-256), see :meth:`.runs.Runs.kept_raw`.
 KeptRaw = Callable[[bytes | None], tuple[bytes | None, int | None, str | None]]
 
 
-def create(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
-    """Create what is missing (tables, meta rows: the schema version and the store's id, made once)
-    and migrate a store made by an earlier version."""
-    db.executescript(SCHEMA + officer.SCHEMA + metrics.SCHEMA + VERSIONS_SCHEMA)
-    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+def script() -> str:
+    """Every table, index and trigger, each created when missing."""
+    return SCHEMA + officer.SCHEMA + metrics.SCHEMA + VERSIONS_SCHEMA
+
+
+def run_script(db: sqlite3.Connection, sql: str) -> None:
+    """Run a script statement by statement, inside the caller's transaction (``executescript`` would
+    commit it first)."""
+    statement = ""
+    for line in sql.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        db.execute(statement)
+
+
+def create_v1(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
+    """Version 1: the tables and the meta rows (the store's id, made once)."""
+    run_script(db, script())
     db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
-    _migrate(db, kept_raw)
 
 
-def _migrate(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
+def upgrade_v1(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
+    """Version 2: a version-1 store, whichever release made it, gets what later releases of version 1
+    added as they opened it: the tables and triggers it lacks, the run columns (process, host, heartbeat,
+    warnings), the records' input, PID and group keys, the overrides' second officer, record errors kept
+    once per record; indexes replaced by better ones are dropped. Every part is skipped when done
+    (a release of version 1 may have added it already)."""
+    create_v1(db, kept_raw)
     for table, name, kind in (("harvest_runs", "pid", "INTEGER"), ("harvest_runs", "host", "TEXT"),
                               ("harvest_runs", "heartbeat_at", "TEXT"),
                               ("harvest_runs", "warnings_json", "TEXT NOT NULL DEFAULT '[]'"),
@@ -163,30 +182,22 @@ def _migrate_record_errors(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     by the store."""
     if "raw_sha256" in {row[1] for row in db.execute("PRAGMA table_info(record_errors)")}:
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if "raw_sha256" not in {row[1] for row in db.execute("PRAGMA table_info(record_errors)")}:
-            db.execute("ALTER TABLE record_errors ADD COLUMN raw_size INTEGER")
-            db.execute("ALTER TABLE record_errors ADD COLUMN raw_sha256 TEXT")
-            db.execute(
-                "DELETE FROM record_errors WHERE EXISTS (SELECT 1 FROM record_errors AS newer"
-                " WHERE newer.source_id = record_errors.source_id AND newer.local_id IS record_errors.local_id"
-                " AND (newer.run_id > record_errors.run_id OR (newer.run_id = record_errors.run_id"
-                " AND newer.id > record_errors.id AND newer.raw IS record_errors.raw)))")
-            db.execute(
-                "DELETE FROM record_errors WHERE EXISTS (SELECT 1 FROM records AS r"
-                " WHERE r.id = record_errors.source_id || ':' || record_errors.local_id"
-                " AND r.last_seen_run > record_errors.run_id)")
-            ids = [row[0] for row in db.execute("SELECT id FROM record_errors WHERE raw IS NOT NULL")]
-            for row_id in ids:  # one payload in memory at a time
-                raw = bytes(db.execute("SELECT raw FROM record_errors WHERE id = ?", (row_id,)).fetchone()[0])
-                db.execute("UPDATE record_errors SET raw = ?, raw_size = ?, raw_sha256 = ? WHERE id = ?",
-                           (*kept_raw(raw), row_id))
-        db.execute("COMMIT")
-    except sqlite3.Error:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
+    db.execute("ALTER TABLE record_errors ADD COLUMN raw_size INTEGER")
+    db.execute("ALTER TABLE record_errors ADD COLUMN raw_sha256 TEXT")
+    db.execute(
+        "DELETE FROM record_errors WHERE EXISTS (SELECT 1 FROM record_errors AS newer"
+        " WHERE newer.source_id = record_errors.source_id AND newer.local_id IS record_errors.local_id"
+        " AND (newer.run_id > record_errors.run_id OR (newer.run_id = record_errors.run_id"
+        " AND newer.id > record_errors.id AND newer.raw IS record_errors.raw)))")
+    db.execute(
+        "DELETE FROM record_errors WHERE EXISTS (SELECT 1 FROM records AS r"
+        " WHERE r.id = record_errors.source_id || ':' || record_errors.local_id"
+        " AND r.last_seen_run > record_errors.run_id)")
+    ids = [row[0] for row in db.execute("SELECT id FROM record_errors WHERE raw IS NOT NULL")]
+    for row_id in ids:  # one payload in memory at a time
+        raw = bytes(db.execute("SELECT raw FROM record_errors WHERE id = ?", (row_id,)).fetchone()[0])
+        db.execute("UPDATE record_errors SET raw = ?, raw_size = ?, raw_sha256 = ? WHERE id = ?",
+                   (*kept_raw(raw), row_id))
 
 
 def _add_group_columns(db: sqlite3.Connection) -> None:
@@ -199,8 +210,6 @@ def _add_group_columns(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE records ADD COLUMN indexed_group TEXT")
     rows = db.execute("SELECT id, record_json FROM records WHERE deleted = 0 AND record_json IS NOT NULL")
     keys = [(group_key(Record.from_json(r["record_json"])), r["id"]) for r in rows]
-    db.execute("BEGIN")
     db.executemany("UPDATE records SET group_key = ?, indexed_group = ? WHERE id = ?",
                    [(k, f"id:{i}", i) for k, i in keys])
-    db.execute("COMMIT")
 

@@ -1,8 +1,9 @@
-"""The record store: SQLite in WAL mode, the source of truth the index is derived from.
+"""The record store: the source of truth the index is derived from, in SQLite (WAL mode, the embedded
+default) or PostgreSQL (``store: {backend: postgresql, url: ...}``: :mod:`.postgres`).
 
 It keeps raw payloads as received, normalised records, provenance, harvest runs and per-source
-checkpoints. :class:`RecordStore` opens the store (:mod:`.connection`, :mod:`.schema`) and holds its
-repositories, which share the one connection:
+checkpoints. :class:`RecordStore` opens the store (:mod:`.connection`, :mod:`.postgres`), brings its
+layout up to date (:mod:`.migrations`) and holds its repositories, which share the one connection:
 
 - ``records`` (:mod:`.records`): records, raw payloads, gated records, tombstones;
 - ``indexing`` (:mod:`.indexing`): the records waiting for the index, the dataset groups it is built from;
@@ -23,26 +24,49 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config_schema import StoreBackend, StoreConfig
 from ..errors import StoreError
 from ..model import Record
-from . import metrics, officer, schema
-from .connection import Connection
+from . import metrics, migrations, officer
+from .connection import Connection, StoreConnection
 from .indexing import Indexing
 from .records import PageItem, Records
 from .runs import ERROR_RAW_LIMIT, Outcome, RecordError, RunReport, Runs
 
 
 class RecordStore:
-    """SQLite record store; safe to share between threads (writes are serialised)."""
+    """The record store; safe to share between threads (writes are serialised).
 
-    def __init__(self, path: str | Path, *, error_raw_limit: int = ERROR_RAW_LIMIT) -> None:
-        self.path = Path(path)
-        try:
-            self.connection = Connection(self.path)
-            self.runs = Runs(self.connection, error_raw_limit=error_raw_limit)
-            schema.create(self.connection.db, self.runs.kept_raw)  # the migration cuts kept payloads as runs does
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the record store at {self.path}: {exc}") from exc
+    ``RecordStore(path)`` opens (or creates) a SQLite store; ``RecordStore(url=...)`` a PostgreSQL one.
+    Either is brought to the current schema version on opening; one made by a newer fedcat is refused.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, url: str | None = None,
+                 error_raw_limit: int = ERROR_RAW_LIMIT) -> None:
+        if (path is None) == (url is None):
+            raise StoreError("a record store is a SQLite file (path) or a PostgreSQL database (url)")
+        self.path = Path(path) if path is not None else None
+        self.connection: StoreConnection
+        if url is not None:
+            from .postgres import PgConnection  # psycopg loads only for a PostgreSQL store
+
+            self.connection = PgConnection(url)
+        else:
+            assert self.path is not None
+            try:
+                self.connection = Connection(self.path)
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(f"cannot open the record store at {self.path}: {exc}") from exc
+        self.runs = Runs(self.connection, error_raw_limit=error_raw_limit)
+        try:  # the migration cuts kept payloads as runs does
+            #: (version found, version now): what opening did to the store's layout.
+            self.schema_versions = migrations.upgrade(self.connection, self.runs.kept_raw)
+        except self.connection.errors as exc:
+            self.connection.close()
+            raise StoreError(f"cannot open the record store at {self.location}: {exc}") from exc
+        except StoreError:
+            self.connection.close()
+            raise
         self.records = Records(self.connection)
         self.indexing = Indexing(self.connection)
         now = self.connection.now
@@ -51,6 +75,16 @@ class RecordStore:
         self.audit = officer.AuditLog(self.connection, now)
         self.links = metrics.LinkResults(self.connection)
         self.snapshots = metrics.Snapshots(self.connection, now)
+
+    @property
+    def location(self) -> str:
+        """Where the store is: the SQLite file, or the PostgreSQL server and database (no password)."""
+        return self.connection.describe()
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.connection.dialect
 
     def close(self) -> None:
         self.connection.close()
@@ -62,8 +96,9 @@ class RecordStore:
         return str(rows[0]["value"])
 
     def source_version(self, source_id: str) -> int:
-        """The source's change counter (:data:`.schema.VERSIONS_SCHEMA`): it moves whenever the source's
-        records, gated records or link checks change, here or through another connection; 0 before any."""
+        """The source's change counter (:data:`.schema.VERSIONS_SCHEMA`, :data:`.schema_pg.COUNTER`): it moves
+        whenever the source's records, gated records or link checks change, here or through another
+        connection; 0 before any."""
         rows = self.connection.read("SELECT version FROM source_versions WHERE source_id = ?", (source_id,))
         return int(rows[0]["version"]) if rows else 0
 
@@ -101,7 +136,34 @@ class RecordStore:
                     self.runs.write_checkpoint(db, run, checkpoint, ts)
                 after = run.after_page([o for _, o in outcomes], unchanged=len(seen), errors=[e for e, _ in errors])
                 self.runs.write_report(db, after, heartbeat=ts)
-        except sqlite3.Error as exc:
+        except self.connection.errors as exc:
             raise StoreError(f"[{run.source_id}] cannot store a page: {exc}") from exc
         run.pages, run.counts, run.errors = after.pages, after.counts, after.errors
         return outcomes
+
+
+def open_store(settings: StoreConfig, data_path: Path) -> RecordStore:
+    """The store the config names: SQLite in the data folder (the default), or a PostgreSQL database."""
+    if settings.backend is StoreBackend.POSTGRESQL:
+        if not settings.url:
+            raise StoreError("store.url is required when store.backend is postgresql")
+        return RecordStore(url=settings.url)
+    return RecordStore(data_path / "records.sqlite3")
+
+
+def stored_schema_version(settings: StoreConfig, data_path: Path) -> tuple[str, int]:
+    """(where the store is, the schema version it records), read without migrating it (0: no store yet)."""
+    connection: StoreConnection
+    if settings.backend is StoreBackend.POSTGRESQL:
+        from .postgres import PgConnection
+
+        connection = PgConnection(settings.url or "")
+    else:
+        path = data_path / "records.sqlite3"
+        if not path.exists():
+            return str(path), 0
+        connection = Connection(path)
+    try:
+        return connection.describe(), migrations.stored_version(connection)
+    finally:
+        connection.close()

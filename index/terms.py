@@ -1,0 +1,110 @@
+"""The bilingual term table: which Chinese term an English one means, and the reverse, as the catalog
+itself says.
+
+Centers describe many datasets with keywords in both languages, each Chinese keyword next to its English
+one (``冰川, glacier, 遥感, remote sensing``). :func:`mine` reads those aligned neighbours from every
+record's subjects and keeps a pair when it is seen in at least :data:`MIN_RECORDS` records and accounts
+for at least :data:`MIN_SHARE` of each term's neighbours, so chance neighbours drop out. ``fedcat
+reindex`` (and the demo) write the table beside the record store (:data:`FILE_NAME`); a search adds
+the translations of its words (:func:`translations`), which rank below direct matches
+(:mod:`.query_plan`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from fedcat.harvester.model import Record
+
+from .analysis import fold, is_cjk, simplified
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "terms.json"
+MIN_RECORDS = 2
+MIN_SHARE = 0.5
+#: The longest English term looked up, in words ("glacier mass balance").
+MAX_WORDS = 3
+
+TermTable = Mapping[str, tuple[str, ...]]
+
+
+def _key(term: str) -> str:
+    return " ".join(fold(simplified(term)).split())
+
+
+def _pairs(subjects: list[str]) -> set[tuple[str, str]]:
+    """(Chinese, English) neighbours in one record's subjects."""
+    out: set[tuple[str, str]] = set()
+    for a, b in zip(subjects, subjects[1:]):
+        if is_cjk(a) and not is_cjk(b) and b.strip():
+            out.add((_key(a), _key(b)))
+        elif is_cjk(b) and not is_cjk(a) and a.strip():
+            out.add((_key(b), _key(a)))
+    return out
+
+
+def mine(records: Iterable[Record]) -> dict[str, tuple[str, ...]]:
+    """Both directions: each term → the terms of the other language it is paired with."""
+    together: Counter[tuple[str, str]] = Counter()
+    for record in records:
+        together.update(_pairs(record.subjects))
+    zh_total: Counter[str] = Counter()
+    en_total: Counter[str] = Counter()
+    for (zh, en), n in together.items():
+        zh_total[zh] += n
+        en_total[en] += n
+    table: dict[str, list[str]] = {}
+    for (zh, en), n in sorted(together.items()):
+        if n >= MIN_RECORDS and n >= MIN_SHARE * zh_total[zh] and n >= MIN_SHARE * en_total[en] and zh != en:
+            table.setdefault(zh, []).append(en)
+            table.setdefault(en, []).append(zh)
+    return {term: tuple(targets) for term, targets in sorted(table.items())}
+
+
+def save(table: TermTable, folder: Path) -> Path:
+    path = folder / FILE_NAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(table, ensure_ascii=False, indent=0), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load(folder: Path) -> dict[str, tuple[str, ...]]:
+    """The table written by :func:`save`, or an empty one (none yet, or unreadable: said in the log)."""
+    path = folder / FILE_NAME
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("the term table %s cannot be read (%s): searching without translations", path, exc)
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): tuple(str(t) for t in v) for k, v in raw.items() if isinstance(v, list)}
+
+
+def translations(text: str, table: TermTable) -> tuple[tuple[str, str], ...]:
+    """(query term, translation) for every term of ``text`` the table knows; the longest English terms
+    first (``mass balance`` before ``mass``), each Chinese word whole."""
+    if not table:
+        return ()
+    found: list[tuple[str, str]] = []
+    words = text.replace('"', " ").split()
+    used = [False] * len(words)
+    for size in range(MAX_WORDS, 0, -1):
+        for start in range(len(words) - size + 1):
+            span = words[start:start + size]
+            if any(used[start:start + size]) or any(w.startswith("-") for w in span):
+                continue
+            key = _key(" ".join(span))
+            if key in table:
+                found += [(" ".join(span), target) for target in table[key]]
+                used[start:start + size] = [True] * size
+    return tuple(found)

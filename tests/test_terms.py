@@ -1,0 +1,39 @@
+"""The bilingual term table: mined from keywords written in both languages side by side, looked up for
+a query's words (longest English terms first), and used by a search to reach the other language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fedcat.harvester.model import LangText, Record
+from fedcat.index import terms
+
+
+def rec(i: int, *subjects: str) -> Record:
+    return Record(id=f"s:{i}", source_id="s", local_id=str(i), titles=[LangText(f"数据 {i}", None)],
+                  subjects=list(subjects))
+
+
+def test_aligned_keywords_pair_up_and_chance_neighbours_do_not() -> None:
+    records = [rec(1, "冰川", "glacier", "遥感", "remote sensing"), rec(2, "冰川", "Glacier", "遙感", "Remote Sensing"),
+               rec(3, "冰川", "ice"), rec(4, "glacier", "冰川", "冻土", "permafrost")]
+    table = terms.mine(records)
+    assert table["冰川"] == ("glacier",) and table["glacier"] == ("冰川",)  # 3 of 4 pairings; ice once
+    assert table["remote sensing"] == ("遥感",) and table["遥感"] == ("remote sensing",)  # Traditional folded
+    assert "ice" not in table and "permafrost" not in table  # seen once: not enough
+
+
+def test_translations_take_the_longest_english_term_and_skip_excluded_words() -> None:
+    table = {"mass balance": ("物质平衡",), "glacier": ("冰川",), "mass": ("质量",), "冰川": ("glacier",)}
+    assert terms.translations("glacier mass balance", table) == (("mass balance", "物质平衡"), ("glacier", "冰川"))
+    assert terms.translations("GLACIER -mass", table) == (("GLACIER", "冰川"),)
+    assert terms.translations("冰川", table) == (("冰川", "glacier"),)
+    assert terms.translations("glacier", {}) == ()
+
+
+def test_the_table_is_saved_beside_the_store_and_a_broken_one_is_none(tmp_path: Path) -> None:
+    terms.save({"冰川": ("glacier",)}, tmp_path)
+    assert terms.load(tmp_path) == {"冰川": ("glacier",)}
+    (tmp_path / terms.FILE_NAME).write_text("{not json", encoding="utf-8")
+    assert terms.load(tmp_path) == {}
+    assert terms.load(tmp_path / "nowhere") == {}
