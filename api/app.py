@@ -81,8 +81,8 @@ def create_app(catalog: Catalog) -> FastAPI:
         result = catalog.index.search(query)
         audit_hits(catalog, caller, "search", result.hits)
         body = search_body(result, query, caller)
-        if not result.total and q.strip():
-            body["did_you_mean"] = did_you_mean(catalog.index, query)
+        if suggestions := did_you_mean(catalog.index, query, result):
+            body["did_you_mean"] = suggestions
         return body
 
     @app.get("/api/v1/sources", summary="The federation's sources with their record counts and last run",

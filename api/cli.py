@@ -170,11 +170,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _showing(result: SearchResult, query: SearchQuery, text: str) -> Text:
-    """``showing 20 of 30 records matching '冰川'`` (``, from #21`` past the first page)."""
+    """``showing 20 of 30 records matching 'glacier'`` (``, from #21`` past the first page; ``, also
+    searching glacier → 冰川`` when the term table translated a word)."""
     line = Text.assemble("showing ", (str(len(result.hits)), "bold"), " of ", (str(result.total), "bold"),
                          f" records matching {text!r}")
     if query.offset:
         line.append(f", from #{query.offset + 1}")
+    if query.translations:
+        line.append(", also searching " + "; ".join(f"{term} → {target}" for term, target in query.translations))
     return line
 
 

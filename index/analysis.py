@@ -73,6 +73,11 @@ def simplified(text: str) -> str:
     return text.translate(_simplified_table())
 
 
+def term_key(term: str) -> str:
+    """A keyword or subject as terms are compared: one script, lower case, no accents, single spaces."""
+    return " ".join(fold(simplified(term)).split())
+
+
 @dataclass(frozen=True)
 class TermGroup:
     """The tokens of one query word: a single Latin token, or the bigrams of one CJK run.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fedcat.harvester.model import Record
 
-from .analysis import fold, is_cjk, simplified
+from .analysis import is_cjk, term_key
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +34,14 @@ MAX_WORDS = 3
 TermTable = Mapping[str, tuple[str, ...]]
 
 
-def _key(term: str) -> str:
-    return " ".join(fold(simplified(term)).split())
-
-
 def _pairs(subjects: list[str]) -> set[tuple[str, str]]:
     """(Chinese, English) neighbours in one record's subjects."""
     out: set[tuple[str, str]] = set()
     for a, b in zip(subjects, subjects[1:]):
         if is_cjk(a) and not is_cjk(b) and b.strip():
-            out.add((_key(a), _key(b)))
+            out.add((term_key(a), term_key(b)))
         elif is_cjk(b) and not is_cjk(a) and a.strip():
-            out.add((_key(b), _key(a)))
+            out.add((term_key(b), term_key(a)))
     return out
 
 
@@ -103,7 +99,7 @@ def translations(text: str, table: TermTable) -> tuple[tuple[str, str], ...]:
             span = words[start:start + size]
             if any(used[start:start + size]) or any(w.startswith("-") for w in span):
                 continue
-            key = _key(" ".join(span))
+            key = term_key(" ".join(span))
             if key in table:
                 found += [(" ".join(span), target) for target in table[key]]
                 used[start:start + size] = [True] * size

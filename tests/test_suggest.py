@@ -17,6 +17,10 @@ def rec(i: int, subjects: list[str], security: Security = Security.GENERAL) -> R
     return r
 
 
+def suggest(index: EmbeddedIndex, query: SearchQuery) -> list[str]:
+    return did_you_mean(index, query, index.search(query))
+
+
 def test_close_subjects_are_offered_only_from_records_the_caller_may_see() -> None:
     index = EmbeddedIndex(None)
     index.upsert([rec(1, ["冰川", "glacier"]), rec(2, ["冻土", "permafrost"]),
@@ -24,8 +28,8 @@ def test_close_subjects_are_offered_only_from_records_the_caller_may_see() -> No
     public = visibility_for(Audience.PUBLIC_INTERNATIONAL, Security.GENERAL)
     officer = visibility_for(Audience.OFFICER, Security.GENERAL)
     assert index.search(SearchQuery(text="glacer", visibility=public)).total == 0
-    assert did_you_mean(index, SearchQuery(text="glacer", visibility=public)) == ["glacier"]
-    assert did_you_mean(index, SearchQuery(text="Permafrst", visibility=public)) == ["permafrost"]
-    assert did_you_mean(index, SearchQuery(text="geomagnetic survy", visibility=public)) == []
-    assert did_you_mean(index, SearchQuery(text="geomagnetic survy", visibility=officer)) == ["geomagnetic survey"]
-    assert did_you_mean(index, SearchQuery(text="-glacier", visibility=public)) == []
+    assert suggest(index, SearchQuery(text="glacer", visibility=public)) == ["glacier"]
+    assert suggest(index, SearchQuery(text="Permafrst", visibility=public)) == ["permafrost"]
+    assert suggest(index, SearchQuery(text="geomagnetc survy", visibility=public)) == []
+    assert suggest(index, SearchQuery(text="geomagnetc survy", visibility=officer)) == ["geomagnetic survey"]
+    assert suggest(index, SearchQuery(text="-glacier", visibility=public)) == []

@@ -37,3 +37,12 @@ def test_the_table_is_saved_beside_the_store_and_a_broken_one_is_none(tmp_path: 
     (tmp_path / terms.FILE_NAME).write_text("{not json", encoding="utf-8")
     assert terms.load(tmp_path) == {}
     assert terms.load(tmp_path / "nowhere") == {}
+
+
+def test_the_cli_search_says_which_translations_it_searched_too(tmp_path: Path) -> None:
+    from fedcat.api.cli import _showing
+    from fedcat.index.base import SearchQuery, SearchResult
+
+    query = SearchQuery(text="glacier", translations=(("glacier", "冰川"),))
+    line = _showing(SearchResult(total=0, hits=[], facets={}, next_cursor=None), query, "glacier").plain
+    assert line == "showing 0 of 0 records matching 'glacier', also searching glacier → 冰川"

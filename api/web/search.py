@@ -139,8 +139,7 @@ def search_page(request: Request) -> Response:
         next_url=page.url("/", state.params(number=state.number + 1)) if state.number < pages else None,
         hits=[_hit(page, page.caller.shape_hit(h.doc), h.highlights, h.translated) for h in result.hits],
         translations=[f"{term} → {target}" for term, target in query.translations],
-        suggestions=[(s, page.url("/", [("q", s)])) for s in
-                     (did_you_mean(page.catalog.index, query) if not result.total and state.q.strip() else [])],
+        suggestions=[(s, page.url("/", [("q", s)])) for s in did_you_mean(page.catalog.index, query, result)],
         facets=facets, selected=[(k, v, _label(page, k, v), _toggle(page, state, k, v))
                                  for k, vs in state.filters.items() for v in vs],
         clear_url=page.url("/", [("q", state.q)] if state.q else None),
