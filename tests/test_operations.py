@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -132,8 +134,15 @@ def test_sigterm_mid_harvest_stores_the_page_marks_the_run_interrupted_and_exits
     n_live = len(live(repo.records()))
     first_503 = once_unavailable()
 
+    # From the third listing page on, the server holds its answer until the test has sent SIGTERM:
+    # the signal always arrives while the listing is under way, however slowly the machine runs.
+    gate = threading.Event()
+    listing_pages = itertools.count(1)
+
     def slow(ctx: FaultContext) -> FaultAction | None:
-        return first_503(ctx) or (FaultAction(delay=0.4) if ctx.params.get("verb") == "ListRecords" else None)
+        if ctx.params.get("verb") == "ListRecords" and next(listing_pages) >= 3:
+            gate.wait(30)
+        return first_503(ctx) or (FaultAction(delay=0.2) if ctx.params.get("verb") == "ListRecords" else None)
 
     with OAIServer(repo) as server:
         server.fault = slow
@@ -158,6 +167,7 @@ def test_sigterm_mid_harvest_stores_the_page_marks_the_run_interrupted_and_exits
                 assert proc.poll() is None and stored > 0, "no page stored while the harvest ran"
                 proc.send_signal(signal.SIGTERM)
                 sent = time.monotonic()
+                gate.set()
                 proc.wait(timeout=10)
                 took = time.monotonic() - sent
             finally:
