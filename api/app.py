@@ -77,7 +77,7 @@ def create_app(catalog: Catalog) -> FastAPI:
     ) -> dict[str, Any]:
         caller = caller_of(request)
         query = translated(SearchQuery(text=q, filters=filters, facets=_facet_list(facets), size=size, cursor=cursor,
-                                       sort=sort, visibility=caller.visibility), catalog.config.data_path)
+                                       sort=sort, visibility=caller.visibility), catalog.store)
         result = catalog.index.search(query)
         audit_hits(catalog, caller, "search", result.hits)
         body = search_body(result, query, caller)

@@ -19,6 +19,7 @@ from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
 
 from .snapshots import SnapshotAfterRun, refresh_after_link_check
+from .translate import adopt_file
 
 if TYPE_CHECKING:
     from fedcat.harvester.linkcheck.run import LinkCheckReport
@@ -79,6 +80,7 @@ class Catalog:
         data.mkdir(parents=True, exist_ok=True)
         index = open_index(config, required=index_required)
         store = open_store(config.store, data)
+        adopt_file(store, data)  # a term table an earlier release kept beside the store
         harvester = Harvester(config, store, index)
         harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
         harvester.feeder.check()

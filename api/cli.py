@@ -76,7 +76,7 @@ def _summary(reports: Sequence[RunReport]) -> Table:
     for col in columns:
         table.add_column(col, justify="left" if col in ("source", "status") else "right", no_wrap=True)
     styles = {RunStatus.SUCCEEDED: "green", RunStatus.PARTIAL: "yellow", RunStatus.FAILED: "red",
-              RunStatus.INTERRUPTED: "yellow"}
+              RunStatus.INTERRUPTED: "yellow", RunStatus.SKIPPED: "yellow"}
     for r in reports:
         d = r.to_dict()
         row = [r.source_id, f"[{styles.get(r.status, 'white')}]{r.status.value}[/]",
@@ -103,6 +103,8 @@ def _run_harvest(catalog: Catalog, sources: Sequence[str] | None, full: bool) ->
                 reports = catalog.harvester.harvest(sources, full=full, progress=RichProgress(progress))
     console.print(_summary(reports))
     for r in reports:
+        if r.status is RunStatus.SKIPPED and not logs.json_lines():  # the JSON log has said it
+            err_console.print(_failure_line(r), style="yellow", markup=False, highlight=False, soft_wrap=True)
         if r.status is not RunStatus.FAILED:
             continue
         if logs.json_lines():
@@ -154,7 +156,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             caller = Caller(Audience(args.audience), "cli", caller.unknown_as)
         query = translated(SearchQuery(text=args.query, filters=_parse_filters(args.filter), size=args.size,
                                        offset=(args.page - 1) * args.size, visibility=caller.visibility,
-                                       facets=FACETS if args.json else ()), config.data_path)
+                                       facets=FACETS if args.json else ()), catalog.store)
         result = catalog.index.search(query)
     finally:
         catalog.close()

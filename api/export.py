@@ -57,7 +57,7 @@ def export_response(catalog: Catalog, caller: Caller, query: SearchQuery, format
                     limit: int = MAX_RESULT_WINDOW) -> StreamingResponse:
     """Every record ``query`` finds that ``caller`` may see (the API's export, and the search page's button)."""
     query.visibility = caller.visibility
-    query = translated(query, catalog.config.data_path)
+    query = translated(query, catalog.store)
     docs = _docs(catalog, caller, query, limit)
     first = next(docs, None)  # a bad query fails here, before the response starts
 

@@ -20,7 +20,6 @@ audience 403, in the API's error envelope.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,8 +36,6 @@ from .catalog import Catalog
 from .deps import caller_of
 from .errors import Forbidden, envelope
 
-#: Every run the store keeps is read at a scrape (runs are never deleted).
-ALL_RUNS = 10**9
 #: Request methods named in the latency histogram; any other is counted as ``other``.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: The route label of a request no route matched (a 404): never the path asked for.
@@ -58,17 +55,9 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         store = self.catalog.store
-        runs = store.runs.recent(None, limit=ALL_RUNS)
-        sources = sorted({s.id for s in self.catalog.config.sources} | {r.source_id for r in runs})
-        by_status: Counter[tuple[str, str]] = Counter()
-        outcomes: Counter[tuple[str, str]] = Counter()
-        retries: Counter[tuple[str, str]] = Counter()
-        for run in runs:
-            by_status[run.source_id, run.status.value] += 1
-            for outcome, n in run.counts.items():
-                outcomes[run.source_id, outcome] += n
-            for reason, n in run.retries.items():
-                retries[run.source_id, reason] += n
+        tallies = store.runs.tallies()
+        sources = sorted({s.id for s in self.catalog.config.sources} | tallies.sources)
+        by_status, outcomes, retries = tallies.runs, tallies.outcomes, tallies.retries
         runs_family = GaugeMetricFamily("fedcat_harvest_runs", "Harvest runs in the record store, by status",
                                         labels=["source", "status"])
         records_family = CounterMetricFamily(

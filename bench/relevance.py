@@ -290,7 +290,7 @@ def fedcat_search(catalog: Any, text: str, visibility: Any, size: int = WINDOW) 
     from fedcat.index.base import SearchQuery
 
     query = SearchQuery(text=text, size=size, visibility=visibility, facets=())
-    result = catalog.index.search(translated(query, catalog.config.data_path))  # what the API searches
+    result = catalog.index.search(translated(query, catalog.store))  # what the API searches
     ids: list[str] = []
     for hit in result.hits:
         members = [s["id"] for s in hit.doc.get("sources") or [] if s.get("id")] or [hit.doc.get("id", hit.id)]

@@ -94,6 +94,8 @@ def _check_index(index: IndexConfig) -> None:
 
 
 def _check_store(store: StoreConfig) -> None:
+    if store.lease_seconds < 1:
+        raise ConfigError("must be at least 1 (seconds)", key="store.lease_seconds")
     if store.backend is StoreBackend.POSTGRESQL:
         if not store.url:
             raise ConfigError("required when backend is postgresql", key="store.url")

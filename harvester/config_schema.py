@@ -253,6 +253,9 @@ class StoreConfig:
     backend: StoreBackend = StoreBackend.SQLITE
     url: Str | None = None
     """PostgreSQL: the database's connection URL (``postgresql://user@host:5432/fedcat``); required then."""
+    lease_seconds: Float = 120.0
+    """How long a harvest holds its source without a sign of life: a process that stops renewing its
+    lease (killed, or cut off from the store) loses the source to the next run after this long."""
 
 
 @dataclass(config=SCHEMA)

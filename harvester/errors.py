@@ -7,6 +7,7 @@ Every exception raised on purpose by ``fedcat.harvester`` derives from
     FedcatError
     ├── ConfigError                  a config file or key is wrong (names the key)
     ├── StoreError                   the record store cannot be opened or written
+    │   └── LeaseLost                the run's harvest lease expired and another process took it
     ├── CrosswalkError               one record cannot be mapped (isolated, never fatal)
     ├── UnreadablePayload            a payload is not readable as its format (RDF, JSON-LD)
     ├── OverrideError                an officer override names an unknown tag or value
@@ -73,6 +74,11 @@ class DecisionConflict(OverrideError):
 
 class StoreError(FedcatError):
     """The record store failed."""
+
+
+class LeaseLost(StoreError):
+    """A run's harvest lease expired (its process stalled or lost the store) and another process may hold
+    it: the run writes nothing more and ends; the holder resumes from the checkpoint."""
 
 
 class CrosswalkError(FedcatError):

@@ -5,16 +5,15 @@ Centers describe many datasets with keywords in both languages, each Chinese key
 one (``冰川, glacier, 遥感, remote sensing``). :func:`mine` reads those aligned neighbours from every
 record's subjects and keeps a pair when it is seen in at least :data:`MIN_RECORDS` records and accounts
 for at least :data:`MIN_SHARE` of each term's neighbours, so chance neighbours drop out. ``fedcat
-reindex`` (and the demo) write the table beside the record store (:data:`FILE_NAME`); a search adds
-the translations of its words (:func:`translations`), which rank below direct matches
-(:mod:`.query_plan`).
+reindex`` (and the demo) write the table into the record store (:func:`dumps`; every process serving
+the catalog reads it from there, :func:`loads`); a search adds the translations of its words
+(:func:`translations`), which rank below direct matches (:mod:`.query_plan`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from .analysis import is_cjk, term_key
 
 log = logging.getLogger(__name__)
 
+#: Where earlier releases kept the table (in the data folder); the store holds it now.
 FILE_NAME = "terms.json"
 MIN_RECORDS = 2
 MIN_SHARE = 0.5
@@ -63,27 +63,29 @@ def mine(records: Iterable[Record]) -> dict[str, tuple[str, ...]]:
     return {term: tuple(targets) for term, targets in sorted(table.items())}
 
 
-def save(table: TermTable, folder: Path) -> Path:
-    path = folder / FILE_NAME
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(table, ensure_ascii=False, indent=0), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def dumps(table: TermTable) -> str:
+    """The table as the store keeps it (JSON)."""
+    return json.dumps(table, ensure_ascii=False, separators=(",", ":"))
 
 
-def load(folder: Path) -> dict[str, tuple[str, ...]]:
-    """The table written by :func:`save`, or an empty one (none yet, or unreadable: said in the log)."""
-    path = folder / FILE_NAME
+def loads(text: str) -> dict[str, tuple[str, ...]]:
+    """The table :func:`dumps` wrote, or an empty one when it cannot be read (said in the log)."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("the term table %s cannot be read (%s): searching without translations", path, exc)
+        raw = json.loads(text)
+    except ValueError as exc:
+        log.warning("the stored term table cannot be read (%s): searching without translations", exc)
         return {}
     if not isinstance(raw, dict):
         return {}
     return {str(k): tuple(str(t) for t in v) for k, v in raw.items() if isinstance(v, list)}
+
+
+def load_file(path: Path) -> dict[str, tuple[str, ...]] | None:
+    """A table written beside a SQLite store by earlier releases (``terms.json``), or None without one."""
+    try:
+        return loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError):
+        return None
 
 
 def translations(text: str, table: TermTable) -> tuple[tuple[str, str], ...]:

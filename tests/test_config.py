@@ -137,6 +137,7 @@ ERRORS = [
     ("bad-audience", _set(("api",), {"anonymous_audience": "everyone"}), "api.anonymous_audience",
      "'public_international'"),
     ("zero-workers", _set(("workers",), 0), "workers", "at least 1"),
+    ("short-lease", _set(("store",), {"lease_seconds": 0.5}), "store.lease_seconds", "at least 1"),
     ("only-hosts-with-scheme", _set(("linkcheck",), {"only_hosts": ["127.0.0.1", "https://data.example"]}),
      "linkcheck.only_hosts[1]", "without scheme"),
     ("only-hosts-with-port", _set(("linkcheck",), {"only_hosts": ["data.example:8080"]}),

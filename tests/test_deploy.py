@@ -1,7 +1,10 @@
 """deploy/: the compose and Kubernetes files parse and agree with each other and with fedcat.
 
 The fedcat configs shipped in them are loaded by fedcat's own config loader,
-so a renamed key or a wrong type fails here, not on an operator's cluster.
+so a renamed key or a wrong type fails here, not on an operator's cluster. They keep the records in
+PostgreSQL, so no fedcat process shares a volume: the API pods run on any node, spread, under a
+disruption budget. Health checks and probes ask for paths the API app serves, and every fedcat command
+(services, containers, units, the READMEs' examples) is one fedcat's own parser accepts.
 The image's package is built here from exactly the files the Dockerfile copies,
 so a folder the Dockerfile forgets fails here, not in `docker build`.
 """
@@ -23,8 +26,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from fedcat.api.app import create_app
+from fedcat.api.catalog import Catalog
 from fedcat.api.cli import build_parser
 from fedcat.harvester.config import Backend, Config, config_from_dict
+from fedcat.harvester.config_schema import StoreBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -32,6 +38,7 @@ COMPOSE = DEPLOY / "compose"
 K8S = DEPLOY / "k8s"
 ES_IMAGE = re.compile(r"^docker\.elastic\.co/elasticsearch/elasticsearch:8\.\d+\.\d+$")
 FEDCAT_IMAGE = "fedcat:0.1.0"
+POSTGRES_IMAGE = re.compile(r"^postgres:1[56](\.\d+)*(-[\w.]+)?$")  # the official image, PostgreSQL 15 or 16
 
 
 def load(path: Path) -> Any:
@@ -42,6 +49,43 @@ def subcommands() -> set[str]:
     parser = build_parser()
     action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     return set(action.choices)  # type: ignore[arg-type]
+
+
+def assert_command(args: list[str], where: str) -> None:
+    """``args`` (what follows ``fedcat``) is a subcommand with options fedcat's own parser accepts."""
+    assert args and args[0] in subcommands(), f"{where}: {args} is no fedcat subcommand"
+    try:
+        build_parser().parse_args(args)
+    except SystemExit as exc:
+        raise AssertionError(f"{where}: fedcat does not accept {args}") from exc
+
+
+@pytest.fixture(scope="module")
+def served_paths(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The paths (without parameters) the API app answers GET on, from the app itself."""
+    catalog = Catalog.open(config_from_dict({"data_dir": str(tmp_path_factory.mktemp("app"))}))
+    try:
+        app = create_app(catalog=catalog)
+        return {route.path for route in app.routes
+                if "GET" in (getattr(route, "methods", None) or ()) and "{" not in route.path}
+    finally:
+        catalog.close()
+
+
+def test_the_app_serves_the_probe_paths(served_paths: set[str]) -> None:
+    assert {"/livez", "/readyz", "/metrics", "/api/v1/health"} <= served_paths
+    assert "/no/such/probe" not in served_paths
+
+
+def assert_postgres_store(config: Config, host: str) -> None:
+    """The shipped config keeps its records in the PostgreSQL at ``host``, without a password in the file."""
+    assert config.store.backend is StoreBackend.POSTGRESQL
+    assert config.index.backend is Backend.ELASTICSEARCH  # with both, nothing shared is left in data_dir
+    url = urlsplit(config.store.url or "")
+    assert url.scheme == "postgresql" and url.hostname == host and url.port == 5432
+    assert url.username == "fedcat" and url.path == "/fedcat"
+    assert url.password is None  # from PGPASSWORD, never in the file
+    assert config.store.lease_seconds > 0
 
 
 def env_of(service: dict[str, Any]) -> dict[str, str]:
@@ -84,18 +128,54 @@ def es_nodes(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
             and name != "setup"}
 
 
-def test_compose_runs_three_elasticsearch_nodes_two_api_replicas_a_scheduler_and_a_proxy(
+def fedcat_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: svc for name, svc in compose["services"].items() if svc.get("image") == FEDCAT_IMAGE}
+
+
+def test_compose_runs_elasticsearch_postgres_api_replicas_two_schedulers_and_a_proxy(
         compose: dict[str, Any]) -> None:
     services = compose["services"]
     nodes = es_nodes(compose)
     assert sorted(nodes) == ["es01", "es02", "es03"]
-    assert services["api"]["deploy"]["replicas"] == 2
-    assert services["scheduler"].get("deploy", {}).get("replicas", 1) == 1
+    assert services["api"]["deploy"]["replicas"] >= 2
+    assert services["scheduler"].get("deploy", {}).get("replicas", 1) == 2  # safe: harvest leases
     assert services["proxy"]["image"].startswith("nginx:")
-    for name in ("api", "scheduler"):
-        assert services[name]["image"] == FEDCAT_IMAGE
-        assert services[name]["command"][0] in subcommands()
+    assert POSTGRES_IMAGE.match(services["postgres"]["image"])
+    assert sorted(fedcat_services(compose)) == ["api", "migrate", "scheduler"]
+    for name, svc in fedcat_services(compose).items():
+        assert_command(svc["command"], f"compose service {name}")
     assert services["api"]["command"] == ["serve"] and services["scheduler"]["command"] == ["schedule"]
+    assert services["migrate"]["command"] == ["migrate"]
+
+
+def test_compose_dependencies_exist_and_wait_for_the_right_state(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, svc in services.items():
+        for dependency, how in svc.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on {dependency}, which is no service"
+            if how["condition"] == "service_healthy":
+                assert services[dependency].get("healthcheck", {}).get("test"), f"{dependency}: no healthcheck"
+            if how["condition"] == "service_completed_successfully":  # a one-shot: never restarted
+                assert services[dependency].get("restart", "no") == "no", f"{dependency} is no one-shot"
+    migrate = services["migrate"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert migrate["restart"] == "no"
+    for name in ("api", "scheduler"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_postgres_keeps_its_data_in_a_named_volume_and_its_password_in_env(
+        compose: dict[str, Any], compose_config: Config) -> None:
+    postgres = compose["services"]["postgres"]
+    env = env_of(postgres)
+    assert env["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    url = urlsplit(compose_config.store.url or "")
+    assert (env["POSTGRES_USER"], "/" + env["POSTGRES_DB"]) == (url.username, url.path)
+    volume = mounts(postgres)["/var/lib/postgresql/data"]
+    assert volume in compose["volumes"]  # named: kept across `docker compose down`
+    health = postgres["healthcheck"]["test"]
+    assert "pg_isready" in " ".join(health)
+    assert "POSTGRES_PASSWORD=\n" in (COMPOSE / ".env.example").read_text()
 
 
 def test_compose_cluster_nodes_know_each_other_and_use_their_own_certificates(compose: dict[str, Any]) -> None:
@@ -115,7 +195,7 @@ def test_compose_cluster_nodes_know_each_other_and_use_their_own_certificates(co
         data_volumes.add(vols["/usr/share/elasticsearch/data"])
         assert svc["healthcheck"]["test"]
     assert len(data_volumes) == 3
-    assert data_volumes | {"certs", "fedcat-data"} <= set(compose["volumes"])
+    assert data_volumes | {"certs"} <= set(compose["volumes"])
     assert "ELASTIC_PASSWORD" in env_of(nodes["es01"])
 
 
@@ -128,15 +208,32 @@ def test_compose_fedcat_config_points_at_the_cluster_and_the_mounted_files(
     assert {u.hostname for u in urls} == set(es_nodes(compose))
     assert {(u.scheme, u.port) for u in urls} == {("https", 9200)}
     assert index.password is None  # from FEDCAT_ES_PASSWORD, never in the file
+    assert_postgres_store(compose_config, "postgres")
+    assert compose_config.store.url and "postgres" in compose["services"]
+    for name, svc in fedcat_services(compose).items():
+        env, vols = env_of(svc), mounts(svc)
+        assert vols[env["FEDCAT_CONFIG"]] == "./fedcat.yaml"
+        assert env["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+        # data_dir is each container's scratch: no volume (named or from the host) shared there
+        assert under(compose_config.data_dir, vols) is None, f"{name} mounts a volume on data_dir"
+        assert not any(target.startswith(compose_config.data_dir.rstrip("/") + "/") for target in vols)
     for name in ("api", "scheduler"):
         svc = compose["services"][name]
         env, vols = env_of(svc), mounts(svc)
-        assert vols[env["FEDCAT_CONFIG"]] == "./fedcat.yaml"
         assert "FEDCAT_ES_PASSWORD" in env
         assert index.ca_certs and vols[under(index.ca_certs, vols) or ""] == "certs"
-        assert vols[compose_config.data_dir] == "fedcat-data"
         assert svc["depends_on"]["es01"]["condition"] == "service_healthy"
     assert any(s.id and s.schedule for s in compose_config.sources)  # the scheduler has work
+
+
+def test_compose_healthchecks_ask_for_paths_the_app_serves(compose: dict[str, Any], served_paths: set[str]) -> None:
+    asked = {}
+    for name in ("api", "proxy"):
+        test = " ".join(compose["services"][name]["healthcheck"]["test"])
+        (path,) = re.findall(r"http://[^/'\"\s]+(/[^'\"\s?]*)", test)
+        asked[name] = path
+        assert path in served_paths, f"{name}'s healthcheck asks for {path}, which the app does not serve"
+    assert asked["api"] == "/readyz"
 
 
 def test_compose_proxy_reaches_the_api_port(compose: dict[str, Any], compose_config: Config) -> None:
@@ -165,7 +262,7 @@ def test_compose_builds_the_fedcat_image_from_the_repository(compose: dict[str, 
     assert "ENV FEDCAT_CONFIG=/etc/fedcat/fedcat.yaml" in dockerfile
     config = load(COMPOSE / "fedcat.yaml")
     assert f"EXPOSE {config['api']['port']}" in dockerfile
-    assert (COMPOSE / ".env.example").read_text().count("PASSWORD=\n") == 2  # no secret shipped
+    assert (COMPOSE / ".env.example").read_text().count("PASSWORD=\n") == 3  # no secret shipped
 
 
 # -- the image's package --------------------------------------------------------------------
@@ -334,6 +431,22 @@ def pod(manifests: dict[tuple[str, str], dict[str, Any]], name: str) -> dict[str
     return manifests[("Deployment", name)]["spec"]["template"]  # type: ignore[no-any-return]
 
 
+def pods(manifests: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The pod template of every Deployment, StatefulSet and Job, by its name."""
+    return {name: doc["spec"]["template"] for (kind, name), doc in manifests.items()
+            if kind in ("Deployment", "StatefulSet", "Job")}
+
+
+def fedcat_containers(template: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = template["spec"]
+    return [c for c in [*spec.get("initContainers", []), *spec["containers"]] if c["image"] == FEDCAT_IMAGE]
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, "matchExpressions: teach selects() them"
+    return bool(selector.get("matchLabels")) and selector["matchLabels"].items() <= labels.items()
+
+
 def test_k8s_service_targets_the_api_container_port(manifests: dict[tuple[str, str], dict[str, Any]],
                                                     k8s_config: Config) -> None:
     template = pod(manifests, "fedcat-api")
@@ -346,8 +459,101 @@ def test_k8s_service_targets_the_api_container_port(manifests: dict[tuple[str, s
     probe = container["readinessProbe"]["httpGet"]
     assert probe["path"] == "/readyz"
     assert ports.get(probe["port"], probe["port"]) == k8s_config.api.port
-    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"  # never the index's state
-    assert manifests[("Deployment", "fedcat-api")]["spec"]["replicas"] >= 2
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"  # never the store's or index's state
+    assert manifests[("Deployment", "fedcat-api")]["spec"]["replicas"] >= 3
+
+
+def test_k8s_http_probes_ask_for_paths_the_app_serves(manifests: dict[tuple[str, str], dict[str, Any]],
+                                                      served_paths: set[str]) -> None:
+    probed = 0
+    for name, template in pods(manifests).items():
+        for container in template["spec"]["containers"]:
+            for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+                if http := container.get(kind, {}).get("httpGet"):
+                    assert http["path"] in served_paths, f"{name} {kind}: the app does not serve {http['path']}"
+                    probed += 1
+    assert probed >= 2
+
+
+def test_k8s_every_fedcat_container_runs_a_real_subcommand(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    seen = []
+    for name, template in pods(manifests).items():
+        for container in fedcat_containers(template):
+            assert_command(container["args"], f"{name}/{container['name']}")
+            seen.append(container["args"][0])
+    assert {"serve", "schedule", "migrate"} <= set(seen)
+
+
+def test_k8s_api_pods_run_on_any_node_and_share_no_volume(manifests: dict[tuple[str, str], dict[str, Any]],
+                                                          k8s_config: Config) -> None:
+    template = pod(manifests, "fedcat-api")
+    spec, labels = template["spec"], template["metadata"]["labels"]
+    affinity = spec.get("affinity", {})
+    assert "podAffinity" not in affinity, "API pods must not follow another pod (the scheduler) to its node"
+    assert "nodeAffinity" not in affinity and "nodeName" not in spec and "nodeSelector" not in spec
+    claims = {(kind, name): doc for (kind, name), doc in manifests.items() if kind == "PersistentVolumeClaim"}
+    for volume in spec["volumes"]:
+        if claim := volume.get("persistentVolumeClaim"):
+            pvc = claims.get(("PersistentVolumeClaim", claim["claimName"]))
+            assert pvc, f"API volume {volume['name']}: no PersistentVolumeClaim {claim['claimName']}"
+            assert "ReadWriteOnce" not in pvc["spec"]["accessModes"], "API pods mount a ReadWriteOnce claim"
+            assert "ReadWriteOncePod" not in pvc["spec"]["accessModes"]
+    (container,) = spec["containers"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    by_path = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert "emptyDir" in volumes[by_path[k8s_config.data_dir]["name"]]  # scratch, one per pod
+    spread = [c for c in spec.get("topologySpreadConstraints", []) if selects(c["labelSelector"], labels)]
+    anti = [t.get("podAffinityTerm", t) for way in affinity.get("podAntiAffinity", {}).values() for t in way]
+    assert spread or any(selects(t["labelSelector"], labels) for t in anti), "API replicas are not spread"
+    assert any(c["topologyKey"] == "kubernetes.io/hostname" for c in spread) or anti
+
+
+def test_k8s_a_disruption_budget_keeps_api_pods_up(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    labels = pod(manifests, "fedcat-api")["metadata"]["labels"]
+    replicas = manifests[("Deployment", "fedcat-api")]["spec"]["replicas"]
+    budgets = [doc["spec"] for (kind, _), doc in manifests.items()
+               if kind == "PodDisruptionBudget" and selects(doc["spec"]["selector"], labels)]
+    assert budgets, "no PodDisruptionBudget selects the API pods"
+    for budget in budgets:
+        assert ("minAvailable" in budget) != ("maxUnavailable" in budget)
+        if "minAvailable" in budget:  # a drain must still be able to move one pod
+            assert isinstance(budget["minAvailable"], int) and 1 <= budget["minAvailable"] < replicas
+        else:
+            assert isinstance(budget["maxUnavailable"], int) and 1 <= budget["maxUnavailable"] < replicas
+
+
+def test_k8s_postgres_is_a_statefulset_behind_a_headless_service_with_its_own_volume(
+        manifests: dict[tuple[str, str], dict[str, Any]], k8s_config: Config) -> None:
+    url = urlsplit(k8s_config.store.url or "")
+    assert_postgres_store(k8s_config, url.hostname or "")
+    statefulset = manifests[("StatefulSet", url.hostname or "")]["spec"]
+    service = manifests[("Service", statefulset["serviceName"])]["spec"]
+    assert service["clusterIP"] == "None"  # headless
+    template = statefulset["template"]
+    assert service["selector"] == template["metadata"]["labels"] == statefulset["selector"]["matchLabels"]
+    (container,) = template["spec"]["containers"]
+    assert POSTGRES_IMAGE.match(container["image"])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    (port,) = service["ports"]
+    assert port["port"] == url.port and ports.get(port["targetPort"], port["targetPort"]) == url.port
+    env = {e["name"]: e for e in container["env"]}
+    assert (env["POSTGRES_USER"]["value"], "/" + env["POSTGRES_DB"]["value"]) == (url.username, url.path)
+    password = env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    (claim,) = statefulset["volumeClaimTemplates"]
+    data = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}[claim["metadata"]["name"]]
+    assert env["PGDATA"]["value"].startswith(data + "/")
+    for kind in ("readinessProbe", "livenessProbe"):
+        assert container[kind]["exec"]["command"][0] == "pg_isready"
+    for name, template in pods(manifests).items():  # every fedcat process reaches it with the same secret
+        for c in fedcat_containers(template):
+            fedcat_env = {e["name"]: e for e in c["env"]}
+            assert fedcat_env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == password, f"{name}/{c['name']}"
+
+
+def test_k8s_the_store_is_migrated_before_fedcat_starts(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    for name in ("fedcat-api", "fedcat-scheduler"):
+        (init,) = pod(manifests, name)["spec"]["initContainers"]
+        assert init["args"] == ["migrate"] and init["image"] == FEDCAT_IMAGE
 
 
 def test_k8s_pods_mount_the_config_secrets_and_data_they_name(
@@ -361,26 +567,30 @@ def test_k8s_pods_mount_the_config_secrets_and_data_they_name(
         spec = pod(manifests, name)["spec"]
         (container,) = spec["containers"]
         assert container["image"] == FEDCAT_IMAGE
-        assert container["args"] == [command] and command in subcommands()
-        env = {e["name"]: e for e in container["env"]}
+        assert container["args"] == [command]
         volumes = {v["name"]: v for v in spec["volumes"]}
+        for c in fedcat_containers(pod(manifests, name)):
+            env = {e["name"]: e for e in c["env"]}
+            by_path = {m["mountPath"]: m for m in c["volumeMounts"]}
+            config_mount = by_path[env["FEDCAT_CONFIG"]["value"]]
+            assert volumes[config_mount["name"]]["configMap"]["name"] == "fedcat-config"
+            assert config_mount["subPath"] == "fedcat.yaml"
+            assert "emptyDir" in volumes[by_path[k8s_config.data_dir]["name"]]
+        env = {e["name"]: e for e in container["env"]}
         by_path = {m["mountPath"]: m for m in container["volumeMounts"]}
-        config_mount = by_path[env["FEDCAT_CONFIG"]["value"]]
-        assert volumes[config_mount["name"]]["configMap"]["name"] == "fedcat-config"
-        assert config_mount["subPath"] == "fedcat.yaml"
         assert env["FEDCAT_ES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "fedcat-es-elastic-user",
                                                                           "key": "elastic"}
         assert k8s_config.index.ca_certs
         ca_mount = by_path[str(Path(k8s_config.index.ca_certs).parent)]
         assert volumes[ca_mount["name"]]["secret"]["secretName"] == "fedcat-es-http-certs-public"
-        data = volumes[by_path[k8s_config.data_dir]["name"]]
-        claim = data["persistentVolumeClaim"]["claimName"]
-        assert ("PersistentVolumeClaim", claim) in manifests
     scheduler = manifests[("Deployment", "fedcat-scheduler")]["spec"]
-    assert scheduler["replicas"] == 1 and scheduler["strategy"]["type"] == "Recreate"
-    affinity = pod(manifests, "fedcat-api")["spec"]["affinity"]["podAffinity"]
-    (term,) = affinity["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert term["labelSelector"]["matchLabels"] == pod(manifests, "fedcat-scheduler")["metadata"]["labels"]
+    assert scheduler["replicas"] == 2  # safe: each harvest holds its source's lease in the store
+    assert not any(kind == "PersistentVolumeClaim" for kind, _ in manifests)  # the only volume is PostgreSQL's
+
+
+def test_k8s_kustomization_lists_every_manifest() -> None:
+    listed = set(load(K8S / "kustomization.yaml")["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
 
 
 def test_systemd_units_are_kept() -> None:
@@ -388,4 +598,31 @@ def test_systemd_units_are_kept() -> None:
         text = (DEPLOY / "systemd" / unit).read_text()
         assert "Environment=FEDCAT_CONFIG=/etc/fedcat/fedcat.yaml" in text
         command = re.search(r"ExecStart=\S+ (\w+)", text)
-        assert command and command.group(1) in subcommands()
+        assert command
+        assert_command([command.group(1)], unit)
+
+
+def readme_commands(compose: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The fedcat commands the deploy READMEs tell an operator to run: ``fedcat ARGS`` at the start of a line,
+    after ``--`` or a ``bin/``, and ``docker compose run|exec SERVICE ARGS`` for the fedcat services (whose
+    entrypoint is fedcat); each with its file."""
+    services = "|".join(fedcat_services(compose))
+    pattern = re.compile(rf"(?:(?:^|-- |bin/)fedcat|docker compose (?:run --rm|exec) (?:{services})(?: fedcat)?)"
+                         r"((?:[ \t]+(?![|&;<>#`])\S+)*)", re.M)
+    out = []
+    for readme in sorted(DEPLOY.rglob("README.md")):
+        blocks = re.findall(r"^```[^\n]*\n(.*?)^```", readme.read_text(encoding="utf-8"), re.M | re.S)
+        for block in blocks:
+            for match in pattern.finditer(re.sub(r"\\\n", " ", block)):
+                words = shlex.split(match.group(1).split(" #")[0])
+                out.append((readme.relative_to(DEPLOY).as_posix(), words))
+    return out
+
+
+def test_the_readmes_run_real_subcommands(compose: dict[str, Any]) -> None:
+    found = readme_commands(compose)
+    assert {"migrate", "harvest", "reindex", "keys"} <= {words[0] for _, words in found if words}
+    for readme, words in found:
+        if words[:1] == ["--config"]:  # fedcat --config FILE COMMAND ...
+            words = words[2:]
+        assert_command(words, readme)

@@ -109,7 +109,16 @@ def from_script(ddl: str) -> object:
     return build
 
 
-EARLIER = {"v1-first": from_script(V1_FIRST), "v1-later": from_script(V1_LATER), "v1-last": last_v1}
+def last_v2(path: Path) -> None:
+    """Version 2 (before harvest leases and the term table)."""
+    last_v1(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.close()
+
+
+EARLIER = {"v1-first": from_script(V1_FIRST), "v1-later": from_script(V1_LATER), "v1-last": last_v1,
+           "v2": last_v2}
 
 
 def test_the_versions_are_numbered_in_order() -> None:
@@ -124,7 +133,7 @@ def test_a_store_of_every_earlier_version_is_upgraded(tmp_path: Path, layout: st
     EARLIER[layout](path)  # type: ignore[operator]
     s = RecordStore(path, error_raw_limit=10)
     try:
-        assert s.schema_versions == (1, SCHEMA_VERSION)
+        assert s.schema_versions == (2 if layout == "v2" else 1, SCHEMA_VERSION)
         got = s.records.get("lab:a")
         assert got is not None and got.identifiers.doi == DOI
         raw = s.records.raw("lab:a")
@@ -135,7 +144,7 @@ def test_a_store_of_every_earlier_version_is_upgraded(tmp_path: Path, layout: st
         assert s.runs.last_successful_datestamp("lab") == "2024-01-01"
         (group,) = s.indexing.groups([f"doi:{DOI}"])
         assert [m.id for m in group.members] == ["lab:a", "other:b"]
-        if layout != "v1-last":  # the errors of a version-1 store before errors were kept once, cut down
+        if layout not in ("v1-last", "v2"):  # the errors of a version-1 store before errors were kept once, cut down
             rows = s.connection.read("SELECT raw, raw_size FROM record_errors")
             assert [(bytes(r["raw"]), r["raw_size"]) for r in rows] == [(b"z" * 10, 50)]
         if layout == "v1-later":
@@ -145,6 +154,8 @@ def test_a_store_of_every_earlier_version_is_upgraded(tmp_path: Path, layout: st
         out = s.store_page(started(s), [item(rec("lab", "c"), b"<c/>")], checkpoint=None)
         assert out[0][1].value == "added" and s.source_version("lab") == before + 1
         assert s.records.counts() == {"records": 3, "deleted": 0}
+        lease = s.leases.acquire("lab", "here:1:a", 60)  # version 3: harvest leases
+        assert lease is not None and s.leases.acquire("lab", "there:2:b", 60) is None
         store_id = s.store_id
     finally:
         s.close()
@@ -223,7 +234,8 @@ def test_fedcat_migrate_says_from_and_to(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["--config", config, "migrate", "--check"]) == 1
     from_script(V1_FIRST)(store)  # type: ignore[operator]
     assert main(["--config", config, "migrate", "--check"]) == 1
-    assert "schema version 1; `fedcat migrate` brings it to 2" in capsys.readouterr().out.replace("\n", " ")
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert f"schema version 1; `fedcat migrate` brings it to {SCHEMA_VERSION}" in out
     assert main(["--config", config, "migrate"]) == 0
     assert f"migrated from schema version 1 to {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["--config", config, "migrate"]) == 0
@@ -246,3 +258,19 @@ def test_fedcat_migrate_creates_a_postgresql_store(tmp_path: Path, pg_url: str,
     out = capsys.readouterr().out
     assert f"created at schema version {SCHEMA_VERSION}" in out and "postgresql://127.0.0.1:" in out
     assert main(["--config", config, "migrate", "--check"]) == 0
+
+
+def test_a_postgresql_store_of_version_2_is_upgraded(pg_url: str) -> None:
+    s = RecordStore(url=pg_url)
+    with s.connection.transaction() as db:  # as version 2 left it
+        db.execute("DROP TABLE leases")
+        db.execute("DROP TABLE term_table")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    s.store_page(started(s), [item(rec("lab", "a"), b"<a/>")], checkpoint=None)
+    s.close()
+    again = RecordStore(url=pg_url)
+    try:
+        assert again.schema_versions == (2, SCHEMA_VERSION) and again.records.get("lab:a") is not None
+        assert again.leases.acquire("lab", "here:1:a", 60) is not None
+    finally:
+        again.close()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fedcat.harvester.config_schema import Audience
-from fedcat.harvester.errors import OverrideError, StoreError
+from fedcat.harvester.errors import LeaseLost, OverrideError, StoreError
 from fedcat.harvester.model import Openness, Security
-from fedcat.harvester.store import Outcome, RecordError, RecordStore, RunStatus
+from fedcat.harvester.store import Outcome, RecordError, RecordStore, RunReport, RunStatus
 from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
 from fedcat.harvester.store.migrations import SCHEMA_VERSION
 
@@ -152,6 +152,52 @@ def test_a_dead_process_run_is_interrupted(any_store: RecordStore) -> None:
     assert s.runs.mark_interrupted() == 1
     (report,) = s.runs.recent()
     assert report.status is RunStatus.INTERRUPTED and report.finished_at == report.started_at
+
+
+def test_harvest_leases(any_store: RecordStore) -> None:
+    """One holder at a time per source; renewing extends it, an expired one is taken over, a lost one
+    cannot be renewed, and a page is written only under a lease still held."""
+    s = any_store
+    mine = s.leases.acquire("lab", "node-a:1:x", 60)
+    assert mine is not None and s.leases.acquire("lab", "node-a:1:x", 60) is not None  # the holder again
+    assert s.leases.acquire("lab", "node-b:2:y", 60) is None
+    assert s.leases.acquire("other", "node-b:2:y", 60) is not None  # another source is free
+    info = s.leases.get("lab")
+    assert info is not None and info.holder == "node-a:1:x" and 59 < info.expires_in <= 60 and info.live
+    assert s.leases.renew(mine)
+    run = s.runs.start_run(RunReport(source_id="lab"), lease=mine)
+    assert s.leases.live_runs() == {run.id}
+    s.store_page(run, [item(rec("lab", "a"), b"<a/>")], checkpoint={"n": 1}, lease=mine)
+
+    with s.connection.transaction() as db:  # the holder stalls past its expiry: another process takes over
+        db.execute("UPDATE leases SET expires_at = expires_at - 61 WHERE source_id = 'lab'")
+    assert s.leases.live_runs() == set()
+    theirs = s.leases.acquire("lab", "node-b:2:y", 60)
+    assert theirs is not None and not s.leases.renew(mine)
+    with pytest.raises(LeaseLost, match="lease expired"):
+        s.store_page(run, [item(rec("lab", "b"), b"<b/>")], checkpoint={"n": 2}, lease=mine)
+    assert s.records.get("lab:b") is None and s.runs.checkpoint("lab") == (run.id, {"n": 1})
+    s.leases.release(mine)  # not the holder: nothing happens
+    assert s.leases.acquire("lab", "node-a:1:x", 60) is None
+    s.leases.release(theirs)
+    assert s.leases.get("lab") is None and s.leases.acquire("lab", "node-a:1:x", 60) is not None
+
+
+def test_a_run_of_another_node_is_live_while_its_lease_is(any_store: RecordStore) -> None:
+    s = any_store
+    lease = s.leases.acquire("lab", "elsewhere:7:z", 60)
+    assert lease is not None
+    run = s.runs.start_run(RunReport(source_id="lab"), lease=lease)
+    unleased = started(s, "other")
+    with s.connection.transaction() as db:  # both runs are of processes on another node
+        db.execute("UPDATE harvest_runs SET host = 'elsewhere', pid = 7")
+    assert s.runs.mark_interrupted() == 1
+    assert {r.source_id: r.status for r in s.runs.recent()} == {"lab": RunStatus.RUNNING,
+                                                                 "other": RunStatus.INTERRUPTED}
+    assert unleased.id != run.id
+    with s.connection.transaction() as db:
+        db.execute("UPDATE leases SET expires_at = expires_at - 61")
+    assert s.runs.mark_interrupted() == 1 and s.runs.recent("lab")[0].status is RunStatus.INTERRUPTED
 
 
 def test_record_errors_one_per_record_capped(request: pytest.FixtureRequest, any_store: RecordStore) -> None:

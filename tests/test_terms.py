@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fedcat.harvester.model import LangText, Record
 from fedcat.index import terms
 
@@ -31,12 +33,44 @@ def test_translations_take_the_longest_english_term_and_skip_excluded_words() ->
     assert terms.translations("glacier", {}) == ()
 
 
-def test_the_table_is_saved_beside_the_store_and_a_broken_one_is_none(tmp_path: Path) -> None:
-    terms.save({"冰川": ("glacier",)}, tmp_path)
-    assert terms.load(tmp_path) == {"冰川": ("glacier",)}
-    (tmp_path / terms.FILE_NAME).write_text("{not json", encoding="utf-8")
-    assert terms.load(tmp_path) == {}
-    assert terms.load(tmp_path / "nowhere") == {}
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_table_is_kept_in_the_store_and_every_process_reads_the_same(
+        request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> None:
+    """Written through one connection (``fedcat reindex`` on one node), read through another (an API
+    replica elsewhere) at its next search; a broken one is no table."""
+    from fedcat.api.translate import table_of, translated
+    from fedcat.index.base import SearchQuery
+
+    from .store_helpers import open_store, reopen
+
+    writer = open_store(request, backend, tmp_path)
+    reader = reopen(writer)
+    try:
+        assert table_of(reader) == {} and reader.terms.version() == 0
+        assert writer.terms.save(terms.dumps({"冰川": ("glacier",)})) == 1
+        assert table_of(reader) == {"冰川": ("glacier",)}
+        assert translated(SearchQuery(text="冰川"), reader).translations == (("冰川", "glacier"),)
+        writer.terms.save(terms.dumps({"冰川": ("glacier", "ice")}))
+        assert table_of(reader) == {"冰川": ("glacier", "ice")}, "a new version is read again"
+        writer.terms.save("{not json")
+        assert table_of(reader) == {} and reader.terms.version() == 3
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_table_an_earlier_release_kept_beside_the_store_moves_into_it(tmp_path: Path) -> None:
+    from fedcat.api.translate import adopt_file, table_of
+    from fedcat.harvester.store import RecordStore
+
+    (tmp_path / terms.FILE_NAME).write_text('{"冰川": ["glacier"]}', encoding="utf-8")
+    store = RecordStore(tmp_path / "records.sqlite3")
+    try:
+        assert adopt_file(store, tmp_path) and not (tmp_path / terms.FILE_NAME).exists()
+        assert table_of(store) == {"冰川": ("glacier",)}
+        assert not adopt_file(store, tmp_path)
+    finally:
+        store.close()
 
 
 def test_the_cli_search_says_which_translations_it_searched_too(tmp_path: Path) -> None:

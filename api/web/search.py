@@ -120,7 +120,7 @@ def search_page(request: Request) -> Response:
     state = SearchState.of(request)
     query = translated(SearchQuery(text=state.q, filters=state.filters, facets=_facets_for(page), size=PAGE_SIZE,
                                    offset=(state.number - 1) * PAGE_SIZE, sort=state.sort,
-                                   visibility=page.caller.visibility), page.catalog.config.data_path)
+                                   visibility=page.caller.visibility), page.catalog.store)
     result = page.catalog.index.search(query)
     audit_hits(page.catalog, page.caller, "search", result.hits)
     facets = {

@@ -35,11 +35,11 @@ class Maintenance:
         self._today = today
 
     def write_terms(self) -> int:
-        """Mine the bilingual term table from the stored records and write it beside the store, where
-        searches read it (:mod:`fedcat.index.terms`); how many terms it holds."""
+        """Mine the bilingual term table from the stored records and write it into the store, where every
+        process's searches read it (:mod:`fedcat.index.terms`); how many terms it holds."""
         table = terms.mine(self.store.records.iter_records())
-        path = terms.save(table, self.config.data_path)
-        log.info("term table: %d terms written to %s", len(table), path)
+        version = self.store.terms.save(terms.dumps(table))
+        log.info("term table: %d terms written to the record store (version %d)", len(table), version)
         return len(table)
 
     def remap(self, source_id: str | None = None) -> RunReport:

@@ -18,20 +18,21 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from fedcat.index.base import SearchIndex
 
 from ..config_schema import Config, SourceConfig
-from ..errors import HarvestError, StoreError
+from ..errors import HarvestError, LeaseLost, StoreError
 from ..logcontext import about_run
 from ..model import GATED_SECURITY, Record
 from ..sources.base import Adapter, HarvestedItem, Page, prefetch
 from ..sources.http import HttpClient
 from ..sources.registry import build_adapter
 from ..store import Outcome, PageItem, RawPayload, RecordError, RecordStore, RunReport, RunStatus
+from ..store.leases import Lease, holder_name
 from ..tagging import Clock, Override, RuleBook, SourceTagger, today
 from .feeder import IndexFeeder
 from .maintenance import Maintenance
@@ -47,6 +48,9 @@ MAPPING_VERSION = "1"
 LISTING_COMPLETE = "listing_complete"
 #: The message of a run stopped on request (:attr:`Harvester.stop`) before its listing ended.
 STOPPED_MESSAGE = "stopped on request after the page in progress: the next run resumes from the checkpoint"
+#: The message of a run that could not renew its harvest lease (:mod:`fedcat.harvester.store.leases`).
+LEASE_LOST_MESSAGE = ("lost its harvest lease to another process (no renewal reached the store in time): stopped, "
+                      "keeping the pages written before; the next holder resumes from the checkpoint")
 
 
 class Progress(Protocol):
@@ -66,6 +70,32 @@ class NullProgress:
         pass
 
 
+@contextmanager
+def renewing(store: RecordStore, lease: Lease) -> Iterator[threading.Event]:
+    """Renew ``lease`` every third of its duration until the block ends (a page that takes long does not
+    let it expire); the event yielded is set when a renewal finds the lease lost. A store that does not
+    answer a renewal is tried again at the next one: the lease is lost only if it expires meanwhile."""
+    lost, done = threading.Event(), threading.Event()
+
+    def beat() -> None:
+        while not done.wait(lease.seconds / 3):
+            try:
+                if not store.leases.renew(lease):
+                    log.warning("[%s] %s", lease.source_id, LEASE_LOST_MESSAGE)
+                    lost.set()
+                    return
+            except store.connection.errors as exc:
+                log.warning("[%s] cannot renew the harvest lease (%s): trying again", lease.source_id, exc)
+
+    thread = threading.Thread(target=beat, name=f"lease-{lease.source_id}", daemon=True)
+    thread.start()
+    try:
+        yield lost
+    finally:
+        done.set()
+        thread.join()
+
+
 def _input_key(item: HarvestedItem, fingerprint: bytes) -> str:
     digest = hashlib.sha256(fingerprint)
     digest.update(b"\0" + item.format.encode("utf-8") + b"\0")
@@ -82,6 +112,9 @@ class _SourceJob:
     tagger: SourceTagger
     overrides: list[Override]
     fingerprint: bytes
+    #: The source's harvest lease, held by this run; ``lost`` is set when a renewal fails.
+    lease: Lease | None = None
+    lost: threading.Event = field(default_factory=threading.Event)
 
     @property
     def tagger_id(self) -> int:
@@ -134,6 +167,8 @@ class Harvester:
         #: Set when the process is asked to stop (the CLI sets it on SIGTERM): each run in progress stores
         #: the page it is on and ends ``interrupted`` (the next run resumes from its checkpoint); no run starts.
         self.stop = threading.Event()
+        #: Names this harvester in the harvest leases it takes (one per source it harvests at a time).
+        self.holder = holder_name()
 
     def _mapper_for_run(self) -> MapperProcess | None:
         """The mapping process (started at its first page), or None when mapping stays in this process."""
@@ -194,18 +229,43 @@ class Harvester:
 
     def harvest_source(self, source: SourceConfig, *, full: bool = False,
                        progress: Progress | None = None) -> RunReport:
+        """One run of one source, under the source's harvest lease: when another process holds it, the
+        run is skipped (a report with status ``skipped``, nothing stored)."""
         sink = progress or NullProgress()
-        run = self.store.runs.start_run(RunReport(source_id=source.id, full=full))
-        with about_run(source.id, run.id):  # the run's log events name it
-            return self._harvest_run(run, source, full, sink)
+        lease = self.store.leases.acquire(source.id, self.holder, self.config.store.lease_seconds)
+        if lease is None:
+            return self._skipped(source, sink)
+        try:
+            run = self.store.runs.start_run(RunReport(source_id=source.id, full=full), lease=lease)
+            with about_run(source.id, run.id), renewing(self.store, lease) as lost:  # the run's log events name it
+                return self._harvest_run(run, source, full, sink, lease, lost)
+        finally:
+            try:
+                self.store.leases.release(lease)
+            except self.store.connection.errors as exc:  # it expires on its own
+                log.warning("[%s] cannot give the harvest lease back (%s): it expires in %g s", source.id, exc,
+                            lease.seconds)
 
-    def _harvest_run(self, run: RunReport, source: SourceConfig, full: bool, sink: Progress) -> RunReport:
+    def _skipped(self, source: SourceConfig, sink: Progress) -> RunReport:
+        info = self.store.leases.get(source.id)
+        holder = info.holder if info is not None else "another process"
+        left = f", its lease runs {info.expires_in:.0f} s more without renewal" if info is not None else ""
+        report = RunReport(source_id=source.id, status=RunStatus.SKIPPED,
+                           message=f"[{source.id}] skipped: being harvested by {holder}{left}")
+        report.started_at = report.finished_at = self.store.connection.now()
+        log.warning("%s", report.message)
+        sink.finished(report)
+        return report
+
+    def _harvest_run(self, run: RunReport, source: SourceConfig, full: bool, sink: Progress,
+                     lease: Lease | None = None, lost: threading.Event | None = None) -> RunReport:
         sink.started(source.id)
         client = HttpClient(self.config.http, source_id=source.id, min_delay=source.min_delay)
         adapter = build_adapter(source, client)
         overrides = self.store.overrides.for_source(source.id)
         tagger = self.tagger_for(source, overrides)
-        job = _SourceJob(run, source, tagger, overrides, self.input_fingerprint(source, tagger))
+        job = _SourceJob(run, source, tagger, overrides, self.input_fingerprint(source, tagger), lease,
+                         lost or threading.Event())
         resume = self._resume_state(source, full)
         since = None if full else self.store.runs.last_successful_datestamp(source.id)
         if resume is not None and resume.get(LISTING_COMPLETE):
@@ -217,13 +277,15 @@ class Harvester:
         status, message = RunStatus.SUCCEEDED, None
         try:
             if self._run_pages(job, adapter.pages(full=full, since=since, resume=resume), sink):
-                status, message = RunStatus.INTERRUPTED, STOPPED_MESSAGE
+                status, message = RunStatus.INTERRUPTED, LEASE_LOST_MESSAGE if job.lost.is_set() else STOPPED_MESSAGE
             elif adapter.info.complete:  # a crash before the run ends must not list it all again
                 self.store.runs.save_checkpoint(run, {LISTING_COMPLETE: True, "full": adapter.info.full,
                                                  "newest": adapter.info.newest_datestamp or since})
         except HarvestError as exc:
             status, message = RunStatus.FAILED, str(exc)
             run.add_error(RecordError(local_id=None, message=message, url=exc.url))
+        except LeaseLost:  # the page in progress was not written
+            status, message = RunStatus.INTERRUPTED, LEASE_LOST_MESSAGE
         except StoreError as exc:
             status, message = RunStatus.FAILED, str(exc)
         finally:
@@ -308,12 +370,12 @@ class Harvester:
         mapping and storing overlap. A page is never held back waiting for the next one to arrive.
         Pages are stored in order, each with its checkpoint; a page already fetched is stored even if
         the next one fails. Returns True when :attr:`stop` ended the listing before its end (checked
-        after each page is stored; a page already fetched is stored first)."""
+        after each page is stored; a page already fetched is stored first), or the run lost its lease."""
         if self._mapper_for_run() is None:  # mapping here: nothing to overlap, no thread to add
             try:
                 for page in pages:
                     self._finish_page(job, self._start_page(job, page), sink)
-                    if self.stop.is_set():
+                    if self.stop.is_set() or job.lost.is_set():
                         return True
             finally:
                 if isinstance(pages, Generator):
@@ -331,7 +393,7 @@ class Harvester:
                     waiting = work
                 else:
                     self._finish_page(job, work, sink)
-                if self.stop.is_set():
+                if self.stop.is_set() or job.lost.is_set():
                     return True
         finally:
             ahead.close()
@@ -400,6 +462,6 @@ class Harvester:
                                       work.keys.get(Record.make_id(source.id, hi.local_id))))
         # the store counts the page into the run's report, written in the page's transaction
         outcomes = self.store.store_page(run, items, checkpoint=page.checkpoint, errors=errors,
-                                         seen=sorted(work.unchanged))
+                                         seen=sorted(work.unchanged), lease=job.lease)
         self.feeder.stage(outcomes)
         sink.advanced(source.id, len(page.items), page.total_hint)

@@ -6,11 +6,11 @@ recording its number once done; a store whose version is above :data:`SCHEMA_VER
 newer fedcat and is refused (:func:`upgrade` raises a :class:`StoreError` naming both versions).
 
 SQLite (:mod:`.schema`): 1 creates the tables; 2 brings a version-1 store, whichever release made it, to
-the layout of version 2 (what releases of version 1 added as they opened a store). PostgreSQL
-(:mod:`.schema_pg`) starts at 2. The steps an opening runs, and the version they record, are one
-transaction under the store's write lock (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's advisory lock): a
-migration cut short leaves the store as it was, and two processes opening an old store at once migrate it
-once (the second finds it done).
+the layout of version 2 (what releases of version 1 added as they opened a store); 3 adds harvest
+leases and the term table. PostgreSQL (:mod:`.schema_pg`) starts at 2. The steps an opening runs, and
+the version they record, are one transaction under the store's write lock (SQLite's ``BEGIN
+IMMEDIATE``, PostgreSQL's advisory lock): a migration cut short leaves the store as it was, and two
+processes opening an old store at once migrate it once (the second finds it done).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .connection import StoreConnection
 from .schema import KeptRaw
 
 #: The layout this code reads and writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,12 @@ SQLITE: tuple[Migration, ...] = (
     Migration(1, "the tables, indexes and change-counting triggers", schema.create_v1),
     Migration(2, "runs' heartbeat and warnings, records' input, PID and group keys, the second officer of an "
                  "override, record errors kept once per record", schema.upgrade_v1),
+    Migration(3, "harvest leases and the term table", schema.create_v3),
 )
 POSTGRESQL: tuple[Migration, ...] = (
     Migration(2, "the tables, indexes and change-counting trigger function",
               lambda conn, _kept: schema_pg.create_v2(conn.script, conn.db)),
+    Migration(3, "harvest leases and the term table", lambda conn, _kept: schema_pg.create_v3(conn.script)),
 )
 
 

@@ -9,7 +9,9 @@ layout up to date (:mod:`.migrations`) and holds its repositories, which share t
 - ``indexing`` (:mod:`.indexing`): the records waiting for the index, the dataset groups it is built from;
 - ``runs`` (:mod:`.runs`): harvest runs, checkpoints, records a run could not map;
 - ``overrides``, ``keys``, ``audit`` (:mod:`.officer`): officers' overrides, API keys, the audit log;
-- ``links``, ``snapshots`` (:mod:`.metrics`): link checks, metric snapshots.
+- ``links``, ``snapshots`` (:mod:`.metrics`): link checks, metric snapshots;
+- ``leases`` (:mod:`.leases`): which process harvests which source;
+- ``terms`` (:mod:`.term_table`): the bilingual term table searches read.
 
 A page of records and the checkpoint that follows it are written in one transaction
 (:meth:`RecordStore.store_page`), so a crash leaves the store at a page boundary. Records whose index
@@ -25,13 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from ..config_schema import StoreBackend, StoreConfig
-from ..errors import StoreError
+from ..errors import LeaseLost, StoreError
 from ..model import Record
 from . import metrics, migrations, officer
 from .connection import Connection, StoreConnection
 from .indexing import Indexing
+from .leases import Lease, Leases
 from .records import PageItem, Records
 from .runs import ERROR_RAW_LIMIT, Outcome, RecordError, RunReport, Runs
+from .term_table import TermTableStore
 
 
 class RecordStore:
@@ -75,6 +79,8 @@ class RecordStore:
         self.audit = officer.AuditLog(self.connection, now)
         self.links = metrics.LinkResults(self.connection)
         self.snapshots = metrics.Snapshots(self.connection, now)
+        self.leases = Leases(self.connection)
+        self.terms = TermTableStore(self.connection)
 
     @property
     def location(self) -> str:
@@ -111,6 +117,7 @@ class RecordStore:
         errors: Sequence[tuple[RecordError, bytes | None]] = (),
         seen: Sequence[str] = (),
         from_source: bool = True,
+        lease: Lease | None = None,
     ) -> list[tuple[Record, Outcome]]:
         """Write one page, its checkpoint and the run's report counting it in, in one transaction;
         returns each record's outcome (``run`` takes the page's counts once it is written).
@@ -118,12 +125,18 @@ class RecordStore:
         ``seen`` are ids of records the page listed unchanged (not re-mapped): only their last
         run is noted. ``errors`` are the page's records that could not be mapped, with their raw
         payloads. A record the source listed and that is stored (``from_source``: not re-mapped from
-        the stored payloads) is no longer in error: its ``record_errors`` row goes.
+        the stored payloads) is no longer in error: its ``record_errors`` row goes. With ``lease``, the
+        page is written only if the lease is still this holder's (it is renewed in the same transaction);
+        otherwise nothing is written and :class:`LeaseLost` is raised.
         """
         assert run.id is not None
         ts = self.connection.now()
         try:
             with self.connection.transaction() as db:
+                if lease is not None and not self.leases.renew_in(db, lease):
+                    raise LeaseLost(f"[{run.source_id}] the harvest lease expired and was taken by another process"
+                                    f" ({lease.seconds:g} s without renewal): this run stops, the page is not"
+                                    " written")
                 outcomes = self.records.write_page(db, run.id, items, seen, ts)
                 if from_source:
                     prefix = f"{run.source_id}:"

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import StoreError
 from .connection import Db, Row, StoreConnection
+from .leases import Lease, Leases, process_alive
 
 #: How many bytes of an unmappable record's payload ``record_errors`` keeps (the head; its size and
 #: SHA-256 are those of the whole payload).
@@ -32,6 +33,7 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"  # finished, but some records errored
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # the process died; found on the next start
+    SKIPPED = "skipped"  # not run: another process holds the source's harvest lease (never stored)
 
 
 class Outcome(StrEnum):
@@ -132,6 +134,19 @@ class RunReport:
         }
 
 
+@dataclass
+class RunTallies:
+    """Runs by (source, status), records by (source, outcome), retries by (source, reason)."""
+
+    runs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    retries: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @property
+    def sources(self) -> set[str]:
+        return {source for source, _ in self.runs}
+
+
 class Runs:
     """Harvest runs, the checkpoint of each source's run, the records a run could not map."""
 
@@ -139,7 +154,9 @@ class Runs:
         self._conn = conn
         self.error_raw_limit = error_raw_limit
 
-    def start_run(self, run: RunReport) -> RunReport:
+    def start_run(self, run: RunReport, *, lease: Lease | None = None) -> RunReport:
+        """Record the run as running; with ``lease`` (its source's, held by this process), the lease
+        names the run in the same transaction, so every process sees the run as live at once."""
         run.started_at = self._conn.now()
         run.status = RunStatus.RUNNING
         with self._conn.transaction() as db:
@@ -150,6 +167,9 @@ class Runs:
                  run.started_at),
             )
             run.id = int(cur.fetchone()[0])
+            if lease is not None:
+                db.execute("UPDATE leases SET run_id = ? WHERE source_id = ? AND holder = ?",
+                           (run.id, lease.source_id, lease.holder))
         return run
 
     def finish_run(self, run: RunReport, status: RunStatus, *, newest_datestamp: str | None = None,
@@ -181,13 +201,18 @@ class Runs:
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process that is gone become 'interrupted'; returns how many.
 
-        A run of a live process on this host (a harvest going on elsewhere) is left alone. An
-        interrupted run ends at its last heartbeat (its start, or the last page it stored), not when
+        A run of this host is left alone while its process lives; a run of another node while its
+        harvest lease is live (:mod:`.leases`: its process renews it). Any other run's process is gone.
+        An interrupted run ends at its last heartbeat (its start, or the last page it stored), not when
         it is found.
         """
         host = socket.gethostname()
         rows = self._conn.read("SELECT id, pid, host FROM harvest_runs WHERE status=?", (RunStatus.RUNNING.value,))
-        dead = [r["id"] for r in rows if not (r["host"] == host and r["pid"] and _alive(r["pid"]))]
+        if not rows:
+            return 0
+        leased = Leases(self._conn).live_runs()
+        dead = [r["id"] for r in rows
+                if not (bool(r["pid"]) and process_alive(r["pid"]) if r["host"] == host else r["id"] in leased)]
         if not dead:  # the common case takes no write lock (readers call this too, through recent())
             return 0
         marked = 0
@@ -212,6 +237,22 @@ class Runs:
         with self._conn.lock:
             rows = self._conn.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
         return [_run_from_row(r) for r in rows]
+
+    def tallies(self) -> RunTallies:
+        """Every run's status, record outcomes and retries, summed per source (what ``/metrics`` reports):
+        the report columns only, one pass, nothing else of a run read."""
+        self.mark_interrupted()
+        tallies = RunTallies()
+        with self._conn.lock:
+            rows = self._conn.db.execute("SELECT source_id, status, counts_json, retries_json FROM harvest_runs")
+            for row in rows:
+                source = row["source_id"]
+                tallies.runs[source, row["status"]] += 1
+                for outcome, n in json.loads(row["counts_json"]).items():
+                    tallies.outcomes[source, outcome] += n
+                for reason, n in json.loads(row["retries_json"]).items():
+                    tallies.retries[source, reason] += n
+        return tallies
 
     def last_successful_datestamp(self, source_id: str) -> str | None:
         with self._conn.lock:
@@ -285,18 +326,6 @@ class Runs:
         if raw is None:
             return None, None, None
         return raw[:self.error_raw_limit], len(raw), hashlib.sha256(raw).hexdigest()
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _run_from_row(row: Row) -> RunReport:

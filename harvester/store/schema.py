@@ -175,6 +175,30 @@ def upgrade_v1(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     db.execute("DROP INDEX IF EXISTS records_updated")
 
 
+#: Version 3: harvest leases (:mod:`.leases`) and the bilingual term table searches read (:mod:`.term_table`),
+#: kept in the store so that every process serving the catalog, on any node, reads the same one.
+V3_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leases (
+    source_id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    run_id INTEGER,
+    acquired_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS term_table (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    built_at TEXT NOT NULL
+);
+"""
+
+
+def create_v3(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
+    """Version 3: the leases and term table."""
+    run_script(db, V3_SCHEMA)
+
+
 def _migrate_record_errors(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     """Stores from before record errors were kept once per record: add the size and digest columns,
     keep only each record's newest error, drop the errors of records stored since, and cut the kept

@@ -196,3 +196,26 @@ def create_v2(script: Any, db: Any) -> None:
     """Version 2 (the first PostgreSQL store): every table, index and trigger, the store's id."""
     script(TABLES + COUNTER)
     db.execute("INSERT INTO meta VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING", (uuid.uuid4().hex,))
+
+
+#: Version 3 (see :data:`.schema.V3_SCHEMA`): harvest leases and the term table.
+V3_TABLES = f"""
+CREATE TABLE IF NOT EXISTS leases (
+    source_id {C} PRIMARY KEY,
+    holder TEXT NOT NULL,
+    run_id BIGINT,
+    acquired_at DOUBLE PRECISION NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS term_table (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    built_at TEXT NOT NULL
+);
+"""
+
+
+def create_v3(script: Any) -> None:
+    """Version 3: the leases and term table."""
+    script(V3_TABLES)
