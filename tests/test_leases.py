@@ -24,6 +24,7 @@ from fedcat.harvester.demo import OAIRepository, OAIServer
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultAction, FaultContext
 from fedcat.harvester.store import RecordStore, RunStatus
+from fedcat.harvester.store.leases import Lease
 
 from .conftest import center
 from .test_cli import cli_env, config_for, fedcat, live, summary_row
@@ -199,4 +200,28 @@ def test_a_page_slower_than_the_lease_keeps_it_and_a_lost_lease_stops_the_run(tm
             assert lease is not None and lease.holder == "node-b:1:x", "the lease is not the stopped run's to give back"
         finally:
             hold.gate.set()
+            catalog.close()
+
+
+def test_remap_leaves_out_a_source_being_harvested(tmp_path: Path) -> None:
+    """Re-mapping writes a source's records from their stored payloads: not while a harvest holds the
+    source (the harvest's newer records would be overwritten); the rest of the catalog is re-mapped."""
+    c = center("ncdc")
+    repo = OAIRepository(c, generate_records(c)[:30], page_size=PAGE)
+    with OAIServer(repo) as server:
+        config = write_config(tmp_path, server.url, {})
+        catalog = Catalog.open(load_config(config))
+        try:
+            catalog.harvester.harvest(["example"])
+            assert catalog.store.leases.acquire("example", "node-b:1:x", 60) is not None
+            report = catalog.harvester.maintenance.remap()
+            assert report.warnings == ["[example] not re-mapped: being harvested by node-b:1:x; run it again "
+                                       "afterwards"]
+            assert [r.status for r in catalog.store.runs.recent("example")] == [RunStatus.SUCCEEDED]
+            catalog.store.leases.release(Lease("example", "node-b:1:x", 60))
+            again = catalog.harvester.maintenance.remap()
+            payloads = len(list(catalog.store.records.iter_raw("example")))
+            assert again.warnings == [] and again.counts["unchanged"] == payloads > 0
+            assert catalog.store.leases.get("example") is None
+        finally:
             catalog.close()

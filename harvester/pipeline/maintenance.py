@@ -15,6 +15,7 @@ from fedcat.index import terms
 from ..config_schema import Config, SourceConfig
 from ..model import Record
 from ..store import Outcome, PageItem, RecordError, RecordStore, RunReport, RunStatus
+from ..store.leases import Lease
 from ..tagging import Clock, SourceTagger
 from .feeder import IndexFeeder
 from .mapper import map_raw
@@ -27,12 +28,14 @@ class Maintenance:
     ``today`` (both asked at each use: the harvester's clock may be set after this is made)."""
 
     def __init__(self, config: Config, store: RecordStore, feeder: IndexFeeder, *,
-                 tagger_for: Callable[[SourceConfig], SourceTagger], today: Clock) -> None:
+                 tagger_for: Callable[[SourceConfig], SourceTagger], today: Clock, holder: str) -> None:
         self.config = config
         self.store = store
         self.feeder = feeder
         self._tagger_for = tagger_for
         self._today = today
+        #: The harvester's name in the leases it takes.
+        self.holder = holder
 
     def write_terms(self) -> int:
         """Mine the bilingual term table from the stored records and write it into the store, where every
@@ -43,33 +46,50 @@ class Maintenance:
         return len(table)
 
     def remap(self, source_id: str | None = None) -> RunReport:
-        """Apply the current crosswalks and taggers to the stored raw payloads, without harvesting."""
+        """Apply the current crosswalks and taggers to the stored raw payloads, without harvesting. Each
+        source is re-mapped under its harvest lease (a harvest writing the same records meanwhile would
+        be overwritten by mappings of the payloads it replaced); a source being harvested is left out,
+        said in the report's warnings."""
         sources = [self.config.source(source_id)] if source_id else list(self.config.sources)
         report = RunReport(source_id=source_id or "*")
         for source in sources:
-            run = self.store.runs.start_run(RunReport(source_id=source.id, full=True))
-            tagger = self._tagger_for(source)
-            batch: list[PageItem] = []
-            for rec_id, raw in self.store.records.iter_raw(source.id):
-                record = map_raw(raw.body, raw.format, source, run.id, tagger)
-                if isinstance(record, str):
-                    run.count(Outcome.ERRORED)
-                    run.add_error(RecordError(rec_id, record))
-                    continue
-                batch.append(PageItem(record, raw))
-                if len(batch) >= 500:
-                    self._store_remapped(run, batch)
-                    batch = []
-            if batch:
-                self._store_remapped(run, batch)
-            status = RunStatus.PARTIAL if run.counts.get(Outcome.ERRORED.value) else RunStatus.SUCCEEDED
-            self.store.runs.finish_run(run, status, message="re-mapped from stored raw payloads")
-            report.counts.update(run.counts)
+            lease = self.store.leases.acquire(source.id, self.holder, self.config.store.lease_seconds)
+            if lease is None:
+                info = self.store.leases.get(source.id)
+                report.add_warning(f"[{source.id}] not re-mapped: being harvested by "
+                                   f"{info.holder if info else 'another process'}; run it again afterwards")
+                log.warning("%s", report.warnings[-1])
+                continue
+            try:
+                self._remap_source(source, lease, report)
+            finally:
+                self.store.leases.release(lease)
         self.feeder.catch_up()
         return report
 
-    def _store_remapped(self, run: RunReport, batch: list[PageItem]) -> None:
-        self.store.store_page(run, batch, checkpoint=None, from_source=False)  # counted into the run there
+    def _remap_source(self, source: SourceConfig, lease: Lease, report: RunReport) -> None:
+        run = self.store.runs.start_run(RunReport(source_id=source.id, full=True), lease=lease)
+        tagger = self._tagger_for(source)
+        batch: list[PageItem] = []
+        for rec_id, raw in self.store.records.iter_raw(source.id):
+            record = map_raw(raw.body, raw.format, source, run.id, tagger)
+            if isinstance(record, str):
+                run.count(Outcome.ERRORED)
+                run.add_error(RecordError(rec_id, record))
+                continue
+            batch.append(PageItem(record, raw))
+            if len(batch) >= 500:
+                self._store_remapped(run, batch, lease)
+                batch = []
+        if batch:
+            self._store_remapped(run, batch, lease)
+        status = RunStatus.PARTIAL if run.counts.get(Outcome.ERRORED.value) else RunStatus.SUCCEEDED
+        self.store.runs.finish_run(run, status, message="re-mapped from stored raw payloads")
+        report.counts.update(run.counts)
+
+    def _store_remapped(self, run: RunReport, batch: list[PageItem], lease: Lease) -> None:
+        # counted into the run there; written only while the lease is held
+        self.store.store_page(run, batch, checkpoint=None, from_source=False, lease=lease)
 
     def retag(self, record_ids: Sequence[str]) -> list[tuple[Record, Outcome]]:
         """Re-run the taggers over stored records (after an override changed); updates the index."""

@@ -157,8 +157,10 @@ class Harvester:
         #: Keeps the index in step with the store (each page's changes, catch-up, rebuild).
         self.feeder = IndexFeeder(store, index)
         #: Work on stored records between harvests (with this harvester's taggers and clock).
+        #: Names this harvester in the harvest leases it takes (one per source it harvests at a time).
+        self.holder = holder_name()
         self.maintenance = Maintenance(config, store, self.feeder, tagger_for=self.tagger_for,
-                                       today=lambda: self.clock())
+                                       today=lambda: self.clock(), holder=self.holder)
         #: Called with each finished run report (the catalog takes a metrics snapshot there).
         self.after_run: Callable[[RunReport], None] | None = None
         self._mapper: MapperProcess | None = None
@@ -167,8 +169,6 @@ class Harvester:
         #: Set when the process is asked to stop (the CLI sets it on SIGTERM): each run in progress stores
         #: the page it is on and ends ``interrupted`` (the next run resumes from its checkpoint); no run starts.
         self.stop = threading.Event()
-        #: Names this harvester in the harvest leases it takes (one per source it harvests at a time).
-        self.holder = holder_name()
 
     def _mapper_for_run(self) -> MapperProcess | None:
         """The mapping process (started at its first page), or None when mapping stays in this process."""
