@@ -27,13 +27,15 @@ from .errors import BadParameter
 from .metrics import metrics_of
 from .params import MAX_QUERY_LENGTH, search_filters, strict_params
 from .security_headers import SecurityHeaders
-from .suggest import did_you_mean
+from .suggest import did_you_mean, suggest
 from .translate import translated
 
 log = logging.getLogger(__name__)
 
 #: Elasticsearch cursors carry a point-in-time id, which grows with the number of shards.
 MAX_CURSOR_LENGTH = 4096
+#: The search box's text: a suggestion is for a few words.
+MAX_SUGGEST_LENGTH = 100
 
 
 def create_app(catalog: Catalog) -> FastAPI:
@@ -63,7 +65,7 @@ def create_app(catalog: Catalog) -> FastAPI:
     def api_root() -> dict[str, Any]:
         return {"search": "/api/v1/search", "export": "/api/v1/export", "records": "/api/v1/records/{id}",
                 "sources": "/api/v1/sources", "harvests": "/api/v1/harvests", "whoami": "/api/v1/whoami",
-                "centers": "/api/v1/centers", "ranking": "/api/v1/metrics/ranking"}
+                "centers": "/api/v1/centers", "ranking": "/api/v1/metrics/ranking", "suggest": "/api/v1/suggest"}
 
     @app.get("/api/v1/search", summary="Search the catalog")
     def search(
@@ -84,6 +86,20 @@ def create_app(catalog: Catalog) -> FastAPI:
         if suggestions := did_you_mean(catalog.index, query, result):
             body["did_you_mean"] = suggestions
         return body
+
+    @app.get("/api/v1/suggest", summary="What the search box offers for the text typed so far",
+             description="Subjects, centers and titles of records the caller may see that start with, or "
+                         "contain, `q` (Traditional and Simplified script alike); `count` is how many such "
+                         "records hold a subject or come from a center.")
+    def suggest_route(
+        request: Request,
+        q: Annotated[str, Query(max_length=MAX_SUGGEST_LENGTH, description="The text typed so far")] = "",
+        size: Annotated[int, Query(ge=1, le=20)] = 8,
+    ) -> dict[str, Any]:
+        caller = caller_of(request)
+        centers = {s.id: (s.name, s.name_en or "") for s in catalog.config.sources}
+        found = suggest(catalog.index, centers, q, caller.visibility, limit=size)
+        return {"q": q, "suggestions": [s.to_dict() for s in found]}
 
     @app.get("/api/v1/sources", summary="The federation's sources with their record counts and last run",
              description="`records` counts the records the caller's audience may see; a harvest run's record "

@@ -568,3 +568,15 @@ def test_a_query_that_finds_nothing_offers_close_subjects(api: Api) -> None:
     body = api.ok("/api/v1/search", {"q": "glaicer"})
     assert body["total"] == 0 and "glacier" in body["did_you_mean"]
     assert "did_you_mean" not in api.ok("/api/v1/search", {"q": "glacier"})
+
+
+def test_the_search_box_suggestions(api: Api) -> None:
+    body = api.ok("/api/v1/suggest", {"q": "Glac"})
+    assert body["q"] == "Glac" and body["suggestions"], body
+    first = body["suggestions"][0]
+    assert first["kind"] == "subject" and first["text"].lower().startswith("glac") and first["count"] > 0
+    assert api.ok("/api/v1/suggest", {"q": "冰川"})["suggestions"][0]["text"].startswith("冰川")
+    assert api.ok("/api/v1/suggest", {"q": "冰川", "size": 2})["suggestions"].__len__() <= 2
+    assert api.ok("/api/v1/suggest", {"q": ""})["suggestions"] == []
+    check_envelope(api.get("/api/v1/suggest", {"q": "x" * 101}), 400, "bad_parameter", "q")
+    check_envelope(api.get("/api/v1/suggest", {"q": "x", "size": 0}), 400, "bad_parameter", "size")

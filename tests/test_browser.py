@@ -319,3 +319,17 @@ def test_a_record_page_fits_a_narrow_screen(browser: Any, base_url: str, lang: s
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
     shot(page, f"9-record-narrow-{lang}")
     page.close()
+
+
+def test_the_search_box_fills_its_suggestions_under_the_content_policy(browser: Any, base_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{base_url}/?lang=en")
+    page.locator("#q").press_sequentially("冰川", delay=20)
+    page.wait_for_selector("#q-suggestions option", state="attached", timeout=5000)
+    options = [page.locator("#q-suggestions option").nth(i).get_attribute("value")
+               for i in range(page.locator("#q-suggestions option").count())]
+    assert options and all("冰川" in (o or "") for o in options[:2]), options
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    page.close()

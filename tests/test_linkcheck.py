@@ -126,11 +126,15 @@ def test_timeout_and_redirect_limit(site: str) -> None:
 def test_per_host_rate_limit(site: str) -> None:
     c = checker(min_delay=0.25, workers=4)
     targets = [Target(f"s:{i}", "s", LinkKind.LANDING, f"{site}/ok?n={i}") for i in range(4)]
+    started = time.monotonic()
     results = c.check(targets)
+    took = time.monotonic() - started
     assert sorted(r.record_id for r in results) == [f"s:{i}" for i in range(4)]
     times = sorted(t for _, _, t in Site.seen)
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert len(times) == 4 and min(gaps) >= 0.2
+    # four workers, one host: the requests leave one at a time, 0.25 s apart (arrival times at the
+    # server also carry its threads' scheduling, so each gap is checked with room for that)
+    assert len(times) == 4 and took >= 0.75 and times[-1] - times[0] >= 0.6 and min(gaps) >= 0.1
 
 
 def test_loopback_refused_unless_allowed(site: str) -> None:

@@ -211,3 +211,49 @@ def test_grouped_hits_never_reveal_a_member_the_caller_may_not_see(
         counts = {b.value: b.count for b in first.facets[facet]}
         want = Counter(v for ms in expected.values() for v in {keyword(m, facet) for m in ms})
         assert counts == dict(want), facet
+
+
+# -- suggestions: the search box offers only what the caller may see, counted as the caller sees it ---
+
+SUBJECTS = ("glacier", "glacier lakes", "genome", "冰川", "冰川变化", "基因组")
+PREFIXES = ("gl", "glacier", "ge", "冰", "冰川", "基因", "lakes")
+CENTER_NAMES = {"ncdc": ("冰川冻土中心", "Glacier Center"), "ngdc": ("基因组中心", "Genome Center"),
+                "marine": ("海洋中心", "Marine Center")}
+
+
+@st.composite
+def records_with_subjects(draw: st.DrawFn) -> list[Record]:
+    out = []
+    for rec in draw(records()):
+        rec.subjects = draw(st.lists(st.sampled_from(SUBJECTS), max_size=2, unique=True))
+        rec.titles = [LangText(" ".join(draw(st.lists(st.sampled_from(SUBJECTS), min_size=1, max_size=2))))]
+        out.append(rec)
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=records_with_subjects(), prefix=st.sampled_from(PREFIXES), audience=st.sampled_from(list(Audience)),
+       unknown_as=st.sampled_from([Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT]))
+def test_suggestions_offer_and_count_only_what_the_caller_may_see(
+        index: EmbeddedIndex, recs: list[Record], prefix: str, audience: Audience, unknown_as: Security) -> None:
+    from fedcat.api.suggest import SuggestionKind, suggest
+
+    index.clear()
+    index.upsert(recs)
+    caller = Caller(audience, unknown_as=unknown_as)
+    visible = oracle(recs, caller, "", {})
+    found = suggest(index, CENTER_NAMES, prefix, caller.visibility, limit=100)
+
+    subjects = Counter(s for r in visible for s in r.subjects if prefix.lower() in s.lower())
+    assert {s.text: s.count for s in found if s.kind is SuggestionKind.SUBJECT} == dict(subjects)
+    centers = Counter(r.source_id for r in visible)
+    for s in found:
+        if s.kind is SuggestionKind.CENTER:
+            (source,) = [k for k, names in CENTER_NAMES.items() if s.text in names]
+            assert s.count == centers[source] > 0
+        elif s.kind is SuggestionKind.TITLE:
+            assert s.text in {r.titles[0].value for r in visible}
+    wanted_centers = {k for k, names in CENTER_NAMES.items() if centers[k] and any(prefix.lower() in n.lower()
+                                                                                  for n in names)}
+    assert {k for k, names in CENTER_NAMES.items()
+            for s in found if s.kind is SuggestionKind.CENTER and s.text in names} == wanted_centers
