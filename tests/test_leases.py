@@ -225,3 +225,50 @@ def test_remap_leaves_out_a_source_being_harvested(tmp_path: Path) -> None:
             assert catalog.store.leases.get("example") is None
         finally:
             catalog.close()
+
+
+def test_two_schedulers_firing_at_once_harvest_the_source_once(request: pytest.FixtureRequest, tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """Two schedulers (each its own catalog, store connection and APScheduler) on one PostgreSQL store
+    fire a source's job at the same moment: one harvests it, the other skips it."""
+    from datetime import UTC, datetime
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from fedcat.api.scheduler import add_jobs
+
+    c = center("ncdc")
+    repo = OAIRepository(c, generate_records(c)[:60], page_size=PAGE)
+    hold = HeldListing()
+    with OAIServer(repo) as server:
+        server.fault = hold
+        config = write_config(tmp_path, server.url, store_settings(request, "postgresql"))
+        config.write_text(config.read_text(encoding="utf-8") + '    schedule: "0 3 * * *"\n', encoding="utf-8")
+        catalogs = [Catalog.open(load_config(config)) for _ in range(2)]
+
+        def reports() -> list[str]:  # what each scheduler's job logged at its end
+            return [m.split("scheduled harvest ")[1].split(":")[0] for m in caplog.messages
+                    if "scheduled harvest " in m]
+
+        schedulers = [BackgroundScheduler(timezone="UTC") for _ in catalogs]
+        try:
+            for scheduler, catalog in zip(schedulers, catalogs, strict=True):
+                add_jobs(scheduler, catalog)
+                scheduler.start()
+            now = datetime.now(UTC)
+            for scheduler in schedulers:  # both crons fire now
+                scheduler.modify_job("harvest:example", next_run_time=now)
+            deadline = time.monotonic() + 20
+            while len(reports()) < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            hold.gate.set()
+            while len(reports()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            hold.gate.set()
+            for scheduler in schedulers:
+                scheduler.shutdown(wait=True)
+            for catalog in catalogs:
+                catalog.close()
+    assert sorted(reports()) == ["skipped", "succeeded"], caplog.messages
+    assert set(hold.listed.values()) == {1} and len(hold.listed) == -(-60 // PAGE)
