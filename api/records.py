@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from fedcat.harvester.model import Record, access_labels
@@ -20,6 +20,9 @@ from fedcat.harvester.tagging.engine import TAGS
 from .audience import AUDITED_LEVELS, Caller
 from .deps import caller_of, catalog_of, officer_of
 from .errors import Forbidden, NotFound
+from .formats import caller_view, negotiate, record_response
+from .formats.negotiation import API_FORMATS, JSON, RECORD_FORMATS, Format
+from .formats.render import VARY
 from .review import decision_errors
 
 router = APIRouter()
@@ -91,9 +94,8 @@ def same_dataset(request: Request, rec: Record, caller: Caller) -> list[dict[str
             if caller.visibility.allows_record(other)]
 
 
-@router.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence")
-def record(request: Request, record_id: str) -> dict[str, Any]:
-    rec, caller = visible_record(request, record_id)
+def record_body(request: Request, rec: Record, caller: Caller) -> dict[str, Any]:
+    """The record's own JSON, as ``caller`` may see it."""
     body = rec.to_dict()
     body["title"] = rec.title
     body["access"]["labels"] = access_labels(rec)
@@ -102,3 +104,31 @@ def record(request: Request, record_id: str) -> dict[str, Any]:
     if caller.is_officer:
         body["overrides"] = [o.__dict__ for o in catalog_of(request).store.overrides.for_record(rec.id)]
     return caller.shape_record(body, rec)
+
+
+def formatted(request: Request, rec: Record, caller: Caller, fmt: Format) -> Response:
+    """The record in ``fmt``: its own JSON, or a standard format written from the caller's view of it."""
+    if fmt is JSON:
+        return JSONResponse(record_body(request, rec, caller), headers=dict(VARY))
+    view = caller_view(rec, caller.sees_links(rec.access.security))
+    return record_response(fmt, view, str(request.base_url))
+
+
+FORMAT_DOC = ("Another format than the record's JSON: " + ", ".join(f"`{f.name}` ({f.title})" for f in RECORD_FORMATS)
+              + ". `Accept` chooses one too (quality values honoured); `format` wins over it.")
+
+
+@router.get("/api/v1/records/{record_id:path}", summary="One record with its tags and their evidence",
+            response_class=JSONResponse,
+            description="The record's JSON, or (by `Accept` or `format`) DataCite XML or JSON, DCAT-AP (Turtle, "
+                        "RDF/XML, JSON-LD), schema.org JSON-LD, RIS, BibTeX, CSL-JSON or GB/T 7714 text. Access "
+                        "links withheld from the caller are absent from every format. An `Accept` matching none "
+                        "is a 406.",
+            responses={200: {"content": {f.media_type: {} for f in RECORD_FORMATS}},
+                       406: {"description": "Accept matches none of the formats"}})
+def record(request: Request, record_id: str,
+           fmt: Annotated[str | None, Query(alias="format", max_length=40, description=FORMAT_DOC)] = None,
+           ) -> Response:
+    chosen = negotiate(request.headers.get("accept"), fmt, API_FORMATS)  # a bad format is a 400 before any lookup
+    rec, caller = visible_record(request, record_id)
+    return formatted(request, rec, caller, chosen)

@@ -1,12 +1,25 @@
 """Cross-source duplicates: records of one dataset, reached through several sources, form a group.
 
-A record's group key is its normalised DOI (``doi:10.11922/sciencedb.00001``), else its CSTR
-(``cstr:31253.11.sciencedb.00001``), else its own id (``id:ncdc:glacier.0001``): a center's record
-and the ScienceDB or DataCite record of the same DOI share a key. The store keeps every record as
-harvested; the index holds one entry per group (:mod:`fedcat.index.groups`), rebuilt from the
-group's live members whenever one of them changes, so a search shows the dataset once with every
-source providing it. A record whose key changes (a DOI added) or that is deleted or gated has its
-old group rebuilt from the members left.
+A record names its dataset by its identifiers: its normalised DOI (``doi:10.11922/sciencedb.00001``)
+and its CSTR (``cstr:31253.11.sciencedb.00001``) (:func:`identifier_keys`). Records that share any
+identifier are one dataset, and so, transitively, are the records they share identifiers with: a
+group is a connected component of records linked by shared identifiers, across sources. A
+center's CSTR-only record, the ScienceDB copy with a DOI and the same CSTR, and the DataCite record
+of that DOI are one group.
+
+The group's key is chosen from its identifiers alone (:func:`component_key`): the smallest DOI key
+among them, else the smallest CSTR key; a record that shares nothing keys its own group by its id
+(``id:ncdc:glacier.0001``). The DOI comes first because it is the identifier most copies of a dataset
+carry (a center's, ScienceDB's and DataCite's record), so a group's key stays what it was when a
+record that only has a CSTR joins or leaves, and every group with a DOI keeps the key it had when
+groups were keyed by one record's DOI. The smallest key makes the choice independent of the order
+in which records arrive.
+
+The store keeps every record as harvested, the identifiers of each live record and each record's
+group key (:mod:`.store.records`, which recomputes the components a change may join or split); the
+index holds one entry per group (:mod:`fedcat.index.groups`), rebuilt from the group's live
+members whenever one of them changes or the group is re-keyed, so a search shows the dataset once
+with every source providing it.
 """
 
 from __future__ import annotations
@@ -21,14 +34,55 @@ if TYPE_CHECKING:
     from fedcat.index.base import SearchIndex
 
 
-def group_key(record: Record) -> str:
-    """The key of the dataset a record describes: DOI, else CSTR, else the record's own id."""
+def identifier_keys(record: Record) -> list[str]:
+    """The keys of the identifiers a record names its dataset by: ``doi:<DOI>``, ``cstr:<CSTR>`` (lower case)."""
     ids = record.identifiers
+    keys: list[str] = []
     if ids.doi:
-        return f"doi:{ids.doi.lower()}"
+        keys.append(f"doi:{ids.doi.lower()}")
     if ids.cstr:
-        return f"cstr:{ids.cstr.split(':', 1)[-1].lower()}"
-    return f"id:{record.id}"
+        keys.append(f"cstr:{ids.cstr.split(':', 1)[-1].lower()}")
+    return keys
+
+
+def component_key(identifiers: Iterable[str]) -> str | None:
+    """The key of a group holding these identifier keys: the smallest DOI key, else the smallest CSTR key
+    (None when there is none)."""
+    keys = set(identifiers)
+    dois = [k for k in keys if k.startswith("doi:")]
+    return min(dois) if dois else min(keys, default=None)
+
+
+def group_key(record: Record) -> str:
+    """The key of a record's group when it is alone: its DOI, else its CSTR, else its own id."""
+    return component_key(identifier_keys(record)) or f"id:{record.id}"
+
+
+def components(links: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Group records by shared identifiers, transitively: ``links`` gives each record's linking identifier
+    keys; returns each record's group key (:func:`component_key`, ``id:<record id>`` for a record linked
+    to nothing)."""
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        root = node
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[node] != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    for rec_id, keys in links.items():
+        for key in keys:
+            a, b = find("r" + rec_id), find("k" + key)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    identifiers: dict[str, set[str]] = {}
+    for rec_id, keys in links.items():
+        for key in keys:
+            identifiers.setdefault(find("r" + rec_id), set()).add(key)
+    return {rec_id: component_key(identifiers.get(find("r" + rec_id), ())) or f"id:{rec_id}"
+            for rec_id in links}
 
 
 @dataclass
@@ -40,11 +94,13 @@ class DatasetGroup:
 
 
 def groups_of(records: Iterable[Record]) -> list[DatasetGroup]:
-    """The given records grouped by key (the records are taken as the groups' whole membership)."""
+    """The given records grouped by shared identifiers (the records are taken as the groups' whole membership)."""
+    recs = list(records)
+    keys = components({r.id: identifier_keys(r) for r in recs})
     by_key: dict[str, DatasetGroup] = {}
-    for rec in records:
-        group = by_key.setdefault(group_key(rec), DatasetGroup(group_key(rec)))
-        group.members.append(rec)
+    for rec in recs:
+        key = keys[rec.id]
+        by_key.setdefault(key, DatasetGroup(key)).members.append(rec)
     for group in by_key.values():
         group.members.sort(key=lambda r: r.id)
     return list(by_key.values())

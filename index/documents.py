@@ -21,7 +21,9 @@ from .base import SearchQuery
 class IndexDoc:
     id: str
     keywords: dict[str, list[str]]
-    year: int | None
+    #: The years the ``year`` facet and filter find the document under: its record's, or for a group's
+    #: document those of every member it holds (never a hidden member's, see :mod:`.groups`).
+    years: list[int]
     published_key: int
     title_text: str
     #: Subjects and keywords.
@@ -98,7 +100,7 @@ def to_index_doc(record: Record) -> IndexDoc:
     return IndexDoc(
         id=record.id,
         keywords=keywords,
-        year=record.year,
+        years=[record.year] if record.year is not None else [],
         published_key=_date_key(record.published),
         title_text=" ".join(titles),
         subjects_text=" ".join(record.subjects),

@@ -115,8 +115,8 @@ def es_document(view: ViewDoc) -> dict[str, Any]:
                            "view": "all" if view.complete else "part"}
     if view.vis_out:
         out["vis_out"] = view.vis_out
-    if doc.year is not None:
-        out["year"] = doc.year
+    if doc.years:  # a list when a group's members were published in several years
+        out["year"] = doc.years[0] if len(doc.years) == 1 else doc.years
     for name in KEYWORD_FIELDS:
         if doc.keywords.get(name):
             out[name] = doc.keywords[name]

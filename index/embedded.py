@@ -190,8 +190,8 @@ class EmbeddedIndex(SearchIndex):
         }
         if view.vis_out:
             fields["vis_out"] = view.vis_out
-        if doc.year is not None:
-            fields["year"] = doc.year
+        if doc.years:
+            fields["year"] = doc.years
         for name in _KEYWORD_FIELDS:
             if doc.keywords.get(name):
                 fields[name] = doc.keywords[name]

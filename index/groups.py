@@ -141,7 +141,8 @@ def primary(members: list[Record]) -> Record:
 
 
 def group_document(key: str, members: list[Record]) -> IndexDoc:
-    """The searchable document of some members of a group: the primary's display, everyone's text and facets."""
+    """The searchable document of some members of a group: the primary's display, everyone's text and facet
+    values (their years too: the group is found under each year one of these members was published)."""
     lead = primary(members)
     base = to_index_doc(lead)
     docs = [base] + [to_index_doc(m) for m in members if m is not lead]
@@ -149,7 +150,8 @@ def group_document(key: str, members: list[Record]) -> IndexDoc:
     display: dict[str, Any] = dict(base.display, group=key,
                                    sources=[_source(d.display) for d in sorted(docs, key=lambda d: d.id)])
     return IndexDoc(
-        id=base.id, keywords=keywords, year=base.year, published_key=base.published_key,
+        id=base.id, keywords=keywords, years=sorted({y for d in docs for y in d.years}),
+        published_key=base.published_key,
         title_text=" ".join(_unique(d.title_text for d in docs)),
         subjects_text=" ".join(_unique(d.subjects_text for d in docs)),
         body_text=" ".join(_unique(d.body_text for d in docs)),

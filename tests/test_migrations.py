@@ -274,3 +274,35 @@ def test_a_postgresql_store_of_version_2_is_upgraded(pg_url: str) -> None:
         assert again.leases.acquire("lab", "here:1:a", 60) is not None
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_version_3_store_is_grouped_by_shared_identifiers(request: pytest.FixtureRequest, tmp_path: Path,
+                                                           backend: str) -> None:
+    s = open_store(request, backend, tmp_path)
+    centre, copy, alone = rec("ncdc", "g"), rec("sdb", "1", doi="10.1/Lake"), rec("dc", "z", doi="10.9/z")
+    centre.identifiers.cstr = copy.identifiers.cstr = "CSTR:31253.11.g"
+    s.store_page(started(s), [item(r, b"<x/>") for r in (centre, copy, alone)], checkpoint=None)
+    s.indexing.mark_indexed(["ncdc:g", "sdb:1", "dc:z"])
+    with s.connection.transaction() as db:  # as version 3 left it: one key per record, DOI first
+        db.execute("DROP TABLE record_pids")
+        db.execute("DROP INDEX records_indexed_group")
+        db.execute("UPDATE records SET group_key = 'cstr:31253.11.g', indexed_group = 'cstr:31253.11.g'"
+                   " WHERE id = 'ncdc:g'")
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    location = s.path or s.connection.url  # type: ignore[attr-defined]
+    s.close()
+    again = RecordStore(location) if backend == "sqlite" else RecordStore(url=location)
+    try:
+        assert again.schema_versions == (3, SCHEMA_VERSION)
+        (group,) = again.indexing.groups(["doi:10.1/lake"])
+        assert [m.id for m in group.members] == ["ncdc:g", "sdb:1"]
+        # the re-keyed record waits for the index, which rebuilds its old group and its new one
+        assert [i for i, _ in again.indexing.pending()] == ["ncdc:g"]
+        assert again.indexing.group_keys_of(["ncdc:g"]) == {"ncdc:g": {"doi:10.1/lake", "cstr:31253.11.g"}}
+        # and later changes keep the identifiers: the copy losing its CSTR splits the group
+        copy.identifiers.cstr = None
+        again.store_page(started(again, "sdb"), [item(copy, b"<y/>")], checkpoint=None)
+        assert again.indexing.groups(["cstr:31253.11.g"])[0].members[0].id == "ncdc:g"
+    finally:
+        again.close()

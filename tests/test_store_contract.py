@@ -10,7 +10,7 @@ import pytest
 
 from fedcat.harvester.config_schema import Audience
 from fedcat.harvester.errors import LeaseLost, OverrideError, StoreError
-from fedcat.harvester.model import Openness, Security
+from fedcat.harvester.model import Openness, Record, Security
 from fedcat.harvester.store import Outcome, RecordError, RecordStore, RunReport, RunStatus
 from fedcat.harvester.store.link_results import LinkKind, LinkResult, LinkStatus
 from fedcat.harvester.store.migrations import SCHEMA_VERSION
@@ -353,6 +353,54 @@ def test_duplicate_groups(any_store: RecordStore) -> None:
     assert s.indexing.group_keys_of(["sdb:1"]) == {"sdb:1": {"id:sdb:1"}}
     s.indexing.mark_indexed(["sdb:1"])
     assert s.indexing.group_keys_of(["sdb:1"]) == {"sdb:1": {"id:sdb:1"}}
+
+
+def pids(source: str, local: str, *, doi: str | None = None, cstr: str | None = None) -> Record:
+    r = rec(source, local, doi=doi)
+    r.identifiers.cstr = cstr
+    return r
+
+
+def group_keys(s: RecordStore) -> dict[str, str]:
+    return {r["id"]: r["group_key"] for r in s.connection.read("SELECT id, group_key FROM records WHERE deleted = 0")}
+
+
+def test_records_sharing_any_identifier_are_one_group(any_store: RecordStore) -> None:
+    s = any_store
+    run = started(s)
+    # a center's record with only a CSTR, an aggregator's copy with a DOI and the same CSTR
+    s.store_page(run, [item(pids("ncdc", "g", cstr="CSTR:31253.11.G")),
+                       item(pids("sdb", "1", doi="10.1/Lake", cstr="31253.11.g"))], checkpoint=None)
+    assert group_keys(s) == {"ncdc:g": "doi:10.1/lake", "sdb:1": "doi:10.1/lake"}
+    assert [r.id for r in s.records.same_dataset("ncdc:g")] == ["sdb:1"]
+    # two groups, then a record holding one's CSTR and the other's DOI: one group, every member re-keyed
+    s.store_page(run, [item(pids("tpdc", "x", cstr="CSTR:1.x")), item(pids("dc", "y", doi="10.2/y"))],
+                 checkpoint=None)
+    s.indexing.mark_indexed(list(group_keys(s)))
+    s.store_page(run, [item(pids("sdb", "bridge", doi="10.2/Y", cstr="1.X"))], checkpoint=None)
+    assert {i: k for i, k in group_keys(s).items() if i in ("tpdc:x", "dc:y", "sdb:bridge")} == {
+        "tpdc:x": "doi:10.2/y", "dc:y": "doi:10.2/y", "sdb:bridge": "doi:10.2/y"}
+    (group,) = s.indexing.groups(["doi:10.2/y"])
+    assert [m.id for m in group.members] == ["dc:y", "sdb:bridge", "tpdc:x"]
+    # the index entry of the CSTR's group is stale: the change names it, with the record re-keyed
+    assert s.indexing.group_keys_of(["sdb:bridge"]) == {"sdb:bridge": {"doi:10.2/y"},
+                                                        "tpdc:x": {"doi:10.2/y", "cstr:1.x"}}
+    assert [i for i, _ in s.indexing.pending()] == ["sdb:bridge", "tpdc:x"]
+    s.indexing.mark_indexed(["sdb:bridge", "tpdc:x"])
+    # the bridge loses its CSTR: the groups split again; then it is deleted
+    s.store_page(run, [item(pids("sdb", "bridge", doi="10.2/Y"))], checkpoint=None)
+    assert group_keys(s)["tpdc:x"] == "cstr:1.x" and group_keys(s)["dc:y"] == "doi:10.2/y"
+    assert s.indexing.group_keys_of(["sdb:bridge"])["tpdc:x"] == {"doi:10.2/y", "cstr:1.x"}
+    s.store_page(run, [item(pids("sdb", "bridge", doi="10.2/Y", cstr="1.X"))], checkpoint=None)
+    assert group_keys(s)["tpdc:x"] == "doi:10.2/y"
+    s.indexing.mark_indexed(["sdb:bridge", "tpdc:x"])
+    s.records.tombstone(["sdb:bridge"])
+    assert {i: k for i, k in group_keys(s).items() if i in ("tpdc:x", "dc:y")} == {"tpdc:x": "cstr:1.x",
+                                                                                  "dc:y": "doi:10.2/y"}
+    assert s.indexing.group_keys_of(["sdb:bridge"]) == {"sdb:bridge": {"doi:10.2/y"},
+                                                        "tpdc:x": {"doi:10.2/y", "cstr:1.x"}}
+    assert [(g.key, [m.id for m in g.members]) for g in s.indexing.iter_groups()] == [
+        ("cstr:1.x", ["tpdc:x"]), ("doi:10.1/lake", ["ncdc:g", "sdb:1"]), ("doi:10.2/y", ["dc:y"])]
 
 
 def test_retag_stores_new_tags(any_store: RecordStore) -> None:

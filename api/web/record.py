@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from fedcat.harvester.citation import bibtex, gbt7714
+from fedcat.harvester.citation import bibtex
 from fedcat.harvester.links import safe_url
 from fedcat.harvester.model import Openness, Record, pick_lang
 from fedcat.index.base import SearchQuery
 
-from ..records import visible_record
+from ..formats import caller_view, negotiate
+from ..formats.negotiation import HTML, PAGE_FORMATS
+from ..records import formatted, visible_record
 from .jsonld import script
 from .pages import Page, html_errors
 
 router = APIRouter()
-
-
-def caller_view(record: Record, sees_links: bool) -> Record:
-    """The record as the caller may see it: without access links (and a citation without them) if withheld."""
-    if sees_links:
-        return record
-    view = copy.deepcopy(record)
-    view.landing_page = view.access_url = None
-    view.identifiers.urls = []
-    view.citation = gbt7714(view)
-    return view
 
 
 def providers(page: Page, record: Record) -> list[dict[str, Any]]:
@@ -75,9 +65,14 @@ def access_action(record: Record, sees_links: bool) -> AccessAction:
 
 @router.get("/record/{record_id:path}", include_in_schema=False)
 @html_errors
-def record_page(request: Request, record_id: str) -> Response:
+def record_page(request: Request, record_id: str,
+                fmt: Annotated[str | None, Query(alias="format", max_length=40)] = None) -> Response:
+    """The record page, or the record in another format (``Accept`` or ``?format=``, as the API offers)."""
+    chosen = negotiate(request.headers.get("accept"), fmt, PAGE_FORMATS)
     page = Page(request)
     rec, caller = visible_record(request, record_id)
+    if chosen is not HTML:
+        return formatted(request, rec, caller, chosen)
     sees_links = caller.sees_links(rec.access.security)
     view = caller_view(rec, sees_links)
     evidence: dict[str, list[Any]] = {}
@@ -85,7 +80,7 @@ def record_page(request: Request, record_id: str) -> Response:
         evidence.setdefault(ev.tag, []).append(ev)
     desc_zh = pick_lang(rec.descriptions, "zh", fallback=False)
     desc_en = pick_lang(rec.descriptions, "en", fallback=False)
-    return page.render(
+    response = page.render(
         "record.html", rec=view, sees_links=sees_links, evidence=evidence, action=access_action(rec, sees_links),
         link_check_due=rec.access.openness is Openness.OPEN,
         links=page.catalog.store.links.for_record(rec.id), center=page.center_name(rec.source_id),
@@ -93,3 +88,5 @@ def record_page(request: Request, record_id: str) -> Response:
         description=(desc_en or desc_zh) if page.lang.value == "en" else (desc_zh or desc_en),
         description_other=desc_zh if page.lang.value == "en" and desc_en else desc_en if desc_zh else None,
     )
+    response.headers.add_vary_header("Accept")
+    return response

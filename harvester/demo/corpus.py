@@ -19,7 +19,7 @@ import logging
 import random
 import string
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ __all__ = [
     "DemoCenter",
     "DemoRecord",
     "demo_centers",
+    "deposits",
     "generate_records",
 ]
 
@@ -886,3 +887,33 @@ def generate_records(center: DemoCenter, seed: int = 0) -> list[DemoRecord]:
     records.sort(key=lambda r: (r.datestamp, r.identifier))
     logger.debug("generated %d records for %s (seed=%d)", len(records), center.id, seed)
     return records
+
+
+def deposits(center: DemoCenter, records: list[DemoRecord], aggregator: DemoCenter,
+             share: int = 8) -> tuple[list[DemoRecord], list[DemoRecord]]:
+    """Datasets a center also deposits with an aggregator (ScienceDB): one live record in about ``share``,
+    chosen by a hash (the random stream is untouched), none labelled 密级.
+
+    Returns the center's records, where half of the deposited datasets carry only their CSTR (the
+    center registered no DOI: the aggregator minted one under its own prefix), and the aggregator's
+    copies: the same dataset with a DOI (the center's, or the minted one) and the center's CSTR, listed
+    half a year later under the year of its deposit. A search shows each as one dataset with two sources,
+    found by the DOI or, for the CSTR-only ones, by the CSTR both records share.
+    """
+    own: list[DemoRecord] = []
+    copies: list[DemoRecord] = []
+    for r in records:
+        h = zlib.crc32(f"deposit:{center.id}:{r.local_id}".encode())
+        if r.deleted or h % share or any(x.startswith("密级") for x in r.extra_rights):
+            own.append(r)
+            continue
+        cstr_only = h % (2 * share) == 0
+        local_id = f"{center.id}.{r.local_id}"
+        issued = r.issued + timedelta(days=183)
+        copies.append(replace(
+            r, local_id=local_id, identifier=f"oai:{aggregator.id}:{local_id}",
+            datestamp=max(r.datestamp, datetime(issued.year, issued.month, issued.day, tzinfo=UTC)) + timedelta(days=1),
+            sets=list(r.sets), issued=issued, year=issued.year, landing_url=f"/dataset/{local_id}",
+            doi=f"{aggregator.doi_prefix}/{aggregator.id}.{local_id}" if cstr_only else r.doi))
+        own.append(replace(r, doi="") if cstr_only else r)
+    return own, copies

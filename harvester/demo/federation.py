@@ -8,6 +8,10 @@ Usage::
 ``DemoFederation(rest=True)`` (what ``fedcat demo`` runs) adds centers that
 have no OAI-PMH, only a JSON API: a ScienceDB-shaped and a NODA-shaped one
 (:data:`DEMO_REST_APIS`), harvested with the shipped profiles of those names.
+The OAI-PMH centers then deposit some of their datasets with ScienceDB too
+(:data:`DEPOSITING`, :func:`~.corpus.deposits`): the same DOI and CSTR, or a
+center's CSTR-only record and ScienceDB's copy with a DOI and that CSTR, each
+one search hit with two sources.
 
 Run ``python -m fedcat.harvester.demo.federation --base-port 8101`` to serve
 the federation until interrupted.
@@ -24,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from .corpus import DemoCenter, DemoRecord, demo_centers, generate_records
+from .corpus import DemoCenter, DemoRecord, demo_centers, deposits, generate_records
 from .oai_server import DeletedRecordPolicy, LandingFault, OAIRepository, OAIServer
 from .rest_apis import demo_api, rest_centers
 from .rest_server import RestServer
@@ -41,6 +45,9 @@ def _every(n: int, fault: str) -> LandingFault:
     """A stable choice of about one landing page in ``n``."""
     return lambda r: fault if zlib.crc32(r.local_id.encode("utf-8")) % n == 0 else None
 
+
+#: Centers that deposit some of their datasets with ScienceDB (``rest=True``).
+DEPOSITING = ("ncdc", "ngdc")
 
 #: ``link_faults=True``: landing pages that hide behind a login (marine) or are gone (meteo),
 #: although their records are declared open: what the link checker is for.
@@ -71,8 +78,13 @@ class DemoFederation:
         self.base_port = base_port
         self.repositories: dict[str, OAIRepository] = {}
         self.servers: dict[str, OAIServer] = {}
+        deposited: list[DemoRecord] = []
         for i, center in enumerate(self.centers):
-            repo = OAIRepository(center, generate_records(center, seed), deleted_record=deleted_record)
+            records = generate_records(center, seed)
+            if rest and "sciencedb" in DEMO_REST_APIS and center.id in DEPOSITING:
+                records, copies = deposits(center, records, rest_centers()["sciencedb"])
+                deposited += copies
+            repo = OAIRepository(center, records, deleted_record=deleted_record)
             self.repositories[center.id] = repo
             port = base_port + i if base_port is not None else 0
             self.servers[center.id] = OAIServer(repo, port=port)
@@ -82,7 +94,8 @@ class DemoFederation:
         self.rest_servers: dict[str, RestServer] = {}
         for j, name in enumerate(DEMO_REST_APIS if rest else ()):
             port = base_port + len(self.centers) + j if base_port is not None else 0
-            self.rest_servers[name] = RestServer(demo_api(name), port=port)
+            own = generate_records(rest_centers()[name]) + deposited if name == "sciencedb" else None
+            self.rest_servers[name] = RestServer(demo_api(name, own), port=port)
 
     @property
     def server_count(self) -> int:

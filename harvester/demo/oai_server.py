@@ -641,7 +641,8 @@ class OAIRepository:
             x.leaf("dc:type", "Dataset")
             for fmt in r.formats:
                 x.leaf("dc:format", fmt)
-            x.leaf("dc:identifier", f"https://doi.org/{r.doi}")
+            if r.doi:  # a center that registered only a CSTR (see corpus.deposits)
+                x.leaf("dc:identifier", f"https://doi.org/{r.doi}")
             x.leaf("dc:identifier", r.cstr)
             x.leaf("dc:identifier", r.absolute_landing_url(site_url))
             x.leaf("dc:language", r.language)
@@ -673,7 +674,10 @@ class OAIRepository:
                     self._write_datacite_resource(x, r, site_url)
 
     def _write_datacite_resource(self, x: _Xml, r: DemoRecord, site_url: str) -> None:
-        x.leaf("identifier", r.doi, {"identifierType": "DOI"})
+        if r.doi:
+            x.leaf("identifier", r.doi, {"identifierType": "DOI"})
+        else:  # a center that registered only a CSTR (see corpus.deposits)
+            x.leaf("identifier", r.cstr, {"identifierType": "CSTR"})
         with x.elem("creators"):
             for creator in r.creators:
                 with x.elem("creator"):
@@ -782,11 +786,12 @@ def landing_page_html(record: DemoRecord) -> bytes:
         "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
         f"<title>{e(record.title_zh)}</title>"
         f"<meta name='citation_title' content='{e(record.title_en)}'>"
-        f"<meta name='citation_doi' content='{e(record.doi)}'>"
+        + (f"<meta name='citation_doi' content='{e(record.doi)}'>" if record.doi else "") +
         "</head><body>"
         f"<h1>{e(record.title_zh)}</h1><h2 lang='en'>{e(record.title_en)}</h2>"
         f"<p>{e(record.description_zh)}</p><p lang='en'>{e(record.description_en)}</p>"
-        f"<dl><dt>DOI</dt><dd><a href='https://doi.org/{e(record.doi)}'>{e(record.doi)}</a></dd>"
+        + (f"<dl><dt>DOI</dt><dd><a href='https://doi.org/{e(record.doi)}'>{e(record.doi)}</a></dd>"
+           if record.doi else "<dl>") +
         f"<dt>CSTR</dt><dd>{e(record.cstr)}</dd>"
         f"<dt>发布者 Publisher</dt><dd>{e(record.publisher_zh)} / {e(record.publisher_en)}</dd>"
         f"<dt>许可 License</dt><dd>{e(record.license_name or '-')}</dd></dl>"

@@ -93,13 +93,28 @@ class Indexing:
     # -- duplicate groups ----------------------------------------------------------------------
 
     def group_keys_of(self, ids: Sequence[str]) -> dict[str, set[str]]:
-        """Per record: the group it belongs to and the group its index entry was built under."""
+        """Per record: the group it belongs to and the group its index entry was built under.
+
+        Records these groups gained or lost by a re-keying (groups joined or split by the change of
+        one of them, see :func:`.records.regroup`) are listed too, with both their keys: every group
+        whose index entry the change makes stale is named.
+        """
         out: dict[str, set[str]] = {}
         for chunk in chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
             for row in self._conn.read(f"SELECT id, group_key, indexed_group FROM records WHERE id IN ({marks})",
                                  tuple(chunk)):
                 out[row["id"]] = {k for k in (row["group_key"], row["indexed_group"]) if k}
+        keys = sorted({k for ks in out.values() for k in ks})
+        named = set(keys)
+        for chunk in chunks(keys, 250):
+            marks = ",".join("?" * len(chunk))
+            for row in self._conn.read(
+                    f"SELECT id, group_key, indexed_group FROM records WHERE (group_key IN ({marks})"
+                    f" OR indexed_group IN ({marks})) AND group_key IS NOT indexed_group", tuple(chunk) * 2):
+                own = {k for k in (row["group_key"], row["indexed_group"]) if k}
+                if not own <= named:  # it names another group
+                    out.setdefault(row["id"], set()).update(own)
         return out
 
     def groups(self, keys: Sequence[str], known: Mapping[str, Record] | None = None) -> list[DatasetGroup]:

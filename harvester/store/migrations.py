@@ -7,7 +7,8 @@ newer fedcat and is refused (:func:`upgrade` raises a :class:`StoreError` naming
 
 SQLite (:mod:`.schema`): 1 creates the tables; 2 brings a version-1 store, whichever release made it, to
 the layout of version 2 (what releases of version 1 added as they opened a store); 3 adds harvest
-leases and the term table. PostgreSQL (:mod:`.schema_pg`) starts at 2. The steps an opening runs, and
+leases and the term table; 4 adds the table of each live record's identifiers (DOI, CSTR) and groups every
+record again by shared identifiers. PostgreSQL (:mod:`.schema_pg`) starts at 2. The steps an opening runs, and
 the version they record, are one transaction under the store's write lock (SQLite's ``BEGIN
 IMMEDIATE``, PostgreSQL's advisory lock): a migration cut short leaves the store as it was, and two
 processes opening an old store at once migrate it once (the second finds it done).
@@ -22,10 +23,11 @@ from typing import Any
 from ..errors import StoreError
 from . import schema, schema_pg
 from .connection import StoreConnection
+from .records import regroup_all
 from .schema import KeptRaw
 
 #: The layout this code reads and writes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,19 @@ SQLITE: tuple[Migration, ...] = (
     Migration(2, "runs' heartbeat and warnings, records' input, PID and group keys, the second officer of an "
                  "override, record errors kept once per record", schema.upgrade_v1),
     Migration(3, "harvest leases and the term table", schema.create_v3),
+    Migration(4, "records' identifiers, every record grouped by shared identifiers", schema.create_v4),
 )
 POSTGRESQL: tuple[Migration, ...] = (
     Migration(2, "the tables, indexes and change-counting trigger function",
               lambda conn, _kept: schema_pg.create_v2(conn.script, conn.db)),
     Migration(3, "harvest leases and the term table", lambda conn, _kept: schema_pg.create_v3(conn.script)),
+    Migration(4, "records' identifiers, every record grouped by shared identifiers", lambda conn, _kept: _v4_pg(conn)),
 )
+
+
+def _v4_pg(conn: Any) -> None:
+    schema_pg.create_v4(conn.script)
+    regroup_all(conn.db)
 
 
 def steps(dialect: str) -> tuple[Migration, ...]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ..grouping import group_key
 from ..model import Record
 from . import metrics, officer
+from .records import regroup_all
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -197,6 +198,28 @@ CREATE TABLE IF NOT EXISTS term_table (
 def create_v3(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     """Version 3: the leases and term table."""
     run_script(db, V3_SCHEMA)
+
+
+#: Version 4: the identifiers of each live record (its DOI and CSTR keys, see :mod:`..grouping`), which
+#: records are grouped by: records sharing any of them, transitively, are one dataset.
+V4_SCHEMA = """
+CREATE TABLE IF NOT EXISTS record_pids (
+    pid TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    PRIMARY KEY (pid, record_id)
+);
+CREATE INDEX IF NOT EXISTS record_pids_record ON record_pids(record_id);
+-- the groups a record's index entry was built under (the feeder looks up the entries a re-keying made stale)
+CREATE INDEX IF NOT EXISTS records_indexed_group ON records(indexed_group);
+"""
+
+
+def create_v4(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
+    """Version 4: the identifier table, filled from the live records, and every record grouped again by
+    shared identifiers (the records re-keyed are marked pending, so the index rebuilds their groups)."""
+    run_script(db, V4_SCHEMA)
+    regroup_all(db)
 
 
 def _migrate_record_errors(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:

@@ -219,3 +219,22 @@ CREATE TABLE IF NOT EXISTS term_table (
 def create_v3(script: Any) -> None:
     """Version 3: the leases and term table."""
     script(V3_TABLES)
+
+
+#: Version 4 (see :data:`.schema.V4_SCHEMA`): the identifiers records are grouped by.
+V4_TABLES = f"""
+CREATE TABLE IF NOT EXISTS record_pids (
+    pid {C} NOT NULL,
+    record_id {C} NOT NULL,
+    source_id {C} NOT NULL,
+    PRIMARY KEY (pid, record_id)
+);
+CREATE INDEX IF NOT EXISTS record_pids_record ON record_pids(record_id);
+-- the groups a record's index entry was built under (the feeder looks up the entries a re-keying made stale)
+CREATE INDEX IF NOT EXISTS records_indexed_group ON records(indexed_group);
+"""
+
+
+def create_v4(script: Any) -> None:
+    """Version 4: the identifier table (:func:`.records.regroup_all` fills it)."""
+    script(V4_TABLES)
