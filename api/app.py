@@ -19,12 +19,13 @@ from fedcat.harvester.version import VERSION
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 from fedcat.index.errors import IndexBackendError
 
-from . import docs_ui, errors, export, metrics, officer, openapi, prometheus, records, review, web
+from . import docs_ui, errors, export, metrics, officer, openapi, prometheus, records, review, sitemap, web
 from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
 from .errors import BadParameter
 from .metrics import metrics_of
+from .oai import route as oai_route
 from .params import MAX_QUERY_LENGTH, search_filters, strict_params
 from .security_headers import SecurityHeaders
 from .suggest import did_you_mean, suggest
@@ -60,6 +61,8 @@ def create_app(catalog: Catalog) -> FastAPI:
     app.include_router(export.router)
     app.include_router(metrics.router)
     app.include_router(web.router)
+    app.include_router(sitemap.router)
+    app.include_router(oai_route.router)
 
     @app.get("/api/v1", include_in_schema=False)
     def api_root() -> dict[str, Any]:

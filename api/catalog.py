@@ -18,6 +18,7 @@ from fedcat.index.base import SearchIndex
 from fedcat.index.embedded import EmbeddedIndex
 from fedcat.index.errors import IndexUnavailable
 
+from .audience import visibility_for
 from .snapshots import SnapshotAfterRun, refresh_after_link_check
 from .translate import adopt_file
 
@@ -82,6 +83,8 @@ class Catalog:
         store = open_store(config.store, data)
         adopt_file(store, data)  # a term table an earlier release kept beside the store
         harvester = Harvester(config, store, index)
+        # what the public sees is published as it is indexed (the OAI-PMH provider serves it)
+        harvester.feeder.publish_as = visibility_for(config.api.anonymous_audience, config.api.unknown_security)
         harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
         harvester.feeder.check()
         return cls(config=config, store=store, index=index, harvester=harvester)

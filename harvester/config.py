@@ -26,6 +26,7 @@ from .config_schema import (
     HttpConfig,
     IndexConfig,
     LinkCheckConfig,
+    OaiConfig,
     Policy,
     Protocol,
     RuleConfig,
@@ -43,8 +44,8 @@ from .yaml_loader import SafeLoader
 
 __all__ = [
     "ApiConfig", "Audience", "Backend", "Config", "ConfigError", "HttpConfig", "IndexConfig", "LinkCheckConfig",
-    "Policy", "Protocol", "RuleConfig", "RuleMatch", "RulesFile", "SetTagging", "SourceConfig", "SourceTagging",
-    "TagValues", "TaggingConfig", "config_from_dict", "load_config", "validate_config",
+    "OaiConfig", "Policy", "Protocol", "RuleConfig", "RuleMatch", "RulesFile", "SetTagging", "SourceConfig",
+    "SourceTagging", "TagValues", "TaggingConfig", "config_from_dict", "load_config", "validate_config",
 ]
 
 

@@ -47,6 +47,12 @@ def check_config(cfg: Config) -> None:
     _check_index(cfg.index)
     _check_store(cfg.store)
     _check_linkcheck(cfg.linkcheck)
+    if not re.match(r"^[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z][A-Za-z0-9-]*)+$", cfg.oai.identifier_domain):
+        raise ConfigError(f"{cfg.oai.identifier_domain!r} is not a domain name (OAI-PMH repository identifier, "
+                          "such as catalog.example.cn)", key="oai.identifier_domain")
+    for i, email in enumerate(cfg.oai.admin_emails):
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+            raise ConfigError(f"{email!r} is not an e-mail address", key=f"oai.admin_emails[{i}]")
     if cfg.workers < 1:
         raise ConfigError("must be at least 1", key="workers")
 

@@ -270,6 +270,18 @@ class ApiConfig:
 
 
 @dataclass(config=SCHEMA)
+class OaiConfig:
+    """fedcat as an OAI-PMH data provider (``/oai``): how it names itself to the aggregators harvesting it."""
+
+    repository_name: Str = "fedcat: 中国科学数据联邦目录 Federated catalog of Chinese science data"
+    admin_emails: List[Str] = field(default_factory=list)
+    """Who runs this catalog (Identify's ``adminEmail``); say at least one."""
+    identifier_domain: Str = "fedcat.local"
+    """The repository identifier in item identifiers (``oai:<domain>:<dataset key>``): the catalog's domain
+    name. Keep it once published: harvesters know the items by it."""
+
+
+@dataclass(config=SCHEMA)
 class LinkCheckConfig:
     """``fedcat linkcheck``: how the landing pages and access URLs of open records are visited."""
 
@@ -297,6 +309,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
     linkcheck: LinkCheckConfig = field(default_factory=LinkCheckConfig)
+    oai: OaiConfig = field(default_factory=OaiConfig)
     workers: Int = 4
     """Sources harvested at the same time."""
     map_process: Bool = False

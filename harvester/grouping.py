@@ -24,7 +24,7 @@ with every source providing it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -113,10 +113,15 @@ class GroupReader(Protocol):
     def groups(self, keys: Sequence[str], known: Mapping[str, Record] | None = None) -> list[DatasetGroup]: ...
 
 
+#: Told the keys of the groups a change touched and those groups as they are now (a key without live
+#: members has no group): the dataset's public view is published from them (:mod:`.pipeline.publishing`).
+GroupsChanged = Callable[[Sequence[str], Sequence[DatasetGroup]], None]
+
+
 def send_changes(store: GroupReader, index: SearchIndex, upserts: Sequence[Record], removals: Sequence[str], *,
-                 refresh: bool) -> dict[str, str]:
+                 refresh: bool, changed: GroupsChanged | None = None) -> dict[str, str]:
     """Rebuild in the index every group the changed (``upserts``, just stored) and removed records
-    belong to, or belonged to when last indexed.
+    belong to, or belonged to when last indexed; ``changed`` is told of those groups first.
 
     Returns the records whose group the index rejected (they stay pending), with the reason.
     """
@@ -127,7 +132,10 @@ def send_changes(store: GroupReader, index: SearchIndex, upserts: Sequence[Recor
     keys = sorted({k for ks in touched.values() for k in ks})
     if not keys:
         return {}
-    result = index.upsert_groups(store.groups(keys, known={r.id: r for r in upserts}), refresh=refresh)
+    groups = store.groups(keys, known={r.id: r for r in upserts})
+    if changed is not None:
+        changed(keys, groups)
+    result = index.upsert_groups(groups, refresh=refresh)
     rejected: dict[str, str] = {}
     for rec_id, ks in touched.items():
         for k in ks:

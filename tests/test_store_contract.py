@@ -460,3 +460,31 @@ def test_an_unreachable_postgresql_is_a_store_error() -> None:
 
     with pytest.raises(StoreError, match=r"cannot connect to the record store at postgresql://127\.0\.0\.1:\d+/x"):
         RecordStore(url=f"postgresql://nobody@127.0.0.1:{free_port()}/x?connect_timeout=2")
+
+
+def test_published_views(any_store: RecordStore) -> None:
+    """A view's datestamp moves only when the view changes; a dataset that leaves the public is kept as
+    deleted; one never shown is never recorded; lists page by (datestamp, key) and filter by set."""
+    from fedcat.harvester.store.published import PublicView
+
+    p = any_store.published
+    assert p.apply([PublicView("doi:b", ("lab:b",), ("center:lab", "openness:open"), "h1"),
+                    PublicView("doi:a", ("lab:a",), ("center:lab",), "h2"),
+                    PublicView("doi:never")], now="2026-01-01T00:00:00Z") == 2
+    assert p.apply([PublicView("doi:b", ("lab:b",), ("center:lab", "openness:open"), "h1")],
+                   now="2026-01-02T00:00:00Z") == 0  # unchanged: keeps its datestamp
+    assert p.apply([PublicView("doi:a", ("lab:a", "other:a"), ("center:lab", "center:other"), "h3")],
+                   now="2026-01-03T00:00:00Z") == 1
+    assert p.apply([PublicView("doi:b")], now="2026-01-04T00:00:00Z") == 1  # gone from the public
+    assert p.apply([PublicView("doi:b"), PublicView("doi:never")], now="2026-01-05T00:00:00Z") == 0
+    assert p.earliest() == "2026-01-03T00:00:00Z" and p.live_keys() == ["doi:a"]
+    rows = p.page(None, None, None, None, 10)
+    assert [(r.key, r.datestamp, r.deleted) for r in rows] == [
+        ("doi:a", "2026-01-03T00:00:00Z", False), ("doi:b", "2026-01-04T00:00:00Z", True)]
+    assert rows[0].members == ["lab:a", "other:a"] and rows[0].sets == ["center:lab", "center:other"]
+    assert rows[1].sets == ["center:lab", "openness:open"], "a deleted item keeps the sets it was in"
+    assert [r.key for r in p.page(None, None, None, ("2026-01-03T00:00:00Z", "doi:a"), 10)] == ["doi:b"]
+    assert [r.key for r in p.page(None, None, "center:other", None, 10)] == ["doi:a"]
+    assert p.count(None, None, "center") == 2 and p.count(None, None, "cent") == 0
+    assert p.count("2026-01-04T00:00:00Z", None, None) == 1 and p.count(None, "2026-01-03T00:00:00Z", None) == 1
+    assert p.get("doi:never") is None and p.set_specs() == ["center:lab", "center:other", "openness:open"]

@@ -6,6 +6,10 @@ The store is the source of truth; the index is derived from it, one entry per da
 (:meth:`IndexFeeder.stage`), commits them in batches (:meth:`IndexFeeder.flush`), and clears the marks
 once they are committed. Whatever an index outage, a failed write or a lost index left pending is sent
 by :meth:`IndexFeeder.catch_up`. All index writes hold the feeder's lock.
+
+With :attr:`IndexFeeder.publish_as` set (the public's visibility: the catalog sets it), every group sent
+to the index is published too (:mod:`.publishing`, what the OAI-PMH provider serves), from the same
+groups read for the index; a rebuild publishes them all.
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
-from fedcat.index.base import SearchIndex
+from fedcat.index.base import SearchIndex, Visibility
 from fedcat.index.errors import IndexBackendError
 
-from ..grouping import send_changes
+from ..grouping import DatasetGroup, send_changes
 from ..model import Record
 from ..store import Outcome, RecordStore
+from .publishing import publish_groups, publish_keys
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 #: seconds between commits, and one at the end of every run.
 FLUSH_EVERY_DOCS = 20_000
 FLUSH_EVERY_S = 30.0
+#: Groups published in one store transaction during a rebuild.
+PUBLISH_BATCH = 500
 
 
 class IndexFeeder:
@@ -43,6 +50,8 @@ class IndexFeeder:
         self.marked = 0
         #: The last index error met (said in the report of a run whose records wait for it).
         self.failure: str | None = None
+        #: The public's visibility: when set, the groups sent to the index are published too.
+        self.publish_as: Visibility | None = None
 
     def stage(self, outcomes: Iterable[tuple[Record, Outcome]]) -> None:
         """Stage a page's changes in the index; commit them in batches (commits are costly)."""
@@ -70,11 +79,36 @@ class IndexFeeder:
         """Rebuild the groups of changed and removed records (see :mod:`.grouping`); returns the
         records whose group the index rejected (they stay pending)."""
         assert self.index is not None
-        rejected = send_changes(self.store.indexing, self.index, upserts, removals, refresh=refresh)
+        rejected = send_changes(self.store.indexing, self.index, upserts, removals, refresh=refresh,
+                                changed=self._publish if self.publish_as is not None else None)
         if rejected:
             some = ", ".join(f"{i} ({why})" for i, why in list(rejected.items())[:3])
             log.warning("the index rejected %d records, they stay pending: %s", len(rejected), some)
         return rejected
+
+    def _publish(self, keys: Sequence[str], groups: Sequence[DatasetGroup]) -> None:
+        assert self.publish_as is not None
+        publish_keys(self.store, keys, groups, self.publish_as)
+
+    def _published_too(self, groups: Iterable[DatasetGroup]) -> Iterator[DatasetGroup]:
+        """``groups`` as they pass, published in batches; then every dataset published before and not among
+        them is published as gone."""
+        visibility = self.publish_as
+        if visibility is None:
+            yield from groups
+            return
+        seen: set[str] = set()
+        batch: list[DatasetGroup] = []
+        for group in groups:
+            seen.add(group.key)
+            batch.append(group)
+            yield group
+            if len(batch) >= PUBLISH_BATCH:
+                publish_groups(self.store, batch, visibility)
+                batch = []
+        publish_groups(self.store, batch, visibility)
+        gone = [k for k in self.store.published.live_keys() if k not in seen]
+        publish_keys(self.store, gone, [], visibility)
 
     def flush(self) -> None:
         with self._lock:
@@ -130,7 +164,7 @@ class IndexFeeder:
             self.index.bind_store(self.store.store_id)
             self.store.indexing.start_rebuild()
             try:
-                count = self.index.rebuild_groups(self.store.indexing.iter_groups())
+                count = self.index.rebuild_groups(self._published_too(self.store.indexing.iter_groups()))
                 self.index.bind_store(self.store.store_id)  # a new Elasticsearch version starts unbound
             except BaseException:
                 self.store.indexing.abandoned_rebuild()

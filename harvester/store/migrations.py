@@ -7,11 +7,12 @@ newer fedcat and is refused (:func:`upgrade` raises a :class:`StoreError` naming
 
 SQLite (:mod:`.schema`): 1 creates the tables; 2 brings a version-1 store, whichever release made it, to
 the layout of version 2 (what releases of version 1 added as they opened a store); 3 adds harvest
-leases and the term table; 4 adds the table of each live record's identifiers (DOI, CSTR) and groups every
-record again by shared identifiers. PostgreSQL (:mod:`.schema_pg`) starts at 2. The steps an opening runs, and
-the version they record, are one transaction under the store's write lock (SQLite's ``BEGIN
-IMMEDIATE``, PostgreSQL's advisory lock): a migration cut short leaves the store as it was, and two
-processes opening an old store at once migrate it once (the second finds it done).
+leases and the term table; 4 adds the table of each live record's identifiers (DOI, CSTR) and groups
+every record again by shared identifiers; 5 adds the published views. PostgreSQL (:mod:`.schema_pg`)
+starts at 2. The steps an opening runs, and the version they record, are one transaction under the
+store's write lock (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's advisory lock): a migration cut short
+leaves the store as it was, and two processes opening an old store at once migrate it once (the
+second finds it done).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .records import regroup_all
 from .schema import KeptRaw
 
 #: The layout this code reads and writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,15 @@ SQLITE: tuple[Migration, ...] = (
                  "override, record errors kept once per record", schema.upgrade_v1),
     Migration(3, "harvest leases and the term table", schema.create_v3),
     Migration(4, "records' identifiers, every record grouped by shared identifiers", schema.create_v4),
+    Migration(5, "the public view of each dataset (the OAI-PMH provider's)", schema.create_v5),
 )
 POSTGRESQL: tuple[Migration, ...] = (
     Migration(2, "the tables, indexes and change-counting trigger function",
               lambda conn, _kept: schema_pg.create_v2(conn.script, conn.db)),
     Migration(3, "harvest leases and the term table", lambda conn, _kept: schema_pg.create_v3(conn.script)),
     Migration(4, "records' identifiers, every record grouped by shared identifiers", lambda conn, _kept: _v4_pg(conn)),
+    Migration(5, "the public view of each dataset (the OAI-PMH provider's)",
+              lambda conn, _kept: schema_pg.create_v5(conn.script)),
 )
 
 

@@ -11,7 +11,8 @@ layout up to date (:mod:`.migrations`) and holds its repositories, which share t
 - ``overrides``, ``keys``, ``audit`` (:mod:`.officer`): officers' overrides, API keys, the audit log;
 - ``links``, ``snapshots`` (:mod:`.metrics`): link checks, metric snapshots;
 - ``leases`` (:mod:`.leases`): which process harvests which source;
-- ``terms`` (:mod:`.term_table`): the bilingual term table searches read.
+- ``terms`` (:mod:`.term_table`): the bilingual term table searches read;
+- ``published`` (:mod:`.published`): each dataset's public view, what the OAI-PMH provider serves.
 
 A page of records and the checkpoint that follows it are written in one transaction
 (:meth:`RecordStore.store_page`), so a crash leaves the store at a page boundary. Records whose index
@@ -33,6 +34,7 @@ from . import metrics, migrations, officer
 from .connection import Connection, StoreConnection
 from .indexing import Indexing
 from .leases import Lease, Leases
+from .published import Publication
 from .records import PageItem, Records
 from .runs import ERROR_RAW_LIMIT, Outcome, RecordError, RunReport, Runs
 from .term_table import TermTableStore
@@ -81,6 +83,7 @@ class RecordStore:
         self.snapshots = metrics.Snapshots(self.connection, now)
         self.leases = Leases(self.connection)
         self.terms = TermTableStore(self.connection)
+        self.published = Publication(self.connection)
 
     @property
     def location(self) -> str:

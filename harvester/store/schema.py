@@ -222,6 +222,30 @@ def create_v4(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     regroup_all(db)
 
 
+#: Version 5: the public view of each dataset (:mod:`.published`), what the OAI-PMH provider serves.
+V5_SCHEMA = """
+CREATE TABLE IF NOT EXISTS published (
+    key TEXT PRIMARY KEY,
+    datestamp TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    members_json TEXT NOT NULL DEFAULT '[]',
+    view_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS published_order ON published(datestamp, key);
+CREATE TABLE IF NOT EXISTS published_sets (
+    key TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (key, spec)
+);
+CREATE INDEX IF NOT EXISTS published_sets_spec ON published_sets(spec, key);
+"""
+
+
+def create_v5(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
+    """Version 5: the published views (filled by the next ``fedcat reindex`` or harvest)."""
+    run_script(db, V5_SCHEMA)
+
+
 def _migrate_record_errors(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     """Stores from before record errors were kept once per record: add the size and digest columns,
     keep only each record's newest error, drop the errors of records stored since, and cut the kept

@@ -238,3 +238,27 @@ CREATE INDEX IF NOT EXISTS records_indexed_group ON records(indexed_group);
 def create_v4(script: Any) -> None:
     """Version 4: the identifier table (:func:`.records.regroup_all` fills it)."""
     script(V4_TABLES)
+
+
+#: Version 5 (see :data:`.schema.V5_SCHEMA`): the public view of each dataset.
+V5_TABLES = f"""
+CREATE TABLE IF NOT EXISTS published (
+    key {C} PRIMARY KEY,
+    datestamp {C} NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    members_json TEXT NOT NULL DEFAULT '[]',
+    view_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS published_order ON published(datestamp, key);
+CREATE TABLE IF NOT EXISTS published_sets (
+    key {C} NOT NULL,
+    spec {C} NOT NULL,
+    PRIMARY KEY (key, spec)
+);
+CREATE INDEX IF NOT EXISTS published_sets_spec ON published_sets(spec, key);
+"""
+
+
+def create_v5(script: Any) -> None:
+    """Version 5: the published views."""
+    script(V5_TABLES)
