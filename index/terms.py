@@ -4,7 +4,9 @@ itself says.
 Centers describe many datasets with keywords in both languages, each Chinese keyword next to its English
 one (``冰川, glacier, 遥感, remote sensing``). :func:`mine` reads those aligned neighbours from every
 record's subjects and keeps a pair when it is seen in at least :data:`MIN_RECORDS` records and accounts
-for at least :data:`MIN_SHARE` of each term's neighbours, so chance neighbours drop out. ``fedcat
+for at least :data:`MIN_SHARE` of each term's neighbours, so chance neighbours drop out. The Chinese
+keywords no record pairs are completed from CC-CEDICT (:mod:`.dictionary`), the maintained
+Chinese–English dictionary: the catalog's own pairs come first and are never replaced. ``fedcat
 reindex`` (and the demo) write the table into the record store (:func:`dumps`; every process serving
 the catalog reads it from there, :func:`loads`); a search adds the translations of its words
 (:func:`translations`), which rank below direct matches (:mod:`.query_plan`).
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from fedcat.harvester.model import Record
@@ -32,6 +35,17 @@ MIN_SHARE = 0.5
 MAX_WORDS = 3
 
 TermTable = Mapping[str, tuple[str, ...]]
+#: Definitions of a dictionary entry looked at (the first are the common senses).
+MAX_DEFINITIONS = 3
+#: Longest Chinese headword looked for in the catalog's text (characters).
+MAX_HEADWORD = 4
+#: Chinese words the dictionary may give one English term.
+MAX_DICTIONARY_WORDS = 2
+_PARENTHESES = re.compile(r"\([^)]*\)")
+#: Definitions that are notes, not translations: classifiers, variants, references, surnames.
+_NOT_A_TERM = re.compile(r"\[|\||^\s*(CL:|see |variant of|old variant|surname|abbr\.|also written|used in)", re.I)
+_LEADING = re.compile(r"^(to |a |an |the )")
+_ENGLISH = re.compile(r"^[a-z][a-z' -]*[a-z]$")
 
 
 def _pairs(subjects: list[str]) -> set[tuple[str, str]]:
@@ -45,11 +59,19 @@ def _pairs(subjects: list[str]) -> set[tuple[str, str]]:
     return out
 
 
-def mine(records: Iterable[Record]) -> dict[str, tuple[str, ...]]:
-    """Both directions: each term → the terms of the other language it is paired with."""
+def mine(records: Iterable[Record],
+         dictionary: Iterable[tuple[str, Sequence[str]]] = ()) -> dict[str, tuple[str, ...]]:
+    """Both directions: each term → the terms of the other language it is paired with. ``dictionary``
+    (a Chinese word and its English definitions: :func:`.dictionary.cedict`) completes the table: the
+    English of the catalog's Chinese keywords no record pairs, and for an English term the catalog does
+    not pair, the Chinese words the dictionary gives for it that the catalog's titles and keywords use."""
+    senses = _Senses(dictionary)
     together: Counter[tuple[str, str]] = Counter()
+    chinese: set[str] = set()
     for record in records:
         together.update(_pairs(record.subjects))
+        chinese.update(term_key(s) for s in record.subjects if is_cjk(s))
+        senses.count(record)
     zh_total: Counter[str] = Counter()
     en_total: Counter[str] = Counter()
     for (zh, en), n in together.items():
@@ -60,7 +82,66 @@ def mine(records: Iterable[Record]) -> dict[str, tuple[str, ...]]:
         if n >= MIN_RECORDS and n >= MIN_SHARE * zh_total[zh] and n >= MIN_SHARE * en_total[en] and zh != en:
             table.setdefault(zh, []).append(en)
             table.setdefault(en, []).append(zh)
+    senses.complete(table, chinese)
     return {term: tuple(targets) for term, targets in sorted(table.items())}
+
+
+class _Senses:
+    """The dictionary's senses that read as terms (:func:`definition_term`), both ways, and how many
+    records use each Chinese headword in their titles or keywords."""
+
+    def __init__(self, dictionary: Iterable[tuple[str, Sequence[str]]]) -> None:
+        self.english: dict[str, list[str]] = {}  # headword → its English terms, common senses first
+        self.chinese: dict[str, list[tuple[int, str]]] = {}  # English term → (sense rank, headword)
+        for word, definitions in dictionary:
+            zh = term_key(word)
+            if not 2 <= len(zh) <= MAX_HEADWORD or not is_cjk(zh):
+                continue
+            for rank, en in enumerate(d for d in map(definition_term, definitions[:MAX_DEFINITIONS]) if d):
+                if en not in self.english.setdefault(zh, []):
+                    self.english[zh].append(en)
+                    self.chinese.setdefault(en, []).append((rank, zh))
+        self.used: Counter[str] = Counter()
+
+    def count(self, record: Record) -> None:
+        if not self.english:
+            return
+        text = term_key(" ".join([*(t.value for t in record.titles), *record.subjects]))
+        found = {text[i:i + n] for n in range(2, MAX_HEADWORD + 1) for i in range(len(text) - n + 1)}
+        self.used.update(found & self.english.keys())
+
+    def complete(self, table: dict[str, list[str]], chinese: set[str]) -> None:
+        """What the catalog pairs stays first and is never replaced."""
+        mined = set(table)
+        for zh in sorted(chinese - mined):  # the catalog's keywords no record translates
+            for en in self.english.get(zh, []):
+                _add(table, zh, en)
+                if en not in mined:
+                    _add(table, en, zh)
+        for en, candidates in sorted(self.chinese.items()):  # English terms: the catalog's own words for them
+            if en in mined:
+                continue
+            used = sorted((rank, -self.used[zh], zh) for rank, zh in candidates if self.used[zh])
+            for _, _, zh in used[:MAX_DICTIONARY_WORDS]:
+                _add(table, en, zh)
+
+
+def _add(table: dict[str, list[str]], term: str, target: str) -> None:
+    if target not in table.setdefault(term, []):
+        table[term].append(target)
+
+
+def definition_term(definition: str) -> str | None:
+    """A dictionary definition as a search term (``glacier``, ``remote sensing``), or None when it is not
+    one: a classifier, a cross-reference, a sentence, more than :data:`MAX_WORDS` words."""
+    text = _PARENTHESES.sub(" ", definition)
+    if _NOT_A_TERM.search(text):
+        return None
+    text = _LEADING.sub("", text.strip().lower()).strip(" .,;")
+    words = text.split()
+    if not words or len(words) > MAX_WORDS or not _ENGLISH.match(text):
+        return None
+    return term_key(text)
 
 
 def dumps(table: TermTable) -> str:

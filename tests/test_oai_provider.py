@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +86,30 @@ def oai(oai_server: OAIServer, catalog_factory: Any, monkeypatch: pytest.MonkeyP
                           oai={"admin_emails": ["data@catalog.example.cn"], "identifier_domain": "catalog.example.cn"})
     cat.harvester.harvest()
     yield Oai(cat)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app on a loopback port (uvicorn in a thread), for a harvester to reach over HTTP."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def keys_of(items: list[etree._Element]) -> list[str]:
@@ -284,22 +309,8 @@ def test_fedcat_harvests_its_own_provider_into_a_second_catalog(oai: Oai, tmp_pa
     """The round trip: a second catalog harvests the first one's /oai (oai_dc) over HTTP and holds exactly
     the datasets the public sees there, with their titles; one the first catalog stops showing is
     deleted from the second at its next harvest."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(oai.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        hub = {"id": "hub", "name": "联邦目录", "url": f"http://127.0.0.1:{port}/oai", "metadata_prefix": "oai_dc"}
+    with serving(oai.app) as url:
+        hub = {"id": "hub", "name": "联邦目录", "url": f"{url}/oai", "metadata_prefix": "oai_dc"}
         second = Catalog.open(make_config(tmp_path / "second", [hub]))
         try:
             (run,) = second.harvester.harvest()
@@ -318,6 +329,45 @@ def test_fedcat_harvests_its_own_provider_into_a_second_catalog(oai: Oai, tmp_pa
             assert second.store.records.counts("hub")["deleted"] >= 1
         finally:
             second.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+
+
+def test_datacite_and_dcat_ap_formats(oai: Oai) -> None:
+    from rdflib import Graph
+    from rdflib.namespace import DCAT, DCTERMS, RDF
+
+    prefixes = [f.findtext("o:metadataPrefix", namespaces=NS)
+                for f in oai.call(verb="ListMetadataFormats").findall("o:ListMetadataFormats/o:metadataFormat", NS)]
+    assert prefixes == ["oai_dc", "oai_datacite", "dcat_ap"]
+    identifier = keys_of(oai.walk())[0]
+    dc_ns = {"d": "http://schema.datacite.org/oai/oai-1.1/", "k": "http://datacite.org/schema/kernel-4"}
+    root = oai.call(verb="GetRecord", identifier=identifier, metadataPrefix="oai_datacite")
+    envelope = root.find("o:GetRecord/o:record/o:metadata/d:oai_datacite", {**NS, **dc_ns})
+    assert envelope is not None and envelope.findtext("d:schemaVersion", namespaces=dc_ns) == "4.5"
+    resource = envelope.find("d:payload/k:resource", dc_ns)
+    assert resource is not None and resource.findtext("k:titles/k:title", namespaces=dc_ns)
+    key = identifier.removeprefix("oai:catalog.example.cn:")
+    assert resource.findtext("k:identifier", namespaces=dc_ns).lower() == key.removeprefix("doi:")
+
+    root = oai.call(verb="GetRecord", identifier=identifier, metadataPrefix="dcat_ap")
+    rdf = root.find("o:GetRecord/o:record/o:metadata", NS)[0]
+    graph = Graph().parse(data=etree.tostring(rdf), format="xml")
+    datasets = list(graph.subjects(RDF.type, DCAT.Dataset))
+    assert datasets and all(graph.value(d, DCTERMS.title) for d in datasets)
+    assert str(datasets[0]).startswith("http://test/record/")
+
+
+def test_a_second_catalog_harvests_the_provider_in_oai_datacite(oai: Oai, tmp_path: Any) -> None:
+    with serving(oai.app) as url:
+        hub = {"id": "hub", "name": "联邦目录", "url": f"{url}/oai"}  # the richest format it offers
+        second = Catalog.open(make_config(tmp_path / "second", [hub]))
+        try:
+            (run,) = second.harvester.harvest()
+            assert run.status.value == "succeeded", run.message
+            got = {r.local_id: r for r in second.store.records.iter_records() if not r.deleted}
+            want = public_members(oai.catalog)
+            assert set(got) == set(want)
+            some = next(k for k in want if k.startswith("doi:"))
+            assert got[some].identifiers.doi and got[some].identifiers.doi.lower() == some.removeprefix("doi:")
+            assert got[some].provenance is not None and got[some].provenance.metadata_prefix == "oai_datacite"
+        finally:
+            second.close()

@@ -80,3 +80,25 @@ def test_the_cli_search_says_which_translations_it_searched_too(tmp_path: Path) 
     query = SearchQuery(text="glacier", translations=(("glacier", "冰川"),))
     line = _showing(SearchResult(total=0, hits=[], facets={}, next_cursor=None), query, "glacier").plain
     assert line == "showing 0 of 0 records matching 'glacier', also searching glacier → 冰川"
+
+
+def test_the_dictionary_completes_what_the_catalog_does_not_pair_and_never_replaces_it() -> None:
+    records = [rec(1, "冰川", "glacier"), rec(2, "冰川", "glacier"), rec(3, "土壤", "冻土"), rec(4, "蛋白质")]
+    dictionary = [("冰川", ["ice river", "glacier"]), ("土壤", ["soil", "CL:個|个[ge4]"]),
+                  ("凍土", ["frozen earth", "permafrost", "tundra", "frozen ground"]),
+                  ("基因组", ["genome"]), ("蛋白质", ["protein (biology)", "see 蛋白[dan4 bai2]"])]
+    table = terms.mine(records, dictionary)
+    assert table["冰川"] == ("glacier",) and table["glacier"] == ("冰川",)  # the catalog's own pair stands
+    assert table["ice river"] == ("冰川",)  # another sense of a word the catalog uses: English finds it
+    assert table["土壤"] == ("soil",) and table["soil"] == ("土壤",)
+    assert table["冻土"] == ("frozen earth", "permafrost", "tundra")  # Traditional headword folded; 3 senses
+    assert table["permafrost"] == ("冻土",) and table["蛋白质"] == ("protein",)
+    assert "基因组" not in table and "genome" not in table  # not a keyword of this catalog
+
+
+def test_the_shipped_dictionary_translates_the_catalogs_words() -> None:
+    from fedcat.index.dictionary import cedict
+
+    table = terms.mine([rec(1, "冰川", "遥感", "蛋白质", "土壤")], cedict())
+    assert table["glacier"] == ("冰川",) and table["remote sensing"] == ("遥感",)
+    assert table["protein"][0] == "蛋白质" and table["soil"] == ("土壤",)

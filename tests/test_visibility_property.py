@@ -257,3 +257,23 @@ def test_suggestions_offer_and_count_only_what_the_caller_may_see(
                                                                                   for n in names)}
     assert {k for k, names in CENTER_NAMES.items()
             for s in found if s.kind is SuggestionKind.CENTER and s.text in names} == wanted_centers
+
+
+# -- the OAI-PMH provider: a dataset's published view holds exactly the members the public may see ------
+
+@settings(max_examples=60, deadline=None)
+@given(recs=records_with_duplicates(), audience=st.sampled_from(list(Audience)),
+       unknown_as=st.sampled_from([Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT]))
+def test_published_views_hold_only_what_the_anonymous_audience_may_see(
+        recs: list[Record], audience: Audience, unknown_as: Security) -> None:
+    from fedcat.harvester.grouping import groups_of
+    from fedcat.harvester.pipeline.publishing import public_view
+
+    caller = Caller(audience, unknown_as=unknown_as)  # the catalog's anonymous audience
+    expected = oracle_groups(recs, caller, "", {})
+    views = {g.key: public_view(g, caller.visibility) for g in groups_of(recs)}
+    assert {k: list(v.members) for k, v in views.items() if v.members} == {
+        k: [m.id for m in ms] for k, ms in expected.items()}
+    for key, view in views.items():  # a dataset with nothing visible is published as gone, naming no member
+        if key not in expected:
+            assert view.members == () and view.view_hash is None and view.sets == ()

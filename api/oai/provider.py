@@ -209,7 +209,7 @@ class Provider:
         record.append(self._header(item))
         if not item.deleted and item.records:
             metadata = etree.SubElement(record, f"{{{OAI}}}metadata")
-            metadata.append(FORMATS[prefix].write(item))
+            metadata.append(FORMATS[prefix].write(item, self.repo.base_url.removesuffix("/oai")))
         return record
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from fedcat.index import terms
+from fedcat.index import dictionary, terms
 
 from ..config_schema import Config, SourceConfig
 from ..model import Record
@@ -38,9 +38,10 @@ class Maintenance:
         self.holder = holder
 
     def write_terms(self) -> int:
-        """Mine the bilingual term table from the stored records and write it into the store, where every
-        process's searches read it (:mod:`fedcat.index.terms`); how many terms it holds."""
-        table = terms.mine(self.store.records.iter_records())
+        """Mine the bilingual term table from the stored records, complete it from the dictionary, and write
+        it into the store, where every process's searches read it (:mod:`fedcat.index.terms`); how many
+        terms it holds."""
+        table = terms.mine(self.store.records.iter_records(), dictionary.cedict())
         version = self.store.terms.save(terms.dumps(table))
         log.info("term table: %d terms written to the record store (version %d)", len(table), version)
         return len(table)
