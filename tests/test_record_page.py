@@ -113,3 +113,15 @@ def test_every_shipped_rule_and_every_kind_has_a_label_in_both_languages() -> No
             assert label and label != rule.config.id, rule.config.id
     assert {t.label for t in Tier} | {"embargo"} <= set(TIERS)
     assert all(zh and en for zh, en in EXACT.values())
+
+
+def test_the_record_page_links_its_other_formats_and_each_link_answers_in_it(cat: Catalog) -> None:
+    client = Client(create_app(cat))
+    html = client.get("/record/lab:open", params={"lang": "en"}).text
+    links = re.findall(r'<a href="\?format=([\w-]+)" type="([^"]+)">', html)
+    alternates = re.findall(r'<link rel="alternate" type="([^"]+)" href="\?format=([\w-]+)"', html)
+    assert "Metadata in other formats" in html and len(links) == 7
+    assert sorted((t, f) for f, t in links) == sorted(alternates)
+    for name, media in links:
+        resp = client.get("/record/lab:open", params={"format": name})
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith(media), name

@@ -110,6 +110,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "version": ("版本", "Version"), "language": ("语种", "Language"), "landing": ("数据集页面", "Landing page"),
     "access_url": ("数据获取地址", "Access URL"), "identifiers": ("标识符", "Identifiers"),
     "centers_providing": ("提供此数据集的数据中心", "Centers providing this dataset"),
+    "other_formats": ("其他格式的元数据", "Metadata in other formats"),
     "cite": ("引用", "Cite"), "citation_gbt": ("GB/T 7714 引用格式", "Citation (GB/T 7714)"),
     "bibtex": ("BibTeX", "BibTeX"), "links_withheld": ("访问链接仅向注册用户显示。",
                                                        "Access links are shown to registered users."),
