@@ -19,7 +19,20 @@ from fedcat.harvester.version import VERSION
 from fedcat.index.base import FACETS, MAX_PAGE_SIZE, SearchQuery, SearchResult, Sort
 from fedcat.index.errors import IndexBackendError
 
-from . import docs_ui, errors, export, metrics, officer, openapi, prometheus, records, review, sitemap, web
+from . import (
+    dcat_catalog,
+    docs_ui,
+    errors,
+    export,
+    metrics,
+    officer,
+    openapi,
+    prometheus,
+    records,
+    review,
+    sitemap,
+    web,
+)
 from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
@@ -63,12 +76,14 @@ def create_app(catalog: Catalog) -> FastAPI:
     app.include_router(web.router)
     app.include_router(sitemap.router)
     app.include_router(oai_route.router)
+    app.include_router(dcat_catalog.router)
 
     @app.get("/api/v1", include_in_schema=False)
     def api_root() -> dict[str, Any]:
         return {"search": "/api/v1/search", "export": "/api/v1/export", "records": "/api/v1/records/{id}",
                 "sources": "/api/v1/sources", "harvests": "/api/v1/harvests", "whoami": "/api/v1/whoami",
-                "centers": "/api/v1/centers", "ranking": "/api/v1/metrics/ranking", "suggest": "/api/v1/suggest"}
+                "centers": "/api/v1/centers", "ranking": "/api/v1/metrics/ranking", "suggest": "/api/v1/suggest",
+                "catalog": "/api/v1/catalog", "oai": "/oai"}
 
     @app.get("/api/v1/search", summary="Search the catalog")
     def search(

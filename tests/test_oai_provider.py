@@ -371,3 +371,41 @@ def test_a_second_catalog_harvests_the_provider_in_oai_datacite(oai: Oai, tmp_pa
             assert got[some].provenance is not None and got[some].provenance.metadata_prefix == "oai_datacite"
         finally:
             second.close()
+
+
+def test_the_public_catalog_as_a_paged_dcat_catalog(oai: Oai, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rdflib import Graph, Namespace, URIRef
+    from rdflib.namespace import DCAT, RDF
+
+    from fedcat.api import dcat_catalog
+
+    hydra = Namespace("http://www.w3.org/ns/hydra/core#")
+    monkeypatch.setattr(dcat_catalog, "PAGE_SIZE", 60)
+    hide(oai, [r.id for r in oai.catalog.store.records.iter_records() if not r.deleted][:2])
+    want = {m for members in public_members(oai.catalog).values() for m in members}
+
+    async def get(path: str, **params: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=oai.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(path, params=params or None)  # a path's own query stays
+
+    seen: set[str] = set()
+    url: str | None = "http://test/api/v1/catalog"
+    pages = 0
+    while url and pages < 20:
+        resp = asyncio.run(get(url.removeprefix("http://test")))
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/turtle")
+        graph = Graph().parse(data=resp.text, format="turtle")
+        catalog = URIRef("http://test/api/v1/catalog")
+        assert (catalog, RDF.type, DCAT.Catalog) in graph
+        seen |= {str(d).rsplit("/record/", 1)[1] for d in graph.objects(catalog, DCAT.dataset)}
+        view = graph.value(catalog, hydra.view)
+        following = graph.value(view, hydra.next)
+        url = str(following) if following else None
+        pages += 1
+    assert pages >= 2 and seen == want  # every public record once, none of the hidden ones
+    for fmt, syntax in (("rdfxml", "xml"), ("jsonld", "json-ld")):
+        resp = asyncio.run(get("/api/v1/catalog", format=fmt, page="2"))
+        assert Graph().parse(data=resp.text, format=syntax).value(URIRef("http://test/api/v1/catalog"), RDF.type)
+    resp = asyncio.run(get("/api/v1/catalog", format="n3"))
+    assert resp.status_code == 400 and resp.json()["error"]["parameter"] == "format"

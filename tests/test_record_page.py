@@ -118,8 +118,8 @@ def test_every_shipped_rule_and_every_kind_has_a_label_in_both_languages() -> No
 def test_the_record_page_links_its_other_formats_and_each_link_answers_in_it(cat: Catalog) -> None:
     client = Client(create_app(cat))
     html = client.get("/record/lab:open", params={"lang": "en"}).text
-    links = re.findall(r'<a href="\?format=([\w-]+)" type="([^"]+)">', html)
-    alternates = re.findall(r'<link rel="alternate" type="([^"]+)" href="\?format=([\w-]+)"', html)
+    links = re.findall(r'<a href="/record/lab%3Aopen\?format=([\w-]+)" type="([^"]+)">', html)
+    alternates = re.findall(r'<link rel="alternate" type="([^"]+)" href="/record/lab%3Aopen\?format=([\w-]+)"', html)
     assert "Metadata in other formats" in html and len(links) == 7
     assert sorted((t, f) for f, t in links) == sorted(alternates)
     for name, media in links:

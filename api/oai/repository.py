@@ -13,6 +13,7 @@ from fedcat.harvester.store import RecordStore
 from fedcat.harvester.store.published import PublishedRow
 
 from ..audience import Caller
+from ..formats.view import caller_view
 from .published import ListFilter, PublishedItem
 
 #: Names of the parent sets (the set hierarchy's first level).
@@ -58,8 +59,6 @@ class StorePublished:
                 rec = self.store.records.get_visible(rec_id, self.visibility.allows)
                 if rec is None or rec.deleted:
                     continue
-                if not self.caller.sees_links(rec.access.security):  # withheld from the public
-                    rec.landing_page = rec.access_url = None
-                records.append(rec)
+                records.append(caller_view(rec, self.caller.sees_links(rec.access.security)))  # links withheld
         deleted = row.deleted or (with_records and not records)
         return PublishedItem(row.key, row.datestamp, deleted, row.sets, records)

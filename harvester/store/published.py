@@ -82,6 +82,15 @@ class Publication:
         """Datasets the public sees (as last published)."""
         return [r["key"] for r in self._conn.read("SELECT key FROM published WHERE deleted = 0")]
 
+    def live_page(self, offset: int, limit: int) -> list[PublishedRow]:
+        """Datasets the public sees, in key order, ``limit`` from ``offset`` (the catalog document's pages)."""
+        rows = self._conn.read("SELECT key, datestamp, deleted, members_json FROM published WHERE deleted = 0"
+                               " ORDER BY key LIMIT ? OFFSET ?", (limit, offset))
+        return [_row(r) for r in rows]
+
+    def live_count(self) -> int:
+        return int(self._conn.read("SELECT COUNT(*) AS n FROM published WHERE deleted = 0")[0]["n"])
+
     def earliest(self) -> str | None:
         rows = self._conn.read("SELECT MIN(datestamp) AS first FROM published")
         return rows[0]["first"] if rows and rows[0]["first"] else None
