@@ -96,3 +96,32 @@ def test_harvest_survives_the_writer_process_dying_and_indexes_everything(
     assert cat.store.indexing.pending() == []  # the catch-up re-sent what the dead child never committed
     assert search_ids(cat) == live
     assert cat.index._remote is not None and cat.index._remote._proc is None  # stopped when the harvest ended
+
+
+def test_an_index_cleared_and_refilled_keeps_every_group(tmp_path: Path) -> None:
+    """A writer that cleared the index, then only removed groups (records that may not be indexed), lost
+    the first document of a group it added after its next clear."""
+    from fedcat.harvester.model import Access, GeoScope, LangText, Security
+    from fedcat.index.base import EVERYTHING
+
+    def rec(i: int, doi: str | None, level: Security, source: str = "s",
+            geo: GeoScope = GeoScope.INTERNATIONAL) -> Record:
+        r = Record(id=f"{source}:{i}", source_id=source, local_id=str(i), titles=[LangText("冰川 glacier")],
+                   access=Access(security=level, geo_scope=geo))
+        r.identifiers.doi = doi
+        return r
+
+    gated = [rec(0, "10.1/b", Security.CORE), rec(1, "10.1/b", Security.SECRET, "t"), rec(2, None, Security.SECRET),
+             rec(3, "10.1/a", Security.SECRET)]
+    shown = [rec(10, "10.1/a", Security.GENERAL), rec(11, "10.1/a", Security.SENSITIVE, "t", GeoScope.DOMESTIC),
+             rec(12, "10.1/b", Security.GENERAL, "t"), rec(13, "10.1/b", Security.SENSITIVE, "u")]
+    index = EmbeddedIndex(tmp_path / "index")
+    try:
+        index.clear()
+        index.upsert(gated)  # removes the groups: nothing of them may be indexed
+        index.clear()
+        index.upsert(shown)
+        assert index.count() == 2
+        assert index.search(SearchQuery(text="", visibility=EVERYTHING)).total == 2
+    finally:
+        index.close()
