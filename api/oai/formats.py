@@ -68,7 +68,8 @@ def oai_dc(item: PublishedItem, base_url: str) -> etree._Element:
     for identifier in _identifiers(item.records):
         add("identifier", identifier)
     add("language", lead.language)
-    add("rights", f"info:eu-repo/semantics/{_eu_repo_access(lead)}")
+    if access := _eu_repo_access(lead):
+        add("rights", f"info:eu-repo/semantics/{access}")
     add("rights", lead.licence.normalised or lead.licence.raw)
     for rec in item.records:
         add("source", rec.center_zh or rec.source_id)
@@ -84,10 +85,11 @@ def _identifiers(records: list[Record]) -> list[str]:
     return out
 
 
-def _eu_repo_access(rec: Record) -> str:
-    """The openness level as the access-rights vocabulary aggregators read (info:eu-repo/semantics)."""
+def _eu_repo_access(rec: Record) -> str | None:
+    """The openness level as the access-rights vocabulary aggregators read (info:eu-repo/semantics); none
+    when the level is unknown."""
     return {"open": "openAccess", "embargoed": "embargoedAccess", "registered": "restrictedAccess",
-            "conditional": "restrictedAccess"}.get(rec.access.openness.value, "closedAccess")
+            "conditional": "restrictedAccess", "metadata_only": "closedAccess"}.get(rec.access.openness.value)
 
 
 def _xml_text(value: str) -> str:
