@@ -277,3 +277,48 @@ def test_published_views_hold_only_what_the_anonymous_audience_may_see(
     for key, view in views.items():  # a dataset with nothing visible is published as gone, naming no member
         if key not in expected:
             assert view.members == () and view.view_hash is None and view.sets == ()
+
+
+# -- the sitemap lists exactly the records the anonymous audience may see ------------------------------
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=records_with_duplicates(), audience=st.sampled_from(list(Audience)),
+       unknown_as=st.sampled_from([Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT]))
+def test_the_sitemap_lists_exactly_what_the_anonymous_audience_may_see(
+        index: EmbeddedIndex, recs: list[Record], audience: Audience, unknown_as: Security) -> None:
+    from types import SimpleNamespace
+
+    from fedcat.api.sitemap import public_ids
+
+    index.clear()
+    index.upsert(recs)
+    caller = Caller(audience, unknown_as=unknown_as)
+    listed = list(public_ids(SimpleNamespace(index=index), caller))  # type: ignore[arg-type]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == {r.id for r in oracle(recs, caller, "", {})}
+
+
+# -- every record format leaves out the links a caller may not follow ----------------------------------
+
+LANDING = "https://landing.example.cn/ds/"
+
+
+@settings(max_examples=40, deadline=None)
+@given(recs=records(), audience=st.sampled_from(list(Audience)),
+       unknown_as=st.sampled_from([Security.GENERAL, Security.SENSITIVE, Security.IMPORTANT]))
+def test_no_format_carries_a_link_the_caller_may_not_follow(recs: list[Record], audience: Audience,
+                                                            unknown_as: Security) -> None:
+    from fedcat.api.formats.negotiation import RECORD_FORMATS
+    from fedcat.api.formats.render import render
+    from fedcat.api.formats.view import caller_view
+
+    caller = Caller(audience, unknown_as=unknown_as)
+    for rec in recs:
+        rec.landing_page = f"{LANDING}{rec.local_id}"
+        rec.access_url = f"{LANDING}{rec.local_id}/files"
+        allowed = caller.sees_links(rec.access.security)
+        view = caller_view(rec, allowed)
+        for fmt in RECORD_FORMATS:
+            out = render(fmt, view, "http://catalog.test")
+            text = out.decode("utf-8") if isinstance(out, bytes) else out
+            assert (LANDING in text) <= allowed, (fmt.name, rec.access.security, audience)
