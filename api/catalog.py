@@ -85,6 +85,7 @@ class Catalog:
         harvester = Harvester(config, store, index)
         # what the public sees is published as it is indexed (the OAI-PMH provider serves it)
         harvester.feeder.publish_as = visibility_for(config.api.anonymous_audience, config.api.unknown_security)
+        harvester.feeder.subject_areas = {s.id: s.subject_area for s in config.sources if s.subject_area}
         harvester.after_run = SnapshotAfterRun(store, config, lambda: harvester.clock())
         harvester.feeder.check()
         return cls(config=config, store=store, index=index, harvester=harvester)

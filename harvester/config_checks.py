@@ -64,6 +64,9 @@ def _check_source(src: SourceConfig, i: int) -> None:
         _check_cron(src.schedule, f"sources[{i}].schedule")
     if src.overlap_days < 0:
         raise ConfigError("must be 0 or more", key=f"sources[{i}].overlap_days")
+    if src.subject_area is not None and not re.match(r"^[a-z][a-z0-9-]{0,63}$", src.subject_area):
+        raise ConfigError(f"{src.subject_area!r} is not a subject area name (lower-case letters, digits and '-', "
+                          "such as earth-science)", key=f"sources[{i}].subject_area")
     key = f"sources[{i}].profile"
     if src.protocol is Protocol.OAIPMH and src.profile is not None:
         raise ConfigError("only for protocol rest, ckan, dataverse or datacite", key=key)

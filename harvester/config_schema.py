@@ -189,6 +189,9 @@ class SourceConfig:
     """JSON APIs: a shipped profile's name or a YAML file (relative to the config file)."""
     query: Dict[Str] = field(default_factory=dict)
     """JSON APIs: extra parameters for every listing request."""
+    subject_area: Str | None = None
+    """The discipline the center covers (``earth-science``, ``life-science``): its datasets are in the
+    OAI-PMH set ``area:<subject_area>``."""
 
 
 @dataclass(config=SCHEMA)

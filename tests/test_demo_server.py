@@ -327,6 +327,7 @@ def test_source_configs(fed: DemoFederation) -> None:
         "protocol": "oaipmh",
         "url": fed.servers["meteo"].url,
         "metadata_prefix": "oai_dc",
+        "subject_area": "atmospheric-science",
     }
     assert all(c["metadata_prefix"] == "oai_datacite" for c in configs if c["id"] != "meteo")
     assert all(str(c["url"]).startswith("http://127.0.0.1:") for c in configs)

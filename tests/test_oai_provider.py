@@ -82,7 +82,7 @@ class Oai:
 @pytest.fixture
 def oai(oai_server: OAIServer, catalog_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Oai]:
     monkeypatch.setattr(oai_provider, "PAGE_SIZE", 40)
-    cat = catalog_factory([source_for(oai_server, "example", policy={})],
+    cat = catalog_factory([source_for(oai_server, "example", policy={}, subject_area="earth-science")],
                           oai={"admin_emails": ["data@catalog.example.cn"], "identifier_domain": "catalog.example.cn"})
     cat.harvester.harvest()
     yield Oai(cat)
@@ -145,7 +145,7 @@ def test_identify_and_formats_and_sets(oai: Oai) -> None:
     assert "oai_dc" in [f.findtext("o:metadataPrefix", namespaces=NS) for f in formats]
 
     specs = [s.findtext("o:setSpec", namespaces=NS) for s in oai.call(verb="ListSets").findall("o:ListSets/o:set", NS)]
-    assert "center" in specs and "center:example" in specs and "openness" in specs
+    assert "center" in specs and "center:example" in specs and "openness" in specs and "area:earth-science" in specs
     assert any(s.startswith("openness:") for s in specs)
 
 
@@ -188,6 +188,8 @@ def test_get_record_and_selective_harvesting(oai: Oai) -> None:
     root = oai.call(verb="GetRecord", identifier=identifiers[0], metadataPrefix="oai_dc")
     assert root.find("o:GetRecord/o:record/o:header/o:identifier", NS).text == identifiers[0]
     assert oai.walk(set="center:example") and len(oai.walk(set="center")) == len(identifiers)
+    assert len(oai.walk(set="area:earth-science")) == len(identifiers) and len(oai.walk(set="area")) == len(identifiers)
+    assert oai.error(verb="ListIdentifiers", metadataPrefix="oai_dc", set="area:physics") == "noRecordsMatch"
     one = {h.findtext("o:identifier", namespaces=NS) for h in oai.walk(set="openness:open")}
     assert one and one < set(identifiers)
     stamp = oai.walk()[0].findtext("o:datestamp", namespaces=NS)

@@ -17,7 +17,7 @@ from ..formats.view import caller_view
 from .published import ListFilter, PublishedItem
 
 #: Names of the parent sets (the set hierarchy's first level).
-PARENT_SETS = {"center": "数据中心 Data centers", "openness": "开放程度 Openness"}
+PARENT_SETS = {"center": "数据中心 Data centers", "openness": "开放程度 Openness", "area": "学科领域 Subject areas"}
 
 
 class StorePublished:

@@ -48,6 +48,9 @@ def _every(n: int, fault: str) -> LandingFault:
 
 #: Centers that deposit some of their datasets with ScienceDB (``rest=True``).
 DEPOSITING = ("ncdc", "ngdc")
+#: The discipline of each demo center (``sources[].subject_area``: the OAI-PMH ``area:`` sets).
+SUBJECT_AREAS = {"ncdc": "earth-science", "ngdc": "life-science", "meteo": "atmospheric-science",
+                 "marine": "marine-science", "hep": "physics"}
 
 #: ``link_faults=True``: landing pages that hide behind a login (marine) or are gone (meteo),
 #: although their records are declared open: what the link checker is for.
@@ -146,6 +149,7 @@ class DemoFederation:
                     "protocol": "oaipmh",
                     "url": server.url,
                     "metadata_prefix": "oai_datacite" if "oai_datacite" in center.metadata_formats else "oai_dc",
+                    "subject_area": SUBJECT_AREAS.get(center.id),
                 }
             )
         for name, rest_server in self.rest_servers.items():

@@ -52,6 +52,8 @@ class IndexFeeder:
         self.failure: str | None = None
         #: The public's visibility: when set, the groups sent to the index are published too.
         self.publish_as: Visibility | None = None
+        #: Each source's subject area (``sources[].subject_area``), for the published ``area:`` sets.
+        self.subject_areas: dict[str, str] = {}
 
     def stage(self, outcomes: Iterable[tuple[Record, Outcome]]) -> None:
         """Stage a page's changes in the index; commit them in batches (commits are costly)."""
@@ -88,7 +90,7 @@ class IndexFeeder:
 
     def _publish(self, keys: Sequence[str], groups: Sequence[DatasetGroup]) -> None:
         assert self.publish_as is not None
-        publish_keys(self.store, keys, groups, self.publish_as)
+        publish_keys(self.store, keys, groups, self.publish_as, self.subject_areas)
 
     def _published_too(self, groups: Iterable[DatasetGroup]) -> Iterator[DatasetGroup]:
         """``groups`` as they pass, published in batches; then every dataset published before and not among
@@ -104,9 +106,9 @@ class IndexFeeder:
             batch.append(group)
             yield group
             if len(batch) >= PUBLISH_BATCH:
-                publish_groups(self.store, batch, visibility)
+                publish_groups(self.store, batch, visibility, self.subject_areas)
                 batch = []
-        publish_groups(self.store, batch, visibility)
+        publish_groups(self.store, batch, visibility, self.subject_areas)
         gone = [k for k in self.store.published.live_keys() if k not in seen]
         publish_keys(self.store, gone, [], visibility)
 

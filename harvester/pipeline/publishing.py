@@ -2,7 +2,8 @@
 store's groups, seen through the public's visibility, become :class:`~..store.published.PublicView` s.
 
 The view of a group is its members the public may see, in the group's order (the lead first), the sets
-they put it in (``center:<source id>`` for each member's source, ``openness:<level>`` of the lead) and a
+they put it in (``center:<source id>`` for each member's source, ``area:<subject area>`` of those sources
+that name one, ``openness:<level>`` of the lead) and a
 hash of what a harvester would be sent (the members' records, the sets). The feeder publishes the groups
 it sends to the index, in the same step; ``fedcat reindex`` publishes every group.
 """
@@ -10,7 +11,7 @@ it sends to the index, in the same step; ``fedcat reindex`` publishes every grou
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from fedcat.index.base import Visibility
 
@@ -23,11 +24,14 @@ from ..store.published import PublicView
 UNPUBLISHED = frozenset({"provenance", "raw_ref", "content_hash", "datestamp"})
 
 
-def public_view(group: DatasetGroup, visibility: Visibility) -> PublicView:
+def public_view(group: DatasetGroup, visibility: Visibility, areas: Mapping[str, str] | None = None) -> PublicView:
+    """``areas``: each source's subject area (``sources[].subject_area``), for the ``area:`` sets."""
     members = [m for m in group.members if not m.deleted and visibility.allows_record(m)]
     if not members:
         return PublicView(group.key)
-    sets = sorted({f"center:{m.source_id}" for m in members} | {f"openness:{members[0].access.openness.value}"})
+    areas = areas or {}
+    sets = sorted({f"center:{m.source_id}" for m in members} | {f"openness:{members[0].access.openness.value}"}
+                  | {f"area:{areas[m.source_id]}" for m in members if m.source_id in areas})
     digest = hashlib.sha256()
     for member in members:  # what a harvester is sent: not when or by which run it was harvested
         shown = {k: v for k, v in member.to_dict().items() if k not in UNPUBLISHED}
@@ -38,15 +42,16 @@ def public_view(group: DatasetGroup, visibility: Visibility) -> PublicView:
 
 
 def publish_keys(store: RecordStore, keys: Sequence[str], groups: Sequence[DatasetGroup],
-                 visibility: Visibility) -> int:
+                 visibility: Visibility, areas: Mapping[str, str] | None = None) -> int:
     """Publish the groups a change touched: ``groups`` as they are now; a key among ``keys`` without a
     group has no live member left (its dataset is gone, or merged into another)."""
     by_key = {g.key: g for g in groups}
-    views = [public_view(by_key[k], visibility) if k in by_key else PublicView(k) for k in sorted(set(keys))]
-    views += [public_view(g, visibility) for k, g in by_key.items() if k not in set(keys)]
+    views = [public_view(by_key[k], visibility, areas) if k in by_key else PublicView(k) for k in sorted(set(keys))]
+    views += [public_view(g, visibility, areas) for k, g in by_key.items() if k not in set(keys)]
     return store.published.apply(views) if views else 0
 
 
-def publish_groups(store: RecordStore, groups: Sequence[DatasetGroup], visibility: Visibility) -> int:
+def publish_groups(store: RecordStore, groups: Sequence[DatasetGroup], visibility: Visibility,
+                   areas: Mapping[str, str] | None = None) -> int:
     """Publish these groups (read by the caller: a rebuild walks them all)."""
-    return store.published.apply([public_view(g, visibility) for g in groups]) if groups else 0
+    return store.published.apply([public_view(g, visibility, areas) for g in groups]) if groups else 0
