@@ -17,7 +17,7 @@ from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
 from .audience import Caller
-from .deps import catalog_of
+from .deps import caller_of, catalog_of
 from .errors import BadParameter
 from .formats import dcat
 from .oai.repository import StorePublished
@@ -35,6 +35,7 @@ SYNTAXES = {"turtle": ("turtle", "text/turtle"), "rdfxml": ("xml", "application/
 @router.get("/api/v1/catalog", summary="The public catalog as a paged DCAT-AP dcat:Catalog (Turtle, RDF/XML, JSON-LD)")
 def catalog_document(request: Request, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
                      fmt: Annotated[str | None, Query(alias="format", max_length=20)] = None) -> Response:
+    caller_of(request)  # a key sent must be valid, as on every route (the document is the public's whatever it is)
     name = fmt or _from_accept(request.headers.get("accept", ""))
     if name not in SYNTAXES:
         raise BadParameter(f"unknown format {name!r} (known: {', '.join(SYNTAXES)})", parameter="format")
