@@ -94,8 +94,10 @@ class _Senses:
         self.english: dict[str, list[str]] = {}  # headword → its English terms, common senses first
         self.chinese: dict[str, list[tuple[int, str]]] = {}  # English term → (sense rank, headword)
         for word, definitions in dictionary:
+            if not 2 <= len(word) <= MAX_HEADWORD:  # folding keeps the length: skip before folding
+                continue
             zh = term_key(word)
-            if not 2 <= len(zh) <= MAX_HEADWORD or not is_cjk(zh):
+            if not is_cjk(zh):
                 continue
             for rank, en in enumerate(d for d in map(definition_term, definitions[:MAX_DEFINITIONS]) if d):
                 if en not in self.english.setdefault(zh, []):
@@ -141,7 +143,7 @@ def definition_term(definition: str) -> str | None:
     words = text.split()
     if not words or len(words) > MAX_WORDS or not _ENGLISH.match(text):
         return None
-    return term_key(text)
+    return " ".join(words)  # lower-case ASCII letters: already as term_key writes it
 
 
 def dumps(table: TermTable) -> str:
