@@ -79,6 +79,14 @@ def test_fedcat_demo_harvests_the_json_centers_too(tmp_path: Path) -> None:
             text = rec.descriptions[0].value
             assert re.search(r"<\d", text) and not text.rstrip().endswith(("<", "误差")), text
             assert len(text) > text.index("<") + 10  # the sentence after "<5%" is there
+        # datasets the centers deposited with ScienceDB are one hit with both sources, also those the
+        # center knows by its CSTR only (ScienceDB's copy has a DOI and that CSTR)
+        hits = catalog.index.search(SearchQuery(text="", filters={"source": ["sciencedb"]}, size=100, facets=()))
+        both = [h for h in hits.hits if {s["source_id"] for s in h.doc["sources"]} & {"ncdc", "ngdc"}]
+        assert both, "no dataset deposited by a center shows both sources"
+        centers = {s["id"]: s for h in both for s in h.doc["sources"] if s["source_id"] != "sciencedb"}
+        cstr_only = [i for i in centers if (r := catalog.store.records.get(i)) and not r.identifiers.doi]
+        assert cstr_only, "no deposit joined through the CSTR alone"
     finally:
         catalog.close()
 
