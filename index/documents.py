@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from fedcat.harvester.model import GATED_SECURITY, Record, pick_lang
@@ -176,7 +177,14 @@ _SHOWN = ("title", "title_en", "description", "description_en")
 
 def _fold_aligned(text: str) -> str:
     """Fold character by character (case, accents, script) so offsets stay aligned with ``text``."""
-    return simplified("".join((fold(ch) or ch)[:1] if ch.isalpha() else ch for ch in text))
+    if text.isascii():  # the common English text: lower case is its whole fold
+        return text.lower()
+    return simplified("".join(map(_fold_char, text)))
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    return (fold(ch) or ch)[:1] if ch.isalpha() else ch
 
 
 def display_highlights(display: dict[str, Any], search: SearchQuery) -> dict[str, list[str]]:
