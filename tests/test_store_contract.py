@@ -488,3 +488,29 @@ def test_published_views(any_store: RecordStore) -> None:
     assert p.count(None, None, "center") == 2 and p.count(None, None, "cent") == 0
     assert p.count("2026-01-04T00:00:00Z", None, None) == 1 and p.count(None, "2026-01-03T00:00:00Z", None) == 1
     assert p.get("doi:never") is None and p.set_specs() == ["center:lab", "center:other", "openness:open"]
+
+
+def test_walking_the_groups_reads_a_batch_not_the_rest_of_the_store(tmp_path: Path) -> None:
+    """Each batch of the group walk (reindex, rebuild) is one index range from where the last one ended:
+    its cost does not grow with the store (SQLite read the whole rest of the table for an OR of keys)."""
+    s = RecordStore(tmp_path / "records.sqlite3")
+    try:
+        for page in range(6):
+            s.store_page(started(s), [item(rec("lab", f"{page}.{i:04d}", doi=f"10.1/{page}.{i}"), b"x")
+                                      for i in range(1000)], checkpoint=None)
+        s.connection.db.execute("ANALYZE")  # the statistics a store that has lived a while has
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+
+        walk = s.indexing.iter_groups(batch=50)
+        for _ in range(3000):  # halfway through the store
+            next(walk)
+        s.connection.db.set_progress_handler(count, 100)  # called every 100 virtual-machine steps
+        following = [next(walk) for _ in range(50)]
+        s.connection.db.set_progress_handler(None, 0)
+        assert len(following) == 50 and steps[0] < 100, steps[0]  # a batch of 50 rows, not the 3,000 left
+    finally:
+        s.close()

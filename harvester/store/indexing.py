@@ -151,8 +151,8 @@ class Indexing:
         while True:
             rows = self._conn.read(
                 "SELECT id, group_key, record_json FROM records WHERE deleted = 0 AND group_key IS NOT NULL"
-                " AND record_json IS NOT NULL AND (group_key > ? OR (group_key = ? AND id > ?))"
-                " ORDER BY group_key, id LIMIT ?", (last_key, last_key, last_id, batch))
+                " AND record_json IS NOT NULL AND (group_key, id) > (?, ?)"  # a row value: one index range
+                " ORDER BY group_key, id LIMIT ?", (last_key, last_id, batch))
             if not rows:
                 break
             for row in rows:
