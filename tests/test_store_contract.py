@@ -414,6 +414,24 @@ def test_retag_stores_new_tags(any_store: RecordStore) -> None:
     assert s.records.raw("lab:a") is not None, "new tags keep the payload"
 
 
+def test_retag_never_writes_back_content_a_harvest_replaced(any_store: RecordStore) -> None:
+    """Tags computed on a record read before a harvest rewrote it are not written over the harvest's
+    newer content (nor over its tombstone): the record is named for the caller to read again."""
+    s = any_store
+    s.store_page(started(s), [item(rec("lab", "a"), b"x"), item(rec("lab", "b"), b"x")], checkpoint=None)
+    stale_a, stale_b = s.records.get("lab:a"), s.records.get("lab:b")
+    assert stale_a is not None and stale_b is not None
+    s.store_page(started(s), [item(rec("lab", "a", "Glacier mass balance, revised"), b"y")], checkpoint=None)
+    s.records.tombstone(["lab:b"])
+    stale_a.access.security = stale_b.access.security = Security.SENSITIVE
+    changed: list[str] = []
+    assert s.records.retag([stale_a, stale_b], changed=changed) == []
+    assert changed == ["lab:a", "lab:b"]
+    now = s.records.get("lab:a")
+    assert now is not None and now.titles[0].value == "Glacier mass balance, revised"
+    assert s.records.current_security("lab:a") != "sensitive" and s.records.get("lab:b") is None
+
+
 def test_identity_and_schema_version(request: pytest.FixtureRequest, any_store: RecordStore) -> None:
     s = any_store
     assert s.backend == request.node.callspec.params["any_store"]

@@ -22,6 +22,9 @@ from .mapper import map_raw
 
 log = logging.getLogger(__name__)
 
+#: How often re-tagging reads again a record that a harvest rewrote in the meantime.
+RETAG_ATTEMPTS = 3
+
 
 class Maintenance:
     """Re-mapping and re-tagging of stored records; ``tagger_for`` gives a source's tagger as of
@@ -107,16 +110,23 @@ class Maintenance:
     def _store_retagged(self, records: Sequence[Record]) -> list[tuple[Record, Outcome]]:
         taggers: dict[str, SourceTagger] = {}
         configured = {s.id: s for s in self.config.sources}
-        kept: list[Record] = []
-        for rec in records:
-            source = configured.get(rec.source_id)
-            if source is None:
-                log.warning("%s: its source is no longer configured; tags left as they are", rec.id)
-                continue
-            if rec.source_id not in taggers:
-                taggers[rec.source_id] = self._tagger_for(source)
-            taggers[rec.source_id].tag(rec)
-            kept.append(rec)
-        outcomes = self.store.records.retag(kept)
+        outcomes: list[tuple[Record, Outcome]] = []
+        for _ in range(RETAG_ATTEMPTS):
+            kept: list[Record] = []
+            for rec in records:
+                source = configured.get(rec.source_id)
+                if source is None:
+                    log.warning("%s: its source is no longer configured; tags left as they are", rec.id)
+                    continue
+                if rec.source_id not in taggers:
+                    taggers[rec.source_id] = self._tagger_for(source)
+                taggers[rec.source_id].tag(rec)
+                kept.append(rec)
+            changed: list[str] = []
+            outcomes += self.store.records.retag(kept, changed=changed)
+            if not changed:
+                break
+            # a harvest rewrote these since they were read: tag what it wrote
+            records = [r for r in (self.store.records.get(i) for i in changed) if r is not None]
         self.feeder.catch_up()
         return outcomes

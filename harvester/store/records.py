@@ -152,18 +152,30 @@ class Records:
             _set_identifiers(db, rec, [])
         return Outcome.GATED
 
-    def retag(self, records: Sequence[Record]) -> list[tuple[Record, Outcome]]:
-        """Store new tags of stored records (overrides, lifted embargoes); changed ones become pending."""
+    def retag(self, records: Sequence[Record], *, changed: list[str] | None = None) -> list[tuple[Record, Outcome]]:
+        """Store new tags of stored records (overrides, lifted embargoes); changed ones become pending.
+
+        Each record is written only if the store still holds the content it was read with (its
+        ``content_hash``): a record a harvest rewrote, or deleted, since it was read is left as the harvest
+        wrote it, not overwritten with the older content, and its id goes to ``changed`` (the caller
+        reads it again and tags that)."""
         ts = self._conn.now()
         out: list[tuple[Record, Outcome]] = []
         try:
             with self._conn.transaction() as db:
-                before = _Before.read(db, [r.id for r in records])
+                current = []
                 for rec in records:
-                    row = db.execute("SELECT last_seen_run FROM records WHERE id=?", (rec.id,)).fetchone()
-                    run_id = row["last_seen_run"] if row else None
+                    row = db.execute("SELECT last_seen_run, content_hash, deleted FROM records WHERE id=?",
+                                     (rec.id,)).fetchone()
+                    if row is not None and (row["deleted"] or row["content_hash"] != rec.content_hash):
+                        if changed is not None:
+                            changed.append(rec.id)
+                        continue
+                    current.append((rec, row["last_seen_run"] if row else None))
+                before = _Before.read(db, [r.id for r, _ in current])
+                for rec, run_id in current:
                     out.append((rec, self._upsert(db, PageItem(rec, None), run_id, ts)))
-                regroup(db, [r.id for r in records], before)
+                regroup(db, [r.id for r, _ in current], before)
         except self._conn.errors as exc:
             raise StoreError(f"cannot store new tags: {exc}") from exc
         return out
