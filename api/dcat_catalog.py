@@ -53,8 +53,8 @@ def catalog_document(request: Request, page: Annotated[int, Query(ge=1, le=1_000
     graph.add((me, FOAF.homepage, URIRef(f"{base}/")))
     graph.add((me, HYDRA.totalItems, Literal(total)))
     for row in catalog.store.published.live_page((page - 1) * size, size):
-        item = public.get(row.key)
-        for rec in item.records if item is not None and not item.deleted else []:
+        item = public.item(row, with_records=True)
+        for rec in [] if item.deleted else item.records:
             graph.add((me, DCAT.dataset, dcat.add_record(graph, rec, base)))
     view = URIRef(_page_url(me, page, name))
     graph.add((me, HYDRA.view, view))

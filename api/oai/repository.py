@@ -46,13 +46,14 @@ class StorePublished:
     def page(self, where: ListFilter, after: tuple[str, str] | None, limit: int, *,
              with_records: bool) -> Sequence[PublishedItem]:
         rows = self.store.published.page(where.from_, where.until, where.set_spec, after, limit)
-        return [self._item(r, with_records) for r in rows]
+        return [self.item(r, with_records) for r in rows]
 
     def get(self, key: str) -> PublishedItem | None:
         row = self.store.published.get(key)
-        return self._item(row, True) if row is not None else None
+        return self.item(row, True) if row is not None else None
 
-    def _item(self, row: PublishedRow, with_records: bool) -> PublishedItem:
+    def item(self, row: PublishedRow, with_records: bool) -> PublishedItem:
+        """A published row as an item, its records read and checked against the public's visibility."""
         records: list[Record] = []
         if with_records and not row.deleted:
             for rec_id in row.members:

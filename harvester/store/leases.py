@@ -126,6 +126,13 @@ class Leases:
         return db.execute("UPDATE leases SET expires_at = ? WHERE source_id = ? AND holder = ?",
                           (now + lease.seconds, lease.source_id, lease.holder)).rowcount == 1
 
+    @staticmethod
+    def attach_in(db: Db, lease: Lease, run_id: int) -> None:
+        """Name the run the lease is for, inside a transaction the caller holds (the run's start): a run
+        whose lease is live counts as running, whatever node its process is on."""
+        db.execute("UPDATE leases SET run_id = ? WHERE source_id = ? AND holder = ?",
+                   (run_id, lease.source_id, lease.holder))
+
     def release(self, lease: Lease) -> None:
         """Give the lease back (if still held)."""
         with self._conn.transaction() as db:

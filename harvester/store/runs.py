@@ -168,8 +168,7 @@ class Runs:
             )
             run.id = int(cur.fetchone()[0])
             if lease is not None:
-                db.execute("UPDATE leases SET run_id = ? WHERE source_id = ? AND holder = ?",
-                           (run.id, lease.source_id, lease.holder))
+                Leases.attach_in(db, lease, run.id)
         return run
 
     def finish_run(self, run: RunReport, status: RunStatus, *, newest_datestamp: str | None = None,
