@@ -20,6 +20,7 @@ from rich.text import Text
 from fedcat.harvester.config import Audience, Config
 from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
+from fedcat.harvester.version import VERSION
 from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
 
 from . import cli_metrics, cli_migrate, cli_officer, cli_schema, cli_status, logs
@@ -340,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "for China's national science data centers.")
     p.add_argument("--config", help=f"config file (default: $FEDCAT_CONFIG, else ./{DEFAULT_CONFIG})")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    p.add_argument("--version", action="version", version=f"fedcat {VERSION}")
     p.add_argument("--log-format", choices=logs.FORMATS, default="rich",
                    help="log lines on stderr: for people (rich, the default) or one JSON object a line (json)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
