@@ -10,7 +10,8 @@ facet counts never include what the caller may not see.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -206,6 +207,14 @@ class SearchIndex(abc.ABC):
         if chunk:
             total += self.upsert_groups(chunk).indexed
         return total
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A run of writes (a harvest, a catch-up). The index may keep what writing needs (the embedded
+        index's writer, and the lock that goes with it) from one write to the next until the last such
+        run ends. A write outside any run lets go of it once committed, so that another process (a
+        harvest beside ``fedcat serve``, one of several API workers) can write next."""
+        yield
 
     def idle(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Writes are over for now (a harvest ended): let go of what only writing needs."""

@@ -75,6 +75,8 @@ class EmbeddedIndex(SearchIndex):
         """``write_process``: write through a child process (:mod:`.writer`); needs a ``path``."""
         self._schema = _schema()
         self._lock = threading.Lock()
+        #: Runs of writes in progress (:meth:`writing`): while there is one, the writer is kept.
+        self._runs = 0
         self._writer: tantivy.IndexWriter | None = None
         self._remote: WriterProcess | None = WriterProcess(Path(path)) if write_process and path else None
         self._path = Path(path) if path is not None else None
@@ -155,15 +157,40 @@ class EmbeddedIndex(SearchIndex):
         self._index.reload()
 
     @contextmanager
-    def _writing(self, what: str) -> Iterator[None]:
+    def _writing(self, what: str, *, commits: bool = False) -> Iterator[None]:
         """tantivy reports a failed write (permission denied, a file gone, a full disk) as ValueError or
         OSError: it becomes the index error the pipeline handles (records stay pending), and the writer,
-        whose state is then unknown, is dropped; the next write opens another. Called with the lock held."""
+        whose state is then unknown, is dropped; the next write opens another. A write that ``commits``
+        outside a run of writes (:meth:`writing`) then lets go of the writer and its lock. Called with
+        the lock held."""
         try:
             yield
+            if commits and not self._runs:
+                self._close_writer()
         except (ValueError, OSError) as exc:
             self._drop_writer()
             raise IndexUnavailable(f"the embedded index could not {what}: {exc}") from exc
+
+    def _remote_commit(self) -> None:
+        assert self._remote is not None
+        self._remote.commit()
+        if not self._runs:
+            self._remote.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._lock:
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs -= 1
+                last = not self._runs
+                if last:
+                    self._close_writer()
+            if last and self._remote is not None:
+                self._remote.close()
 
     def _close_writer(self) -> None:
         writer, self._writer = self._writer, None
@@ -206,7 +233,7 @@ class EmbeddedIndex(SearchIndex):
         if self._remote is not None:
             return self._upsert_remote(list(groups), refresh)
         result = BulkResult()
-        with self._lock, self._writing("store documents"):
+        with self._lock, self._writing("store documents", commits=refresh):
             writer = self._get_writer()
             for group in groups:
                 writer.delete_documents_by_term("group", group.key)
@@ -225,7 +252,7 @@ class EmbeddedIndex(SearchIndex):
         assert self._remote is not None
         self._remote.upsert(groups)
         if refresh:
-            self._remote.commit()
+            self._remote_commit()
         result = BulkResult()
         for group in groups:
             indexed = sum(1 for m in group.members if indexable(m))
@@ -238,10 +265,10 @@ class EmbeddedIndex(SearchIndex):
             wanted = list(ids)
             self._remote.delete(wanted)
             if refresh:
-                self._remote.commit()
+                self._remote_commit()
             return BulkResult(deleted=len(wanted))
         result = BulkResult()
-        with self._lock, self._writing("delete documents"):
+        with self._lock, self._writing("delete documents", commits=refresh):
             writer = self._get_writer()
             for record_id in ids:
                 writer.delete_documents_by_term("member", record_id)
@@ -252,9 +279,9 @@ class EmbeddedIndex(SearchIndex):
 
     def flush(self) -> None:
         if self._remote is not None:
-            self._remote.commit()
+            self._remote_commit()
             return
-        with self._lock, self._writing("commit"):
+        with self._lock, self._writing("commit", commits=True):
             if self._writer is not None:
                 self._commit()
 

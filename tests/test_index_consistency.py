@@ -4,6 +4,7 @@ serving while the next one finishes the job."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pwd
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,26 @@ def test_an_index_lost_while_idle_is_refilled_not_trusted(oai_server: OAIServer,
     assert all(r.status.value == "succeeded" for r in reports)
     assert search_ids(again) == expected
     assert again.store.indexing.index_counts()[1] == 0
+
+
+def test_a_harvest_beside_a_serving_catalog_indexes_after_an_officer_override(
+        oai_server: OAIServer, catalog_factory: Any) -> None:
+    """`fedcat serve` and a harvest (cron, `fedcat schedule`) are two processes on one index. The serving
+    catalog writes once (an officer's override); the harvest that follows must still index what it
+    stores: the serving catalog let go of the index's writer after its write."""
+    serving: Catalog = catalog_factory([source_for(oai_server)])
+    serving.harvester.harvest()
+    first, changed = sorted(search_ids(serving))[:2]
+    serving.decisions.override(first, "security", "sensitive", by="li", reason="涉及重点区域")
+
+    live = {f"ncdc:{r.local_id}": r for r in oai_server.repository.records() if not r.deleted}
+    oai_server.repository.upsert(dataclasses.replace(
+        live[changed], title_zh="青藏高原多年冻土活动层厚度数据集", datestamp=datetime.now(UTC).replace(microsecond=0)))
+    harvesting: Catalog = catalog_factory([source_for(oai_server)])
+    (run,) = harvesting.harvester.harvest()
+    assert run.status.value == "succeeded", run.message  # was partial: "… not yet searchable"
+    assert harvesting.store.indexing.index_counts()[1] == 0
+    assert changed in search_ids(serving, "活动层")
 
 
 def test_an_index_of_another_store_is_not_taken_for_this_one(oai_server: OAIServer, catalog_factory: Any,

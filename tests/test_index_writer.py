@@ -125,3 +125,43 @@ def test_an_index_cleared_and_refilled_keeps_every_group(tmp_path: Path) -> None
         assert index.search(SearchQuery(text="", visibility=EVERYTHING)).total == 2
     finally:
         index.close()
+
+
+# -- one writer at a time, across processes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("write_process", [False, True])
+def test_a_write_outside_a_run_of_writes_lets_go_of_the_lock(tmp_path: Path, write_process: bool) -> None:
+    """`fedcat serve` writes one group now and then (an officer's override, the catch-up at start); a
+    harvest in another process must be able to write next, so the serving index lets go of tantivy's
+    writer lock once its write is committed."""
+    serving = EmbeddedIndex(tmp_path / "ix", write_process=write_process)
+    harvesting = EmbeddedIndex(tmp_path / "ix")
+    try:
+        serving.upsert([_record(1, "冰川")])
+        harvesting.upsert([_record(2, "冻土")])  # raised IndexUnavailable (LockBusy) while serving held it
+        serving.upsert([_record(3, "气象")], refresh=False)
+        serving.flush()
+        harvesting.upsert([_record(4, "遥感")])
+        assert {h.id for h in serving.search(SearchQuery(text="")).hits} == {"s:1", "s:2", "s:3", "s:4"}
+    finally:
+        serving.close()
+        harvesting.close()
+
+
+def test_a_run_of_writes_keeps_the_writer_until_its_end(tmp_path: Path) -> None:
+    idx = EmbeddedIndex(tmp_path / "ix")
+    other = EmbeddedIndex(tmp_path / "ix")
+    try:
+        with idx.writing():
+            idx.upsert([_record(1, "冰川")])
+            with idx.writing():  # runs overlap (the scheduler's jobs)
+                idx.upsert([_record(2, "冻土")])
+            assert idx._writer is not None
+            with pytest.raises(IndexUnavailable):
+                other.upsert([_record(3, "气象")])
+        assert idx._writer is None
+        other.upsert([_record(3, "气象")])
+    finally:
+        idx.close()
+        other.close()

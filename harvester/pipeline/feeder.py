@@ -136,7 +136,7 @@ class IndexFeeder:
         if self.index is None:
             return 0
         done = 0
-        with self._lock:
+        with self._lock, self.index.writing():
             self._flush_locked()
             # a rebuild that another process began and did not finish leaves its marks (2): pending again
             # (if it is still running, this only costs it re-sending those records after its end)

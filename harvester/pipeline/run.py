@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -194,7 +194,8 @@ class Harvester:
         with self._mapper_lock:
             self._runs_in_progress += 1
         try:
-            yield
+            with self.index.writing() if self.index is not None else nullcontext():
+                yield
         finally:
             with self._mapper_lock:
                 self._runs_in_progress -= 1
