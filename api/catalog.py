@@ -44,7 +44,8 @@ def open_index(config: Config, *, required: bool = True) -> SearchIndex:
     """The configured index. An unreachable cluster is an error unless ``required`` is False
     (harvesting): then records stay pending and are indexed once the cluster is back."""
     if config.index.backend is Backend.EMBEDDED:
-        return EmbeddedIndex(config.data_path / "index", write_process=config.index.write_process)
+        return EmbeddedIndex(config.data_path / "index", write_process=config.index.write_process,
+                             search_cache=config.index.search_cache)
     from fedcat.index.elastic import ElasticsearchIndex
 
     index = ElasticsearchIndex(elastic_settings(config.index))

@@ -77,7 +77,15 @@ class StoreCollector(Collector):
             pending_family.add_metric([source], store.indexing.pending_count(source))
         for (source, reason), n in sorted(retries.items()):
             retries_family.add_metric([source, reason], n)
-        return [runs_family, records_family, retries_family, pending_family]
+        families: list[Metric] = [runs_family, records_family, retries_family, pending_family]
+        if (counts := self.catalog.index.cache_counts()) is not None:
+            cache_family = CounterMetricFamily(
+                "fedcat_search_cache_answers", "Searches of this process answered from a kept first page "
+                "(hit) or not (miss)", labels=["result"])
+            cache_family.add_metric(["hit"], counts[0])
+            cache_family.add_metric(["miss"], counts[1])
+            families.append(cache_family)
+        return families
 
 
 class RequestMetrics:

@@ -95,7 +95,7 @@ def _check_index(index: IndexConfig) -> None:
                           "(lower-case letters, digits, '-' and '_')", key="index.index_prefix")
     if index.timeout <= 0:
         raise ConfigError("must be greater than 0", key="index.timeout")
-    for name in ("max_retries", "replicas"):
+    for name in ("max_retries", "replicas", "search_cache"):
         if getattr(index, name) < 0:
             raise ConfigError("must be 0 or more", key=f"index.{name}")
     if index.shards < 1:

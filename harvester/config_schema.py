@@ -247,6 +247,9 @@ class IndexConfig(ElasticSettings):
     backend: Backend = Backend.EMBEDDED
     write_process: Bool = False
     """Embedded index: build documents and write them in a child process (faster, more memory)."""
+    search_cache: Int = 256
+    """Embedded index: answers to repeated searches kept until the index changes (first pages and facet
+    counts; 0 keeps none)."""
 
 
 @dataclass(config=SCHEMA)

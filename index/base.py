@@ -216,6 +216,11 @@ class SearchIndex(abc.ABC):
         harvest beside ``fedcat serve``, one of several API workers) can write next."""
         yield
 
+    def cache_counts(self) -> tuple[int, int] | None:
+        """Searches answered from kept answers and searches that were not, in this process (``None``: this
+        backend keeps none)."""
+        return None
+
     def idle(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Writes are over for now (a harvest ended): let go of what only writing needs."""
 

@@ -9,11 +9,12 @@ next page and a fingerprint of the query it belongs to.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from .documents import indexable
 from .embedded_search import plan_search, run_search
 from .errors import BadQuery, IndexUnavailable
 from .groups import FULL_VIEW, ViewDoc, views
+from .search_cache import SearchCache
 from .writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ _KEYWORD_FIELDS = ("source", "openness", "geo_scope", "security", "licence", "su
 #: Group bookkeeping (see :mod:`.groups`): the group, its members in this document, visibility classes.
 _GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
 _WRITER_HEAP = 32_000_000
+#: Answers to repeated searches kept by default (``index.search_cache``).
+DEFAULT_CACHE_ENTRIES = 256
 
 
 def _schema() -> tantivy.Schema:
@@ -71,12 +75,16 @@ class EmbeddedIndex(SearchIndex):
 
     name = "embedded"
 
-    def __init__(self, path: str | Path | None, *, write_process: bool = False) -> None:
-        """``write_process``: write through a child process (:mod:`.writer`); needs a ``path``."""
+    def __init__(self, path: str | Path | None, *, write_process: bool = False,
+                 search_cache: int = DEFAULT_CACHE_ENTRIES) -> None:
+        """``write_process``: write through a child process (:mod:`.writer`); needs a ``path``.
+        ``search_cache``: how many answers to repeated searches to keep (:mod:`.search_cache`; 0: none)."""
         self._schema = _schema()
         self._lock = threading.Lock()
         #: Runs of writes in progress (:meth:`writing`): while there is one, the writer is kept.
         self._runs = 0
+        self._cache = SearchCache(search_cache)
+        self._commits = 0  # the generation of an index in memory
         self._writer: tantivy.IndexWriter | None = None
         self._remote: WriterProcess | None = WriterProcess(Path(path)) if write_process and path else None
         self._path = Path(path) if path is not None else None
@@ -154,6 +162,7 @@ class EmbeddedIndex(SearchIndex):
     def _commit(self) -> None:
         assert self._writer is not None
         self._writer.commit()
+        self._commits += 1
         self._index.reload()
 
     @contextmanager
@@ -384,8 +393,31 @@ class EmbeddedIndex(SearchIndex):
         if not 1 <= query.size <= MAX_PAGE_SIZE:
             raise BadQuery(f"must be between 1 and {MAX_PAGE_SIZE}", param="size")
         plan = plan_search(self._schema, query)
+        generation = self._generation()  # before the searcher: see .search_cache
+        if generation is not None and (kept := self._cache.page(generation, query)) is not None:
+            return kept
         self._reload()
-        return run_search(self._index.searcher(), plan, query)
+        facets = self._cache.facets(generation, query) if generation is not None and query.facets else None
+        result = run_search(self._index.searcher(), plan, query, facets=facets)
+        if generation is not None:
+            if query.facets and facets is None:
+                self._cache.keep_facets(generation, query, result.facets)
+            self._cache.keep_page(generation, query, result)
+        return result
+
+    def cache_counts(self) -> tuple[int, int] | None:
+        return self._cache.hits, self._cache.misses
+
+    def _generation(self) -> Hashable | None:
+        """What changes whenever the index does: the digest of tantivy's ``meta.json``, rewritten by every
+        commit (in any process) and different in a swapped-in rebuild; in memory, this process's commit
+        count. ``None`` when it cannot be read (nothing is then kept)."""
+        if self._path is None:
+            return self._commits
+        try:
+            return hashlib.blake2b((self._path / "meta.json").read_bytes(), digest_size=16).digest()
+        except OSError:
+            return None
 
 
 def _tokens(text: str) -> str:

@@ -47,7 +47,9 @@ def plan_search(schema: tantivy.Schema, query: SearchQuery) -> SearchPlan:
     return SearchPlan(_build_query(schema, query, plan), offset, plan.ranked)
 
 
-def run_search(searcher: tantivy.Searcher, plan: SearchPlan, query: SearchQuery) -> SearchResult:
+def run_search(searcher: tantivy.Searcher, plan: SearchPlan, query: SearchQuery, *,
+               facets: dict[str, list[FacetBucket]] | None = None) -> SearchResult:
+    """One page of hits, and the query's facets: counted here unless ``facets`` gives them already."""
     kwargs: dict[str, Any] = {"limit": query.size, "offset": plan.offset, "count": True}
     if query.sort is not Sort.RELEVANCE or not plan.ranked:
         kwargs["order_by_field"] = "published_key"
@@ -58,7 +60,8 @@ def run_search(searcher: tantivy.Searcher, plan: SearchPlan, query: SearchQuery)
     next_offset = plan.offset + len(hits)
     more = next_offset < total and hits and next_offset < MAX_RESULT_WINDOW
     next_cursor = cursor.encode({"o": next_offset}, query) if more else None
-    facets = _facets(searcher, plan.query, query) if query.facets else {}
+    if facets is None:
+        facets = _facets(searcher, plan.query, query) if query.facets else {}
     return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
 
 

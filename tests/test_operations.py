@@ -122,6 +122,13 @@ def test_metrics_are_scraped_by_an_officer_and_parse_as_prometheus_text(
     assert value(samples, latency, route="/metrics", status="4xx") == 3  # the refused scrapes
     assert value(samples, "fedcat_http_request_duration_seconds_bucket", route="/api/v1/search", le="+Inf") == 1
 
+    # the same search again is answered from the kept first page
+    hits, misses = value(samples, "fedcat_search_cache_answers_total", result="hit"), \
+        value(samples, "fedcat_search_cache_answers_total", result="miss")
+    assert misses >= 1
+    assert get(app, "/api/v1/search?q=glacier").status_code == 200
+    assert value(scrape(app, officer), "fedcat_search_cache_answers_total", result="hit") >= hits + 1
+
     # the index lag: records stored but not yet searchable
     live_records = cat.store.indexing.mark_all_pending()
     assert value(scrape(app, officer), "fedcat_index_pending_records", source="ncdc") == live_records > 0
