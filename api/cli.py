@@ -26,7 +26,7 @@ from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResu
 from . import cli_metrics, cli_migrate, cli_officer, cli_schema, cli_status, logs
 from .audience import Caller
 from .catalog import Catalog
-from .cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
+from .cli_common import DEFAULT_CONFIG, _config, command_line, config_path, invoked_command
 from .cli_runs import HARVESTS_LIMIT, cmd_harvests
 from .console import make_console
 from .stopping import Stopped, stop_on_signals
@@ -278,6 +278,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
     host, port = args.host or config.api.host, args.port or config.api.port
     check_bindable(host, port, hint="choose another with --port (or api.port in the config) or --host")
+    if args.workers < 1:
+        raise FedcatError(f"--workers must be at least 1, not {args.workers}")
+    if args.workers > 1:
+        from .workers import serve_workers
+
+        serve_workers(config_path(args), host, port, args.workers, log_format=args.log_format,
+                      verbosity=args.verbose)
+        return 0
     _serve(config, host, port)
     return 0
 
@@ -382,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="serve the HTTP API")
     sv.add_argument("--host")
     sv.add_argument("--port", type=int)
+    sv.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="API processes sharing the port, one per core you give it (default 1)")
     sv.set_defaults(fn=cmd_serve)
 
     sub.add_parser("schedule", help="run harvests on each source's cron schedule (foreground)").set_defaults(

@@ -21,14 +21,19 @@ DEFAULT_CONFIG = "fedcat.yaml"
 FALLBACK_COMMAND = "fedcat"
 
 
-def _config(args: argparse.Namespace) -> Config:
+def config_path(args: argparse.Namespace) -> Path:
+    """The config file the command reads: ``--config``, else ``$FEDCAT_CONFIG``, else ./fedcat.yaml."""
     path = args.config or os.environ.get("FEDCAT_CONFIG")
     if not path:
         if Path(DEFAULT_CONFIG).exists():
             path = DEFAULT_CONFIG
         else:
             raise FedcatError(f"no config: pass --config FILE, set FEDCAT_CONFIG, or create ./{DEFAULT_CONFIG}")
-    return load_config(path)
+    return Path(path)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(config_path(args))
 
 
 def invoked_command(argv0: str | None = None, cwd: Path | None = None) -> str:

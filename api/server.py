@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import socket
+from typing import Any
 
 import h11
 import uvicorn
@@ -53,11 +54,15 @@ class Utf8RequestLineProtocol(H11Protocol):
         super().data_received(data)
 
 
+def serve_options() -> dict[str, Any]:
+    """uvicorn's settings for every way fedcat serves: requests in progress have a few seconds to finish
+    after SIGTERM or Ctrl-C; uvicorn logs through fedcat's handler (``--log-format``), not a format of its own."""
+    return {"log_level": "warning", "log_config": None, "timeout_graceful_shutdown": int(STOP_GRACE_S / 2)}
+
+
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Serve until SIGTERM or Ctrl-C; requests in progress then have a few seconds to finish. uvicorn logs
-    through fedcat's handler (``--log-format``), not a format of its own."""
-    uvicorn.run(app, host=host, port=port, log_level="warning", http=Utf8RequestLineProtocol, log_config=None,
-                timeout_graceful_shutdown=int(STOP_GRACE_S / 2))
+    """Serve in this process until SIGTERM or Ctrl-C."""
+    uvicorn.run(app, host=host, port=port, http=Utf8RequestLineProtocol, **serve_options())
 
 
 class AddressUnavailable(FedcatError):

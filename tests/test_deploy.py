@@ -597,9 +597,9 @@ def test_systemd_units_are_kept() -> None:
     for unit in ("fedcat-api.service", "fedcat-scheduler.service"):
         text = (DEPLOY / "systemd" / unit).read_text()
         assert "Environment=FEDCAT_CONFIG=/etc/fedcat/fedcat.yaml" in text
-        command = re.search(r"ExecStart=\S+ (\w+)", text)
+        command = re.search(r"^ExecStart=\S+ (.+)$", text, re.M)
         assert command
-        assert_command([command.group(1)], unit)
+        assert_command(shlex.split(command.group(1)), unit)
 
 
 def readme_commands(compose: dict[str, Any]) -> list[tuple[str, list[str]]]:
