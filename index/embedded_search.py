@@ -104,10 +104,9 @@ def _build_query(schema: tantivy.Schema, query: SearchQuery, plan: QueryPlan) ->
             continue
         clauses.append((tantivy.Occur.Must, _any_of(schema, name, values)))
     allowed, denied = allowed_classes(query.visibility)
-    clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "vis_in", allowed)))
-    if denied:
-        clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_in", denied)))
-    clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(schema, "vis_out", allowed)))
+    clauses.append((tantivy.Occur.Must, _one_of(schema, "vis_in", allowed)))
+    clauses += [(tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "vis_in", c)) for c in denied]
+    clauses += [(tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "vis_out", c)) for c in allowed]
     if not plan.optional and not plan.required:
         clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
     return tantivy.Query.boolean_query(clauses)
@@ -131,8 +130,18 @@ def _any_of(schema: tantivy.Schema, name: str, values: list[str]) -> tantivy.Que
                 terms.append(int(v))
             except ValueError:
                 raise BadQuery(f"{v!r} is not a year", param="year") from None
-        return tantivy.Query.term_set_query(schema, "year", terms)
-    return tantivy.Query.term_set_query(schema, name, list(values))
+        return _one_of(schema, "year", terms)
+    return _one_of(schema, name, list(values))
+
+
+def _one_of(schema: tantivy.Schema, name: str, values: list[Any]) -> tantivy.Query:
+    """Documents holding any of ``values`` in the keyword field ``name``, each scored 1 (it only filters).
+
+    A union of term queries, not ``term_set_query``: the term set reads its terms' postings in full
+    whatever the rest of the query, a cost that grows with the index (at 20,000 documents a rare word
+    took 0.59 ms with it and 0.03 ms without); the union is advanced with the other clauses."""
+    return tantivy.Query.const_score_query(tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, tantivy.Query.term_query(schema, name, v)) for v in values]), 1.0)
 
 
 def _text_clause(schema: tantivy.Schema, group: TermGroup) -> tantivy.Query:
