@@ -27,7 +27,7 @@ from .analysis import TermGroup, simplified
 from .base import FACETS, MAX_PAGE_SIZE, SearchQuery, Sort, Visibility
 from .errors import BadQuery
 from .groups import ViewDoc, all_doc_ids, allowed_classes, views
-from .query_plan import COORDINATION, FIELD_WEIGHTS, TRANSLATED_WEIGHT, QueryPlan, plan_query
+from .query_plan import COORDINATION, FIELD_WEIGHTS, PARTIAL_WEIGHT, TRANSLATED_WEIGHT, QueryPlan, plan_query
 
 #: Bumped when the mapping or analysis changes; an index with another version needs `fedcat reindex`.
 SCHEMA_VERSION = 3  # 3: Traditional script folded to Simplified; subjects and center fields
@@ -202,13 +202,22 @@ def _counted(group: TermGroup, weight: float) -> dict[str, Any]:
                                 scored]}}
 
 
+def any_token_clause(group: TermGroup) -> dict[str, Any]:
+    """Any of the word's tokens in any text field, weighted by field (a part of a long Chinese word)."""
+    text = simplified(group.surface)
+    return {"bool": {"should": [{"match": {_FIELD_PATHS.get(field, field): {"query": text, "boost": weight}}}
+                                for field, weight in FIELD_WEIGHTS],
+                     "boost": PARTIAL_WEIGHT}}
+
+
 def words_clause(plan: QueryPlan) -> dict[str, Any]:
-    """At least one of the plan's plain words (or their translations, weighted less); each one matched
-    adds COORDINATION to the score."""
+    """At least one of the plan's plain words (or their translations, weighted less; or a part of a long
+    Chinese word, weighted less again and not counted); each word matched adds COORDINATION to the score."""
     return {
         "bool": {
             "should": [_counted(g, 1.0) for g in plan.optional]
-            + [_counted(g, TRANSLATED_WEIGHT) for g in plan.translated],
+            + [_counted(g, TRANSLATED_WEIGHT) for g in plan.translated]
+            + [any_token_clause(g) for g in plan.partial],
             "minimum_should_match": 1,
         }
     }

@@ -29,7 +29,7 @@ from .base import (
 from .documents import display_highlights, matched_translations
 from .errors import BadQuery
 from .groups import allowed_classes
-from .query_plan import COORDINATION, FIELD_WEIGHTS, TRANSLATED_WEIGHT, QueryPlan, plan_query
+from .query_plan import COORDINATION, FIELD_WEIGHTS, PARTIAL_WEIGHT, TRANSLATED_WEIGHT, QueryPlan, plan_query
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ def _build_query(schema: tantivy.Schema, query: SearchQuery, plan: QueryPlan) ->
     if plan.optional:  # at least one of the words; each one matched counts COORDINATION more
         words = [_counted(schema, g, 1.0) for g in plan.optional]
         words += [_counted(schema, g, TRANSLATED_WEIGHT) for g in plan.translated]
+        words += [tantivy.Query.boost_query(_any_token(schema, g), PARTIAL_WEIGHT) for g in plan.partial]
         clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query([(tantivy.Occur.Should, w) for w in words])))
     clauses += [(tantivy.Occur.Must, _text_clause(schema, g)) for g in plan.required]
     clauses += [(tantivy.Occur.MustNot, _text_clause(schema, g)) for g in plan.excluded]
@@ -120,6 +121,14 @@ def _counted(schema: tantivy.Schema, group: TermGroup, weight: float) -> tantivy
         (tantivy.Occur.Should, tantivy.Query.const_score_query(clause, COORDINATION * weight)),
         (tantivy.Occur.Should, scored),
     ])
+
+
+def _any_token(schema: tantivy.Schema, group: TermGroup) -> tantivy.Query:
+    """Any of the word's tokens in any text field, weighted by field (a part of a long Chinese word)."""
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, tantivy.Query.term_query(schema, field, token) if weight == 1.0
+          else tantivy.Query.boost_query(tantivy.Query.term_query(schema, field, token), weight))
+         for field, weight in FIELD_WEIGHTS for token in group.tokens])
 
 
 def _any_of(schema: tantivy.Schema, name: str, values: list[str]) -> tantivy.Query:

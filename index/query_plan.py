@@ -6,6 +6,9 @@
   relevance).
 - ``"a quoted phrase"`` must match, its words next to each other and in order.
 - ``-word`` (or ``-"a phrase"``) must not match.
+- A plain Chinese word of three or more characters is also looked for in part: a record holding some of
+  its bigrams but not the whole word (沙尘 or 尘暴 for 沙尘暴, 温度 for 海表温度) is found too, scored at
+  :data:`PARTIAL_WEIGHT` and without coordination, so after every record holding the whole word.
 - The translations of the plain words (the term table, :mod:`.terms`) are looked for too, at
   :data:`TRANSLATED_WEIGHT` of a word: ``glacier`` also finds records that say only 冰川, after those
   that say glacier.
@@ -27,6 +30,9 @@ COORDINATION = 100.0
 #: A translation of a query word (:mod:`.terms`) counts this much of the word itself, in coordination and
 #: in text score: a record holding the word ranks above one holding only its translation.
 TRANSLATED_WEIGHT = 0.5
+#: A part of a long Chinese word (some of its bigrams, not the whole word) counts this much of its text
+#: score, and no coordination.
+PARTIAL_WEIGHT = 0.2
 TITLE_WEIGHT = 3.0
 SUBJECT_WEIGHT = 2.0
 CENTER_WEIGHT = 0.3
@@ -45,6 +51,11 @@ class QueryPlan:
     excluded: tuple[TermGroup, ...] = ()
     #: Translations of the plain words, optional like them, weighted TRANSLATED_WEIGHT.
     translated: tuple[TermGroup, ...] = ()
+
+    @property
+    def partial(self) -> tuple[TermGroup, ...]:
+        """The plain words that may also match in part: Chinese words of several bigrams."""
+        return tuple(g for g in self.optional if len(g.tokens) > 1)
 
     @property
     def ranked(self) -> bool:

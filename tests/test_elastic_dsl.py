@@ -136,10 +136,21 @@ def phrase(surface: str) -> dict[str, Any]:
                      "minimum_should_match": 1}}
 
 
+def part_of(surface: str) -> dict[str, Any]:
+    """Any bigram of a long Chinese word, at a fifth of its weight, not counted."""
+    return {"bool": {"should": [{"match": {"title.all": {"query": surface, "boost": 3.0}}},
+                                {"match": {"subjects": {"query": surface, "boost": 2.0}}},
+                                {"match": {"body": {"query": surface, "boost": 1.0}}},
+                                {"match": {"center": {"query": surface, "boost": 0.3}}}],
+                     "boost": 0.2}}
+
+
 def any_of(*surfaces: str) -> dict[str, Any]:
-    """At least one of the words; each one matched adds 100 to the score."""
+    """At least one of the words (or a part of a long Chinese one); each word matched adds 100 to the score."""
+    long_cjk = [w for w in surfaces if len(w) > 2 and all("\u4e00" <= c <= "\u9fff" for c in w)]
     return {"bool": {"should": [{"bool": {"should": [{"constant_score": {"filter": phrase(w), "boost": 100.0}},
-                                                     phrase(w)]}} for w in surfaces],
+                                                     phrase(w)]}} for w in surfaces]
+                     + [part_of(w) for w in long_cjk],
                      "minimum_should_match": 1}}
 
 

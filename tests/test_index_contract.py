@@ -134,6 +134,24 @@ def test_records_matching_every_query_word_come_first_then_those_matching_some(i
     assert ranked(index, "human genome variation rice")[0] == "s2:5"  # three words of four beat one
 
 
+def test_a_long_chinese_word_also_finds_its_parts_after_every_whole_match(empty_index: SearchIndex) -> None:
+    """海表温度 finds records saying only 温度 (or 海表) too, each ranked after every record holding the whole
+    word, however often the part occurs; a quoted 海表温度 finds the whole word only; a two-character word
+    has no parts."""
+    empty_index.upsert([
+        make(1, "南海海表温度日数据"),
+        make(2, "东海海表温度月平均", desc="海表温度 海表温度 海表温度"),
+        make(3, "土壤温度与水分观测", desc="温度 温度 温度 温度 温度 温度 温度", subjects=("温度",)),
+        make(4, "海表盐度观测"),
+        make(5, "冰川编目"),
+    ])
+    order = ranked(empty_index, "海表温度")
+    assert set(order[:2]) == {"s1:1", "s1:2"} and set(order[2:]) == {"s1:3", "s1:4"}
+    assert ids(empty_index, '"海表温度"') == {"s1:1", "s1:2"}
+    assert ids(empty_index, "冰川") == {"s1:5"}
+    assert ids(empty_index, "温度") == {"s1:1", "s1:2", "s1:3"}
+
+
 def test_a_quoted_phrase_must_match_and_a_minus_word_must_not(index: SearchIndex) -> None:
     assert ids(index, '"mass balance"') == {"s1:1"} == ids(index, "\u201cmass balance\u201d")  # Chinese quotes too
     assert ids(index, '"balance mass"') == set()  # a phrase is in order

@@ -68,9 +68,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "also_searched": ("也搜索了译名", "Also searched for the translations"),
     "found_by": ("按译名找到", "Found by the translation"),
     "did_you_mean": ("您要找的是不是：", "Did you mean:"),
-    "syntax_help": ("含有全部词语的数据集排在最前，其次是含有其中部分词语的；“”或 "" 引起来的短语必须原样出现；"
+    "syntax_help": ("含有全部词语的数据集排在最前，其次是含有其中部分词语的；三个字以上的中文词也找只含其一部分的"
+                    "数据集（海表温度 也找到 温度），排在含整个词的之后；“”或 "" 引起来的短语必须原样出现；"
                     "词前加 - 排除含有它的数据集（例如：冰川 -照片）。繁体与简体字通用（氣象 = 气象）。",
-                    "Datasets holding every word come first, then those holding some of them; a \"quoted phrase\" "
+                    "Datasets holding every word come first, then those holding some of them; a Chinese word of "
+                    "three or more characters also finds datasets holding a part of it (海表温度 finds 温度), after "
+                    "those holding the whole word; a \"quoted phrase\" "
                     "must appear as written; a word after - excludes the datasets holding it (e.g. glacier -photo). "
                     "Traditional and Simplified characters are the same (氣象 = 气象)."),
     "results": ("条结果", "results"),
