@@ -223,10 +223,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             console.print(f"re-mapped: {d['updated']} updated, {d['unchanged']} unchanged, {d['errored']} errored")
             for warning in report.warnings:  # a source being harvested elsewhere
                 err_console.print(warning, style="yellow", markup=False, highlight=False, soft_wrap=True)
-        with console.status("rebuilding the index from the record store"):
-            count = catalog.harvester.feeder.rebuild()
-        with console.status("mining the bilingual term table from the records"):
-            catalog.harvester.maintenance.write_terms()
+        with console.status("rebuilding the index and the bilingual term table from the record store"):
+            count, _ = catalog.harvester.maintenance.reindex()
     finally:
         catalog.close()
     console.print(f"indexed {count} records")

@@ -14,6 +14,7 @@ import json
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,9 @@ _GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
 _WRITER_HEAP = 32_000_000
 #: Answers to repeated searches kept by default (``index.search_cache``).
 DEFAULT_CACHE_ENTRIES = 256
+#: A rebuild commits (and notes where a rebuild cut short continues) after this many groups or seconds.
+REBUILD_COMMIT_GROUPS = 20_000
+REBUILD_COMMIT_S = 30.0
 
 
 def _schema() -> tantivy.Schema:
@@ -319,20 +323,10 @@ class EmbeddedIndex(SearchIndex):
         after, total = str(progress.get("after") or ""), int(progress.get("count") or 0)
         if after:
             log.info("continuing the index rebuild in %s after group %s (%d records done)", folder, after, total)
-        target = EmbeddedIndex(folder)
+        target = EmbeddedIndex(folder, search_cache=0)
         try:
-            chunk: list[DatasetGroup] = []
-            for group in groups:
-                if after and group.key <= after:
-                    continue  # committed by the rebuild that was cut short
-                chunk.append(group)
-                if len(chunk) >= batch:
-                    total += target.upsert_groups(chunk).indexed
-                    rebuild.write_build(folder, after=chunk[-1].key, count=total, complete=False)
-                    chunk = []
-            if chunk:
-                total += target.upsert_groups(chunk).indexed
-            target.flush()
+            with target.writing():
+                total = _fill(target, groups, folder, after=after, total=total, batch=batch)
             store_id = self.bound_store()
             if store_id:
                 target.bind_store(store_id)
@@ -418,6 +412,33 @@ class EmbeddedIndex(SearchIndex):
             return hashlib.blake2b((self._path / "meta.json").read_bytes(), digest_size=16).digest()
         except OSError:
             return None
+
+
+def _fill(target: EmbeddedIndex, groups: Iterable[DatasetGroup], folder: Path, *, after: str, total: int,
+          batch: int) -> int:
+    """Write the groups after ``after`` into the index being rebuilt, committing (and noting how far it got,
+    for a rebuild cut short to continue) every :data:`REBUILD_COMMIT_GROUPS` groups or
+    :data:`REBUILD_COMMIT_S` seconds: each commit writes segments that must later be merged."""
+    chunk: list[DatasetGroup] = []
+    staged = 0
+    last_commit = time.monotonic()
+    for group in groups:
+        if after and group.key <= after:
+            continue  # committed by the rebuild that was cut short
+        chunk.append(group)
+        if len(chunk) < batch:
+            continue
+        total += target.upsert_groups(chunk, refresh=False).indexed
+        staged += len(chunk)
+        if staged >= REBUILD_COMMIT_GROUPS or time.monotonic() - last_commit >= REBUILD_COMMIT_S:
+            target.flush()
+            rebuild.write_build(folder, after=chunk[-1].key, count=total, complete=False)
+            staged, last_commit = 0, time.monotonic()
+        chunk = []
+    if chunk:
+        total += target.upsert_groups(chunk, refresh=False).indexed
+    target.flush()
+    return total
 
 
 def _tokens(text: str) -> str:

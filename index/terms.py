@@ -65,25 +65,39 @@ def mine(records: Iterable[Record],
     (a Chinese word and its English definitions: :func:`.dictionary.cedict`) completes the table: the
     English of the catalog's Chinese keywords no record pairs, and for an English term the catalog does
     not pair, the Chinese words the dictionary gives for it that the catalog's titles and keywords use."""
-    senses = _Senses(dictionary)
-    together: Counter[tuple[str, str]] = Counter()
-    chinese: set[str] = set()
+    miner = Miner(dictionary)
     for record in records:
-        together.update(_pairs(record.subjects))
-        chinese.update(term_key(s) for s in record.subjects if is_cjk(s))
-        senses.count(record)
-    zh_total: Counter[str] = Counter()
-    en_total: Counter[str] = Counter()
-    for (zh, en), n in together.items():
-        zh_total[zh] += n
-        en_total[en] += n
-    table: dict[str, list[str]] = {}
-    for (zh, en), n in sorted(together.items()):
-        if n >= MIN_RECORDS and n >= MIN_SHARE * zh_total[zh] and n >= MIN_SHARE * en_total[en] and zh != en:
-            table.setdefault(zh, []).append(en)
-            table.setdefault(en, []).append(zh)
-    senses.complete(table, chinese)
-    return {term: tuple(targets) for term, targets in sorted(table.items())}
+        miner.add(record)
+    return miner.table()
+
+
+class Miner:
+    """:func:`mine` a record at a time, so the walk of the store that rebuilds the index can feed it."""
+
+    def __init__(self, dictionary: Iterable[tuple[str, Sequence[str]]] = ()) -> None:
+        self._senses = _Senses(dictionary)
+        self._together: Counter[tuple[str, str]] = Counter()
+        self._chinese: set[str] = set()
+
+    def add(self, record: Record) -> None:
+        self._together.update(_pairs(record.subjects))
+        self._chinese.update(term_key(s) for s in record.subjects if is_cjk(s))
+        self._senses.count(record)
+
+    def table(self) -> dict[str, tuple[str, ...]]:
+        together = self._together
+        zh_total: Counter[str] = Counter()
+        en_total: Counter[str] = Counter()
+        for (zh, en), n in together.items():
+            zh_total[zh] += n
+            en_total[en] += n
+        table: dict[str, list[str]] = {}
+        for (zh, en), n in sorted(together.items()):
+            if n >= MIN_RECORDS and n >= MIN_SHARE * zh_total[zh] and n >= MIN_SHARE * en_total[en] and zh != en:
+                table.setdefault(zh, []).append(en)
+                table.setdefault(en, []).append(zh)
+        self._senses.complete(table, self._chinese)
+        return {term: tuple(targets) for term, targets in sorted(table.items())}
 
 
 class _Senses:
@@ -97,7 +111,7 @@ class _Senses:
             if not 2 <= len(word) <= MAX_HEADWORD:  # folding keeps the length: skip before folding
                 continue
             zh = term_key(word)
-            if not is_cjk(zh):
+            if not is_cjk(zh) or " " in zh:
                 continue
             for rank, en in enumerate(d for d in map(definition_term, definitions[:MAX_DEFINITIONS]) if d):
                 if en not in self.english.setdefault(zh, []):
@@ -109,7 +123,9 @@ class _Senses:
         if not self.english:
             return
         text = term_key(" ".join([*(t.value for t in record.titles), *record.subjects]))
-        found = {text[i:i + n] for n in range(2, MAX_HEADWORD + 1) for i in range(len(text) - n + 1)}
+        # a headword holds Chinese (only such are kept) and no space: look only in words with Chinese in them
+        found = {word[i:i + n] for word in text.split(" ") if is_cjk(word)
+                 for n in range(2, min(MAX_HEADWORD, len(word)) + 1) for i in range(len(word) - n + 1)}
         self.used.update(found & self.english.keys())
 
     def complete(self, table: dict[str, list[str]], chinese: set[str]) -> None:

@@ -231,7 +231,7 @@ def test_dcat_over_oai_pmh_end_to_end(static_oai: Callable[[StaticOAI], StaticOA
     assert (lake.access.geo_scope, lake.access.security) == (GeoScope.DOMESTIC, Security.IMPORTANT)
     raw = cat.store.records.raw("tpdc:glacier-2021")
     assert raw is not None and raw.format == "dcat" and "青藏高原冰川编目数据集".encode() in raw.body
-    assert search_ids(cat, "冰川编目") == {"tpdc:glacier-2021"}
+    assert search_ids(cat, '"冰川编目"') == {"tpdc:glacier-2021"}
     assert search_ids(cat, "湖泊水位") == {"tpdc:lake-2020"}
     assert search_ids(cat, "lake levels") == {"tpdc:lake-2020"}
     remapped = cat.harvester.maintenance.remap("tpdc")

@@ -57,6 +57,10 @@ def cat(servers: dict[str, StaticOAIServer], catalog_factory: Callable[..., Cata
     return catalog
 
 
+#: The datasets' shared words, quoted: the whole phrase, not a part of it (sdb:00072 says 冰川 too).
+PHRASE = '"冰川编目"'
+
+
 def clients(cat: Catalog) -> tuple[Client, Client]:
     _, registered = cat.store.keys.create("lab", Audience.REGISTERED)
     return Client(cat), Client(cat, registered)
@@ -69,7 +73,7 @@ def sources_of(body: dict[str, Any]) -> list[list[str]]:
 def test_one_hit_lists_every_providing_source_and_each_record_stays(cat: Catalog) -> None:
     anonymous, registered = clients(cat)
     assert cat.store.records.counts() == {"records": 4, "deleted": 0}
-    body = anonymous.ok("/api/v1/search", {"q": "冰川编目"})
+    body = anonymous.ok("/api/v1/search", {"q": PHRASE})
     # public_international: the DOI registry's copy is domestic, so it is neither listed nor counted
     assert body["total"] == 1
     assert sources_of(body) == [["sdb:00071", "tpdc:glacier"]]
@@ -78,8 +82,8 @@ def test_one_hit_lists_every_providing_source_and_each_record_stays(cat: Catalog
     hit = body["hits"][0]
     assert hit["group"] == f"doi:{DOI.lower()}"
     assert hit["sources"][0]["center"] == "科学数据银行"
-    assert anonymous.ok("/api/v1/search", {"q": "冰川编目", "source": "dc"})["total"] == 0
-    body = registered.ok("/api/v1/search", {"q": "冰川编目"})
+    assert anonymous.ok("/api/v1/search", {"q": PHRASE, "source": "dc"})["total"] == 0
+    body = registered.ok("/api/v1/search", {"q": PHRASE})
     assert sources_of(body) == [["dc:1", "sdb:00071", "tpdc:glacier"]]
     assert {b["value"]: b["count"] for b in body["facets"]["source"]} == {"dc": 1, "sdb": 1, "tpdc": 1}
     assert registered.ok("/api/v1/search")["total"] == 2  # two datasets from four records
@@ -105,20 +109,20 @@ def test_the_group_follows_its_members(cat: Catalog, servers: dict[str, StaticOA
         "sdb-00071", doi="10.11922/sciencedb.00071", title_zh="青藏高原冰川编目数据集 V2")
     (run,) = cat.harvester.harvest(["sdb"], full=True)
     assert run.counts["updated"] == 1
-    assert groups("冰川编目") == [["dc:1", "tpdc:glacier"], ["sdb:00071"]]
+    assert groups(PHRASE) == [["dc:1", "tpdc:glacier"], ["sdb:00071"]]
     assert [o["id"] for o in registered.ok("/api/v1/records/tpdc:glacier")["same_dataset"]] == ["dc:1"]
     # the registry deletes its record: the group is rebuilt from the member left
     servers["dc"].repo.records[0] = StaticRecord("oai:dc:1", "2024-02-01", {}, deleted=True)
     cat.harvester.harvest(["dc"], full=True)
-    assert groups("冰川编目") == [["sdb:00071"], ["tpdc:glacier"]]
+    assert groups(PHRASE) == [["sdb:00071"], ["tpdc:glacier"]]
     # the aggregator takes the DOI again, and the center's record is classified secret (gated)
     servers["sdb"].repo.records[0].metadata["dcat"] = dcat_rdfxml("sdb-00071", doi=DOI)
     servers["tpdc"].repo.records[0].metadata["dcat"] = dcat_rdfxml("glacier", doi=DOI, level="绝密")
     cat.harvester.harvest(["sdb"], full=True)
-    assert groups("冰川编目") == [["sdb:00071", "tpdc:glacier"]]
+    assert groups(PHRASE) == [["sdb:00071", "tpdc:glacier"]]
     (run,) = cat.harvester.harvest(["tpdc"], full=True)
     assert run.counts["gated"] == 1
-    assert groups("冰川编目") == [["sdb:00071"]]
+    assert groups(PHRASE) == [["sdb:00071"]]
     assert registered.ok("/api/v1/records/sdb:00071")["same_dataset"] == []
     assert cat.store.indexing.pending() == []
 

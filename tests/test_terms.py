@@ -4,6 +4,7 @@ a query's words (longest English terms first), and used by a search to reach the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,38 @@ def test_the_shipped_dictionary_translates_the_catalogs_words() -> None:
     table = terms.mine([rec(1, "冰川", "遥感", "蛋白质", "土壤")], cedict())
     assert table["glacier"] == ("冰川",) and table["remote sensing"] == ("遥感",)
     assert table["protein"][0] == "蛋白质" and table["soil"] == ("土壤",)
+
+
+def test_the_table_is_mined_from_what_the_public_sees_only(catalog_factory: Any) -> None:
+    """Translations are shown to every caller ("gut → 肠道"): a word that only hidden records hold must not
+    come up as one, neither as a pair of their keywords nor as a dictionary word their titles use. The
+    table `fedcat reindex` mines in its walk of the store is the one `write_terms` mines alone."""
+    from fedcat.api.app import create_app
+    from fedcat.harvester.model import Access, GeoScope, Openness, Security
+    from fedcat.harvester.store import PageItem, RunReport
+
+    from .web_helpers import Client
+
+    def stored(i: int, title: str, subjects: tuple[str, ...], security: Security) -> Record:
+        return Record(id=f"lab:{i}", source_id="lab", local_id=str(i), titles=[LangText(title, "zh")],
+                      subjects=list(subjects), access=Access(openness=Openness.OPEN,
+                                                             geo_scope=GeoScope.INTERNATIONAL, security=security))
+
+    cat = catalog_factory([])
+    run = cat.store.runs.start_run(RunReport(source_id="lab", full=True))
+    cat.store.store_page(run, [PageItem(r, None) for r in [
+        stored(1, "人体肠道宏基因组", ("肠道", "gut", "宏基因组", "metagenome"), Security.REVIEW),
+        stored(2, "人体肠道菌群样本", ("肠道", "gut"), Security.IMPORTANT),
+        stored(3, "青藏高原冰川编目", ("冰川", "glacier"), Security.GENERAL),
+        stored(4, "祁连山冰川物质平衡", ("冰川", "glacier"), Security.GENERAL),
+    ]], checkpoint=None)
+    maintenance = cat.harvester.maintenance
+    maintenance.write_terms()
+    alone = terms.loads(cat.store.terms.load()[1])
+    _, written = maintenance.reindex()
+    table = terms.loads(cat.store.terms.load()[1])
+    assert table == alone and written == len(table)
+    assert table["glacier"] == ("冰川",)
+    assert not {"gut", "intestines", "human body", "metagenome", "gene", "genome", "肠道", "人体"} & table.keys()
+    body = Client(create_app(cat)).get("/api/v1/search", params={"q": "gut"}).json()
+    assert body["total"] == 0 and body["query"]["translations"] == []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from fedcat.index.base import SearchIndex, Visibility
 from fedcat.index.errors import IndexBackendError
@@ -116,6 +116,16 @@ class IndexFeeder:
         with self._lock:
             self._flush_locked()
 
+    def forget_staged(self) -> None:
+        """The index let go of its writer without a commit (a run that ended by an exception): what was
+        staged is gone with it. Those records stay pending in the store and the next catch-up sends them
+        again; they must not be marked indexed by a later flush."""
+        with self._lock:
+            if self._staged:
+                log.info("%d staged index changes were not committed: their records stay pending",
+                         len(self._staged))
+            self._staged = []
+
     def _flush_locked(self) -> None:
         """Commit staged index changes, then clear their pending marks in the store."""
         self._last_flush = time.monotonic()
@@ -158,15 +168,19 @@ class IndexFeeder:
                 if not indexed:
                     return done  # only rejected records are left: the next catch-up tries them again
 
-    def rebuild(self) -> int:
-        """Rebuild the index from the store (beside the live one, swapped in at the end)."""
+    def rebuild(self, *, seen: Callable[[Record], None] | None = None) -> int:
+        """Rebuild the index from the store (beside the live one, swapped in at the end); ``seen`` is shown
+        every live record of the store on the way (the term table is mined in the same walk)."""
         if self.index is None:
             return 0
+        groups = self.store.indexing.iter_groups()
+        if seen is not None:
+            groups = _shown(groups, seen)
         with self._lock:
             self.index.bind_store(self.store.store_id)
             self.store.indexing.start_rebuild()
             try:
-                count = self.index.rebuild_groups(self._published_too(self.store.indexing.iter_groups()))
+                count = self.index.rebuild_groups(self._published_too(groups))
                 self.index.bind_store(self.store.store_id)  # a new Elasticsearch version starts unbound
             except BaseException:
                 self.store.indexing.abandoned_rebuild()
@@ -200,3 +214,10 @@ class IndexFeeder:
             why = "is new or was lost" if bound is None else f"was built from another record store ({bound})"
             log.warning("the index %s: %d records are marked to be indexed again", why, marked)
         return marked
+
+
+def _shown(groups: Iterable[DatasetGroup], seen: Callable[[Record], None]) -> Iterator[DatasetGroup]:
+    for group in groups:
+        for member in group.members:
+            seen(member)
+        yield group

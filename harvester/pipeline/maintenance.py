@@ -44,7 +44,29 @@ class Maintenance:
         """Mine the bilingual term table from the stored records, complete it from the dictionary, and write
         it into the store, where every process's searches read it (:mod:`fedcat.index.terms`); how many
         terms it holds."""
-        table = terms.mine(self.store.records.iter_records(), dictionary.cedict())
+        miner = terms.Miner(dictionary.cedict())
+        for record in self.store.records.iter_records():
+            self._mine(miner, record)
+        return self._save_terms(miner)
+
+    def reindex(self) -> tuple[int, int]:
+        """Rebuild the index and mine the term table in one walk of the store (``fedcat reindex``): (records
+        indexed, terms written)."""
+        if self.feeder.index is None:
+            return 0, self.write_terms()
+        miner = terms.Miner(dictionary.cedict())
+        count = self.feeder.rebuild(seen=lambda record: self._mine(miner, record))
+        return count, self._save_terms(miner)
+
+    def _mine(self, miner: terms.Miner, record: Record) -> None:
+        """Only what the public may see is mined: the table's translations are shown to every caller, and a
+        word only hidden records hold must not come up as one (nor make a dictionary sense count)."""
+        public = self.feeder.publish_as
+        if public is None or public.allows_record(record):
+            miner.add(record)
+
+    def _save_terms(self, miner: terms.Miner) -> int:
+        table = miner.table()
         version = self.store.terms.save(terms.dumps(table))
         log.info("term table: %d terms written to the record store (version %d)", len(table), version)
         return len(table)

@@ -201,6 +201,7 @@ class Harvester:
                 self._runs_in_progress -= 1
                 last = self._runs_in_progress == 0
             if last:
+                self.feeder.forget_staged()  # committed at each run's end; otherwise lost with the writer
                 self.close()
                 if self.index is not None:
                     self.index.idle()
