@@ -74,6 +74,7 @@ def simplified(text: str) -> str:
     return text.translate(_simplified_table())
 
 
+@functools.lru_cache(maxsize=1 << 16)  # keywords recur across records: mining the term table asks again and again
 def term_key(term: str) -> str:
     """A keyword or subject as terms are compared: one script, lower case, no accents, single spaces."""
     return " ".join(fold(simplified(term)).split())
