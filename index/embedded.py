@@ -9,12 +9,10 @@ next page and a fingerprint of the query it belongs to.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
 import threading
-import time
 from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +36,7 @@ from .documents import indexable
 from .embedded_search import plan_search, run_search
 from .errors import BadQuery, IndexUnavailable
 from .groups import FULL_VIEW, ViewDoc, views
-from .search_cache import SearchCache
+from .search_cache import SearchCache, folder_generation
 from .writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
@@ -52,9 +50,6 @@ _GROUP_FIELDS = ("group", "member", "vis_in", "vis_out", "view")
 _WRITER_HEAP = 32_000_000
 #: Answers to repeated searches kept by default (``index.search_cache``).
 DEFAULT_CACHE_ENTRIES = 256
-#: A rebuild commits (and notes where a rebuild cut short continues) after this many groups or seconds.
-REBUILD_COMMIT_GROUPS = 20_000
-REBUILD_COMMIT_S = 30.0
 
 
 def _schema() -> tantivy.Schema:
@@ -326,7 +321,7 @@ class EmbeddedIndex(SearchIndex):
         target = EmbeddedIndex(folder, search_cache=0)
         try:
             with target.writing():
-                total = _fill(target, groups, folder, after=after, total=total, batch=batch)
+                total = rebuild.fill(target, groups, folder, after=after, total=total, batch=batch)
             store_id = self.bound_store()
             if store_id:
                 target.bind_store(store_id)
@@ -406,39 +401,7 @@ class EmbeddedIndex(SearchIndex):
         """What changes whenever the index does: the digest of tantivy's ``meta.json``, rewritten by every
         commit (in any process) and different in a swapped-in rebuild; in memory, this process's commit
         count. ``None`` when it cannot be read (nothing is then kept)."""
-        if self._path is None:
-            return self._commits
-        try:
-            return hashlib.blake2b((self._path / "meta.json").read_bytes(), digest_size=16).digest()
-        except OSError:
-            return None
-
-
-def _fill(target: EmbeddedIndex, groups: Iterable[DatasetGroup], folder: Path, *, after: str, total: int,
-          batch: int) -> int:
-    """Write the groups after ``after`` into the index being rebuilt, committing (and noting how far it got,
-    for a rebuild cut short to continue) every :data:`REBUILD_COMMIT_GROUPS` groups or
-    :data:`REBUILD_COMMIT_S` seconds: each commit writes segments that must later be merged."""
-    chunk: list[DatasetGroup] = []
-    staged = 0
-    last_commit = time.monotonic()
-    for group in groups:
-        if after and group.key <= after:
-            continue  # committed by the rebuild that was cut short
-        chunk.append(group)
-        if len(chunk) < batch:
-            continue
-        total += target.upsert_groups(chunk, refresh=False).indexed
-        staged += len(chunk)
-        if staged >= REBUILD_COMMIT_GROUPS or time.monotonic() - last_commit >= REBUILD_COMMIT_S:
-            target.flush()
-            rebuild.write_build(folder, after=chunk[-1].key, count=total, complete=False)
-            staged, last_commit = 0, time.monotonic()
-        chunk = []
-    if chunk:
-        total += target.upsert_groups(chunk, refresh=False).indexed
-    target.flush()
-    return total
+        return self._commits if self._path is None else folder_generation(self._path)
 
 
 def _tokens(text: str) -> str:

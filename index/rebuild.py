@@ -18,12 +18,21 @@ import json
 import logging
 import os
 import shutil
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from fedcat.harvester.grouping import DatasetGroup
+
+from .base import SearchIndex
 
 log = logging.getLogger(__name__)
 
 BUILD_MARKER = "fedcat-build.json"
+#: A rebuild commits (and notes where a rebuild cut short continues) after this many groups or seconds.
+REBUILD_COMMIT_GROUPS = 20_000
+REBUILD_COMMIT_S = 30.0
 
 
 def next_folder(live: Path) -> Path:
@@ -70,3 +79,30 @@ def swap(live: Path) -> None:
     os.replace(nxt, live)  # a crash before this line: recover() finishes it
     (live / BUILD_MARKER).unlink(missing_ok=True)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def fill(target: SearchIndex, groups: Iterable[DatasetGroup], folder: Path, *, after: str, total: int,
+         batch: int) -> int:
+    """Write the groups after ``after`` into the index being rebuilt, committing (and noting how far it got,
+    for a rebuild cut short to continue) every :data:`REBUILD_COMMIT_GROUPS` groups or
+    :data:`REBUILD_COMMIT_S` seconds: each commit writes segments that must later be merged."""
+    chunk: list[DatasetGroup] = []
+    staged = 0
+    last_commit = time.monotonic()
+    for group in groups:
+        if after and group.key <= after:
+            continue  # committed by the rebuild that was cut short
+        chunk.append(group)
+        if len(chunk) < batch:
+            continue
+        total += target.upsert_groups(chunk, refresh=False).indexed
+        staged += len(chunk)
+        if staged >= REBUILD_COMMIT_GROUPS or time.monotonic() - last_commit >= REBUILD_COMMIT_S:
+            target.flush()
+            write_build(folder, after=chunk[-1].key, count=total, complete=False)
+            staged, last_commit = 0, time.monotonic()
+        chunk = []
+    if chunk:
+        total += target.upsert_groups(chunk, refresh=False).indexed
+    target.flush()
+    return total

@@ -18,14 +18,25 @@ newer one is first seen. Kept answers are shared: callers must not change them.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 from .base import FacetBucket, SearchQuery, SearchResult
 
 Facets = dict[str, list[FacetBucket]]
+
+
+def folder_generation(folder: Path) -> Hashable | None:
+    """The generation of the embedded index in ``folder``: the digest of tantivy's ``meta.json``, rewritten
+    by every commit (in any process) and different in a swapped-in rebuild; ``None`` when it cannot be read."""
+    try:
+        return hashlib.blake2b((folder / "meta.json").read_bytes(), digest_size=16).digest()
+    except OSError:
+        return None
 
 
 def _filters(query: SearchQuery) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -124,7 +124,7 @@ def _record(i: int) -> Record:
 
 # commits every 1,000 groups (not 20,000), so kills also come after a committed batch of these 4,000 records
 REINDEX = ("import sys; from fedcat.api.catalog import Catalog; from fedcat.harvester.config import load_config; "
-           "import fedcat.index.embedded as e; e.REBUILD_COMMIT_GROUPS = 1000; "
+           "import fedcat.index.rebuild as r; r.REBUILD_COMMIT_GROUPS = 1000; "
            "c = Catalog.open(load_config(sys.argv[1])); c.harvester.feeder.rebuild(); c.close()")
 
 
