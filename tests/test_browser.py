@@ -325,9 +325,16 @@ def test_the_search_box_fills_its_suggestions_under_the_content_policy(browser: 
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    answers: list[str] = []  # what the page asked for and got, to say why when no option comes
+    page.on("response", lambda r: answers.append(f"{r.status} {r.url}") if "/api/v1/suggest" in r.url else None)
     page.goto(f"{base_url}/?lang=en")
     page.locator("#q").press_sequentially("冰川", delay=20)
-    page.wait_for_selector("#q-suggestions option", state="attached", timeout=5000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector("#q-suggestions option", state="attached", timeout=15000)
+    except PlaywrightTimeout as exc:  # say what the page asked for and got
+        raise AssertionError(f"no suggestion shown; suggest answers: {answers}; console errors: {errors}") from exc
     options = [page.locator("#q-suggestions option").nth(i).get_attribute("value")
                for i in range(page.locator("#q-suggestions option").count())]
     assert options and all("冰川" in (o or "") for o in options[:2]), options
