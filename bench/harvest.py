@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -102,43 +102,61 @@ def bare_sickle(url: str) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and its descendants (the index writer process), from /proc."""
-    total, todo = 0, [pid]
+def _tree_rss(pid: int) -> tuple[int, int, int]:
+    """Resident bytes of a process and its descendants (the index writer process), from /proc: (all,
+    anonymous, file-backed: the index's mapped files and the libraries)."""
+    total = anon = file = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
         try:
             with open(f"/proc/{p}/status") as f:
-                total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
+                fields = {k: int(v.split()[0]) * 1024 for k, _, v in (line.partition(":") for line in f)
+                          if k in ("VmRSS", "RssAnon", "RssFile")}
+            total += fields.get("VmRSS", 0)
+            anon += fields.get("RssAnon", 0)
+            file += fields.get("RssFile", 0)
             for task in os.listdir(f"/proc/{p}/task"):  # children are listed by the thread that started them
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo += [int(c) for c in f.read().split()]
         except (OSError, ValueError):
             continue  # gone meanwhile
-    return total
+    return total, anon, file
+
+
+@dataclass
+class Memory:
+    """A harvest's peak resident memory (bytes): the largest sampled sum (or the process's own ``wait4``
+    peak, if larger), and the largest anonymous and file-backed parts seen."""
+
+    peak: int = 0
+    anon: int = 0
+    file: int = 0
 
 
 class _PeakRss:
-    """Samples the RSS of a process tree every 50 ms in a thread; ``peak`` is the largest sum seen."""
+    """Samples the RSS of a process tree every 50 ms in a thread."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0
+        self.pid, self.memory = pid, Memory()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, _tree_rss(self.pid))
+            total, anon, file = _tree_rss(self.pid)
+            m = self.memory
+            m.peak, m.anon, m.file = max(m.peak, total), max(m.anon, anon), max(m.file, file)
 
-    def stop(self) -> int:
+    def stop(self) -> Memory:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.memory
 
 
-def run_fedcat(config: dict[str, Any], folder: Path, *extra: str) -> tuple[float, int, str]:
-    """Run `fedcat harvest` as a child; returns (seconds, peak RSS in bytes, stdout).
+def run_fedcat(config: dict[str, Any], folder: Path, *extra: str) -> tuple[float, Memory, str]:
+    """Run `fedcat harvest` as a child; returns (seconds, peak resident memory, stdout).
 
     The peak RSS is the larger of the harvest process's own peak (``wait4``) and the peak of the
     sampled sum of it and its children (the embedded index's writer process).
@@ -158,10 +176,11 @@ def run_fedcat(config: dict[str, Any], folder: Path, *extra: str) -> tuple[float
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
-    tree_peak = sampler.stop()
+    memory = sampler.stop()
     if status != 0:
         raise RuntimeError(f"fedcat harvest exited with {status}: {out}")
-    return elapsed, max(usage.ru_maxrss * 1024, tree_peak), out
+    memory.peak = max(usage.ru_maxrss * 1024, memory.peak)
+    return elapsed, memory, out
 
 
 def config_for(urls: list[str], data: Path, workers: int) -> dict[str, Any]:
@@ -179,23 +198,23 @@ def single_source(records: int, page_size: int) -> dict[str, Any]:
         folder = Path(tmp)
         n, sickle_s = bare_sickle(srv.urls[0])
         cfg = config_for(srv.urls, folder / "data", 1)
-        fedcat_s, rss, _ = run_fedcat(cfg, folder)
+        fedcat_s, memory, _ = run_fedcat(cfg, folder)
         again_s, _, _ = run_fedcat(cfg, folder)
         full_again_s, _, _ = run_fedcat(cfg, folder, "--full")
         (folder / "children").mkdir()
-        children_s, children_rss, _ = run_fedcat({**config_for(srv.urls, folder / "children" / "data", 1),
+        children_s, children_memory, _ = run_fedcat({**config_for(srv.urls, folder / "children" / "data", 1),
                                                   **CHILDREN}, folder / "children")
     return {
         "children_rate": n / children_s,
         "ratio_children_to_sickle": sickle_s / children_s,
-        "children_peak_rss_mb": children_rss / 2**20,
+        "children_peak_rss_mb": children_memory.peak / 2**20,
         "records": n,
         "sickle_rate": n / sickle_s,
         "fedcat_rate": n / fedcat_s,
         "ratio_fedcat_to_sickle": (n / fedcat_s) / (n / sickle_s),
         "fedcat_seconds": fedcat_s,
         "sickle_seconds": sickle_s,
-        "peak_rss_mb": rss / 2**20,
+        "peak_rss_mb": memory.peak / 2**20,
         "reharvest_incremental_share": again_s / fedcat_s,
         "reharvest_full_share": full_again_s / fedcat_s,
     }
@@ -218,8 +237,9 @@ def rss_only(records: int, page_size: int) -> dict[str, Any]:
         for label, extra in (("default", {}), ("children", CHILDREN)):
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp)
-                seconds, rss, _ = run_fedcat({**config_for(srv.urls, folder / "data", 1), **extra}, folder)
-            out[label] = {"seconds": seconds, "peak_rss_mb": rss / 2**20}
+                seconds, memory, _ = run_fedcat({**config_for(srv.urls, folder / "data", 1), **extra}, folder)
+            out[label] = {"seconds": seconds, "peak_rss_mb": memory.peak / 2**20,
+                          "peak_anon_mb": memory.anon / 2**20, "peak_file_mb": memory.file / 2**20}
     return out
 
 
@@ -303,8 +323,11 @@ def main() -> int:
         sys.stdout.write(
             f"single source, {r['records']} oai_dc records, fedcat only (target: peak RSS <= 250 MB)\n"
             f"  peak RSS, defaults:        {d['peak_rss_mb']:6.0f} MB  (one process; harvest {d['seconds']:.0f} s)\n"
+            f"    of which at most {d['peak_anon_mb']:.0f} MB anonymous, {d['peak_file_mb']:.0f} MB file-backed"
+            " (index files mapped by tantivy, libraries)\n"
             f"  peak RSS, child processes: {c['peak_rss_mb']:6.0f} MB  (map_process, index.write_process;"
-            f" harvest {c['seconds']:.0f} s)\n")
+            f" harvest {c['seconds']:.0f} s)\n"
+            f"    of which at most {c['peak_anon_mb']:.0f} MB anonymous, {c['peak_file_mb']:.0f} MB file-backed\n")
     if "many" in results:
         m = results["many"]
         sys.stdout.write(
