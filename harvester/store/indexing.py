@@ -96,7 +96,7 @@ class Indexing:
         """Per record: the group it belongs to and the group its index entry was built under.
 
         Records these groups gained or lost by a re-keying (groups joined or split by the change of
-        one of them, see :func:`.records.regroup`) are listed too, with both their keys: every group
+        one of them, see :func:`.regrouping.regroup`) are listed too, with both their keys: every group
         whose index entry the change makes stale is named.
         """
         out: dict[str, set[str]] = {}

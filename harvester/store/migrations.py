@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import StoreError
 from . import schema, schema_pg
 from .connection import StoreConnection
-from .records import regroup_all
+from .regrouping import regroup_all
 from .schema import KeptRaw
 
 #: The layout this code reads and writes.

@@ -4,21 +4,22 @@ A record is written with its raw payload, its identifiers (``record_pids``: one 
 of a live record) and its group key (:mod:`..grouping`); a core or secret record keeps only its id,
 source, level and time (``gated``). Every change marks the record ``index_pending`` for the index to
 catch up (:class:`.indexing.Indexing`); a change that joins or splits groups re-keys the members
-concerned in the same transaction and marks them pending too (:func:`regroup`).
+concerned in the same transaction and marks them pending too (:func:`.regrouping.regroup`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
 from .. import serial
 from ..errors import StoreError
-from ..grouping import components, group_key, identifier_keys
+from ..grouping import group_key, identifier_keys
 from ..model import GATED_SECURITY, GeoScope, Record, Security, content_hash
-from .connection import Db, Row, StoreConnection, chunks
+from .connection import Db, Row, StoreConnection
+from .regrouping import Before, regroup, set_identifiers
 from .runs import Outcome
 
 
@@ -52,7 +53,7 @@ class Records:
         listed unchanged (``seen``, not re-mapped); returns each record's outcome."""
         ids = [item.record.id for item in items]
         prior = self._prior(db, ids)
-        before = _Before.read(db, ids)
+        before = Before.read(db, ids)
         outcomes = [(item.record, self._upsert(db, item, run_id, ts, prior)) for item in items]
         db.executemany("UPDATE records SET last_seen_run=? WHERE id=?", [(run_id, i) for i in seen])
         regroup(db, ids, before)
@@ -98,7 +99,7 @@ class Records:
                 (rec.datestamp, ts, run_id, rec.id),
             )
             db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec.id,))
-            _set_identifiers(db, rec, [])
+            set_identifiers(db, rec, [])
             return Outcome.UNCHANGED if row["deleted"] else Outcome.DELETED
         data = rec.to_dict()
         rec.content_hash = data["content_hash"] = content_hash(data)
@@ -123,7 +124,7 @@ class Records:
             (rec.id, rec.source_id, rec.local_id, rec.content_hash, access_json, rec.datestamp,
              record_json, ts, ts, run_id, item.input_key, group_key(rec), group_key(rec)),
         )
-        _set_identifiers(db, rec, identifier_keys(rec))
+        set_identifiers(db, rec, identifier_keys(rec))
         if item.raw is not None:
             db.execute(
                 "INSERT INTO raw_payloads(record_id, format, body, received_at) VALUES (?,?,?,?)"
@@ -149,7 +150,7 @@ class Records:
                 (rec.id,),
             )
             db.execute("DELETE FROM raw_payloads WHERE record_id = ?", (rec.id,))
-            _set_identifiers(db, rec, [])
+            set_identifiers(db, rec, [])
         return Outcome.GATED
 
     def retag(self, records: Sequence[Record], *, changed: list[str] | None = None) -> list[tuple[Record, Outcome]]:
@@ -172,7 +173,7 @@ class Records:
                             changed.append(rec.id)
                         continue
                     current.append((rec, row["last_seen_run"] if row else None))
-                before = _Before.read(db, [r.id for r, _ in current])
+                before = Before.read(db, [r.id for r, _ in current])
                 for rec, run_id in current:
                     out.append((rec, self._upsert(db, PageItem(rec, None), run_id, ts)))
                 regroup(db, [r.id for r, _ in current], before)
@@ -184,7 +185,7 @@ class Records:
         """Mark records deleted (their payloads dropped); the index copy becomes pending."""
         ts = self._conn.now()
         with self._conn.transaction() as db:
-            before = _Before.read(db, ids)
+            before = Before.read(db, ids)
             for rec_id in ids:
                 db.execute("UPDATE records SET deleted=1, updated_at=?, index_pending=1, group_key=NULL WHERE id=?",
                            (ts, rec_id))
@@ -348,127 +349,6 @@ class Records:
             ).fetchall()
         return {r["source_id"]: {"records": r["live"] or 0, "deleted": r["deleted"] or 0,
                                  "newest_datestamp": r["newest"]} for r in rows}
-
-
-# -- duplicate groups --------------------------------------------------------------------------
-
-
-def _set_identifiers(db: Db, rec: Record, keys: Sequence[str]) -> None:
-    """Keep a record's identifier rows equal to ``keys`` (none for a deleted or gated record)."""
-    held = {r["pid"] for r in db.execute("SELECT pid FROM record_pids WHERE record_id = ?", (rec.id,))}
-    if held == set(keys):
-        return
-    db.execute("DELETE FROM record_pids WHERE record_id = ?", (rec.id,))
-    db.executemany("INSERT INTO record_pids(pid, record_id, source_id) VALUES (?,?,?)",
-                   [(k, rec.id, rec.source_id) for k in dict.fromkeys(keys)])
-
-
-class _Before:
-    """What records' grouping was before a change: their group keys and identifiers."""
-
-    def __init__(self, keys: set[str], pids: set[str]) -> None:
-        self.keys = keys
-        self.pids = pids
-
-    @classmethod
-    def read(cls, db: Db, ids: Sequence[str]) -> _Before:
-        keys: set[str] = set()
-        pids: set[str] = set()
-        for chunk in chunks(list(ids), 500):
-            marks = ",".join("?" * len(chunk))
-            keys.update(r["group_key"] for r in db.execute(
-                f"SELECT group_key FROM records WHERE id IN ({marks}) AND group_key IS NOT NULL", chunk))
-            pids.update(r["pid"] for r in db.execute(f"SELECT pid FROM record_pids WHERE record_id IN ({marks})",
-                                                     chunk))
-        return cls(keys, pids)
-
-
-def _select(db: Db, sql: str, values: Iterable[str]) -> list[Row]:
-    """Rows of ``sql`` (holding one ``({marks})``) for the values, 500 at a time."""
-    rows: list[Row] = []
-    for chunk in chunks(sorted(set(values)), 500):
-        rows += db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
-    return rows
-
-
-def regroup(db: Db, ids: Sequence[str], before: _Before | None = None) -> int:
-    """After records changed (``ids``; ``before``: their group keys and identifiers before the change),
-    give every record whose group may have joined or split its group key again; returns how many
-    records were re-keyed (they are marked pending: the index rebuilds their old and new groups).
-
-    Records are one dataset when they share an identifier, transitively, across sources
-    (:func:`..grouping.components`). An identifier links a record only when no other live record of
-    its source holds it too: a DOI or CSTR that one source gives to several of its records names a
-    collection, not a dataset. The records whose links may have changed are those holding an
-    identifier the changed records held before or hold now; their groups as they were, and whatever
-    their links reach now, are grouped again.
-    """
-    before = before or _Before(set(), set())
-    current = {r["pid"] for r in _select(db, "SELECT pid FROM record_pids WHERE record_id IN ({marks})", ids)}
-    start = set(ids) | {r["record_id"] for r in _select(
-        db, "SELECT record_id FROM record_pids WHERE pid IN ({marks})", before.pids | current)}
-    old_keys = set(before.keys) | {r["group_key"] for r in _select(
-        db, "SELECT group_key FROM records WHERE id IN ({marks}) AND group_key IS NOT NULL", start)}
-    pending = start | {r["id"] for r in _select(
-        db, "SELECT id FROM records WHERE group_key IN ({marks})", old_keys)}
-    # every record reachable from those through linking identifiers: the components they belong to now
-    pids_of: dict[str, list[tuple[str, str]]] = {}  # record -> (identifier, source)
-    counts: dict[str, dict[str, int]] = {}  # identifier -> source -> how many of its records hold it
-    while pending:
-        rows = _select(db, "SELECT pid, record_id, source_id FROM record_pids WHERE record_id IN ({marks})", pending)
-        for rec_id in pending:
-            pids_of[rec_id] = []
-        for r in rows:
-            pids_of[r["record_id"]].append((r["pid"], r["source_id"]))
-        new = {r["pid"] for r in rows} - counts.keys()
-        reached: set[str] = set()
-        held = _select(db, "SELECT pid, record_id, source_id FROM record_pids WHERE pid IN ({marks})", new)
-        for r in held:
-            per_source = counts.setdefault(r["pid"], {})
-            per_source[r["source_id"]] = per_source.get(r["source_id"], 0) + 1
-        for r in held:
-            if counts[r["pid"]][r["source_id"]] == 1:
-                reached.add(r["record_id"])
-        pending = reached - pids_of.keys()
-    links = {rec_id: [pid for pid, source in pids if counts[pid][source] == 1] for rec_id, pids in pids_of.items()}
-    keys = components(links)
-    changed: list[tuple[str, str]] = []
-    for r in _select(db, "SELECT id, group_key FROM records WHERE id IN ({marks})"
-                         " AND deleted = 0 AND record_json IS NOT NULL", keys):
-        if r["group_key"] != keys[r["id"]]:
-            changed.append((keys[r["id"]], r["id"]))
-    db.executemany("UPDATE records SET group_key = ?, index_pending = 1 WHERE id = ?", changed)
-    return len(changed)
-
-
-def regroup_all(db: Db) -> int:
-    """Fill the identifier rows of every live record and group them all again (a store upgraded to
-    version 4); returns how many records were re-keyed."""
-    db.execute("DELETE FROM record_pids")
-    last = ""
-    while True:
-        rows = db.execute("SELECT id, record_json FROM records WHERE deleted = 0 AND record_json IS NOT NULL"
-                          " AND id > ? ORDER BY id LIMIT 500", (last,)).fetchall()
-        if not rows:
-            break
-        for row in rows:
-            rec = Record.from_json(row["record_json"])
-            db.executemany("INSERT INTO record_pids(pid, record_id, source_id) VALUES (?,?,?)",
-                           [(k, row["id"], rec.source_id) for k in dict.fromkeys(identifier_keys(rec))])
-        last = rows[-1]["id"]
-    holders: dict[str, dict[str, int]] = {}
-    pids_of: dict[str, list[tuple[str, str]]] = {}
-    for r in db.execute("SELECT pid, record_id, source_id FROM record_pids"):
-        pids_of.setdefault(r["record_id"], []).append((r["pid"], r["source_id"]))
-        per_source = holders.setdefault(r["pid"], {})
-        per_source[r["source_id"]] = per_source.get(r["source_id"], 0) + 1
-    links = {rec_id: [pid for pid, source in pids if holders[pid][source] == 1] for rec_id, pids in pids_of.items()}
-    keys = components(links)
-    changed = [(keys.get(r["id"], f"id:{r['id']}"), r["id"]) for r in db.execute(
-        "SELECT id, group_key FROM records WHERE deleted = 0 AND record_json IS NOT NULL")
-        if r["group_key"] != keys.get(r["id"], f"id:{r['id']}")]
-    db.executemany("UPDATE records SET group_key = ?, index_pending = 1 WHERE id = ?", changed)
-    return len(changed)
 
 
 #: Live and deleted rows counted (a sum of a comparison is SQLite's only).

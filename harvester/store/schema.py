@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..grouping import group_key
 from ..model import Record
 from . import metrics, officer
-from .records import regroup_all
+from .regrouping import regroup_all
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

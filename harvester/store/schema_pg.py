@@ -236,7 +236,7 @@ CREATE INDEX IF NOT EXISTS records_indexed_group ON records(indexed_group);
 
 
 def create_v4(script: Any) -> None:
-    """Version 4: the identifier table (:func:`.records.regroup_all` fills it)."""
+    """Version 4: the identifier table (:func:`.regrouping.regroup_all` fills it)."""
     script(V4_TABLES)
 
 
