@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -432,6 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             err_console.print("interrupted")
         return 130
+    except BrokenPipeError:  # `fedcat … | head`: the reader stopped reading; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the flush at exit would fail again
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

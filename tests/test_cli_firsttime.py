@@ -4,8 +4,11 @@ an empty catalog's metrics, paging through search hits, and hints that run as pr
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -244,3 +247,16 @@ def test_demo_hints_start_with_the_command_the_user_ran(tmp_path: Path, monkeypa
         commands = [line.strip() for line in hints.splitlines() if "--config" in line]
         assert ".venv/bin/fedcat --config fedcat-data/demo.yaml search 冰川" in commands
         assert all(c.startswith(".venv/bin/fedcat --config ") for c in commands)
+
+
+def test_output_piped_into_a_reader_that_stopped_ends_without_a_traceback(tmp_path: Path) -> None:
+    """`fedcat schema config | head`: head leaves, the next write fails; fedcat stops quietly."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before fedcat writes
+    try:
+        done = subprocess.run([sys.executable, "-m", "fedcat.api.cli", "schema", "config"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60, cwd=tmp_path)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.returncode == 141
