@@ -24,7 +24,7 @@ from fedcat.harvester.config import Audience
 from fedcat.harvester.demo import FaultAction, OAIRepository, OAIServer
 from fedcat.harvester.demo.corpus import generate_records
 from fedcat.harvester.demo.oai_server import FaultContext
-from fedcat.harvester.pipeline.run import NullProgress
+from fedcat.harvester.pipeline.progress import NullProgress
 from fedcat.harvester.store import Outcome, RunStatus
 
 from .conftest import center, source_for

@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from fedcat.index.base import SearchIndex
 
@@ -35,8 +34,10 @@ from ..store import Outcome, PageItem, RawPayload, RecordError, RecordStore, Run
 from ..store.leases import Lease, holder_name
 from ..tagging import Clock, Override, RuleBook, SourceTagger, today
 from .feeder import IndexFeeder
+from .leasing import LEASE_LOST_MESSAGE, renewing
 from .maintenance import Maintenance
 from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
+from .progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
 
@@ -48,54 +49,6 @@ MAPPING_VERSION = "1"
 LISTING_COMPLETE = "listing_complete"
 #: The message of a run stopped on request (:attr:`Harvester.stop`) before its listing ended.
 STOPPED_MESSAGE = "stopped on request after the page in progress: the next run resumes from the checkpoint"
-#: The message of a run that could not renew its harvest lease (:mod:`fedcat.harvester.store.leases`).
-LEASE_LOST_MESSAGE = ("lost its harvest lease to another process (no renewal reached the store in time): stopped, "
-                      "keeping the pages written before; the next holder resumes from the checkpoint")
-
-
-class Progress(Protocol):
-    def started(self, source_id: str) -> None: ...
-    def advanced(self, source_id: str, records: int, total_hint: int | None) -> None: ...
-    def finished(self, report: RunReport) -> None: ...
-
-
-class NullProgress:
-    def started(self, source_id: str) -> None:
-        pass
-
-    def advanced(self, source_id: str, records: int, total_hint: int | None) -> None:
-        pass
-
-    def finished(self, report: RunReport) -> None:
-        pass
-
-
-@contextmanager
-def renewing(store: RecordStore, lease: Lease) -> Iterator[threading.Event]:
-    """Renew ``lease`` every third of its duration until the block ends (a page that takes long does not
-    let it expire); the event yielded is set when a renewal finds the lease lost. A store that does not
-    answer a renewal is tried again at the next one: the lease is lost only if it expires meanwhile."""
-    lost, done = threading.Event(), threading.Event()
-
-    def beat() -> None:
-        while not done.wait(lease.seconds / 3):
-            try:
-                if not store.leases.renew(lease):
-                    log.warning("[%s] %s", lease.source_id, LEASE_LOST_MESSAGE)
-                    lost.set()
-                    return
-            except store.connection.errors as exc:
-                log.warning("[%s] cannot renew the harvest lease (%s): trying again", lease.source_id, exc)
-
-    thread = threading.Thread(target=beat, name=f"lease-{lease.source_id}", daemon=True)
-    thread.start()
-    try:
-        yield lost
-    finally:
-        done.set()
-        thread.join()
-
-
 def _input_key(item: HarvestedItem, fingerprint: bytes) -> str:
     digest = hashlib.sha256(fingerprint)
     digest.update(b"\0" + item.format.encode("utf-8") + b"\0")
