@@ -19,16 +19,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from fedcat.harvester.config import Audience, Config
+from fedcat.harvester.config import Audience
 from fedcat.harvester.errors import FedcatError
 from fedcat.harvester.store import RunReport, RunStatus
 from fedcat.harvester.version import VERSION
 from fedcat.index.base import FACETS, MAX_RESULT_WINDOW, SearchQuery, SearchResult
 
-from . import cli_metrics, cli_migrate, cli_officer, cli_schema, cli_status, logs
+from . import cli_metrics, cli_migrate, cli_officer, cli_schema, cli_serve, cli_status, logs
 from .audience import Caller
 from .catalog import Catalog
-from .cli_common import DEFAULT_CONFIG, _config, command_line, config_path, invoked_command
+from .cli_common import DEFAULT_CONFIG, _config, command_line, invoked_command
 from .cli_runs import HARVESTS_LIMIT, cmd_harvests
 from .console import make_console
 from .stopping import Stopped, stop_on_signals
@@ -272,55 +272,6 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import check_bindable
-
-    config = _config(args)
-    host, port = args.host or config.api.host, args.port or config.api.port
-    check_bindable(host, port, hint="choose another with --port (or api.port in the config) or --host")
-    if args.workers < 1:
-        raise FedcatError(f"--workers must be at least 1, not {args.workers}")
-    if args.workers > 1:
-        from .workers import serve_workers
-
-        serve_workers(config_path(args), host, port, args.workers, log_format=args.log_format,
-                      verbosity=args.verbose)
-        return 0
-    _serve(config, host, port)
-    return 0
-
-
-def _serve(config: Config, host: str, port: int) -> None:
-    from .app import create_app
-    from .server import serve
-
-    # uvicorn stops on SIGTERM or Ctrl-C itself, then raises the signal again: caught here, to close the catalog
-    with stop_on_signals(on_stop=_leave):
-        catalog = Catalog.open(config)
-        try:
-            serve(create_app(catalog), host, port)
-        finally:
-            catalog.close()
-
-
-def _leave() -> None:
-    """A service asked to stop exits with 0, once its work in progress is stored."""
-    raise SystemExit(0)
-
-
-def cmd_schedule(args: argparse.Namespace) -> int:
-    from .scheduler import run_foreground
-
-    config = _config(args)
-    catalog = Catalog.open(config, index_required=False)
-    try:
-        with stop_on_signals(catalog.harvester.stop, on_stop=_leave):  # the jobs' runs end interrupted
-            run_foreground(catalog, console)
-    finally:
-        catalog.close()
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
     from .server import check_bindable
@@ -328,7 +279,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.no_serve:  # before the demo centers start and are harvested
         check_bindable(args.host, args.port, hint="choose another with --port or --host (or add --no-serve)")
     return run_demo(data_dir=Path(args.data_dir), host=args.host, port=args.port, serve=not args.no_serve,
-                    console=console, harvest=_run_harvest, serve_fn=_serve, command=invoked_command())
+                    console=console, harvest=_run_harvest, serve_fn=cli_serve.serve_catalog, command=invoked_command())
 
 
 # -- parser -------------------------------------------------------------------------------------------
@@ -387,15 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("id", metavar="ID")
     so.set_defaults(fn=cmd_sources)
 
-    sv = sub.add_parser("serve", help="serve the HTTP API")
-    sv.add_argument("--host")
-    sv.add_argument("--port", type=int)
-    sv.add_argument("--workers", type=int, default=1, metavar="N",
-                    help="API processes sharing the port, one per core you give it (default 1)")
-    sv.set_defaults(fn=cmd_serve)
-
-    sub.add_parser("schedule", help="run harvests on each source's cron schedule (foreground)").set_defaults(
-        fn=cmd_schedule)
+    cli_serve.add_parsers(sub)
 
     d = sub.add_parser("demo", help="start the demo federation, harvest it and serve the catalog")
     d.add_argument("--data-dir", default="./fedcat-data")
