@@ -93,8 +93,29 @@ class DatasetGroup:
     members: list[Record] = field(default_factory=list)
 
 
+Holdings = Mapping[str, Sequence[tuple[str, str]]]
+"""Each record's identifiers with its source: record id → [(identifier key, source id)]."""
+
+
+def count_holders(holders: dict[str, dict[str, int]], held: Iterable[tuple[str, str]]) -> None:
+    """Add ``held`` ((identifier key, source id) of one record each) to how many records of each source
+    hold each identifier."""
+    for key, source in held:
+        per_source = holders.setdefault(key, {})
+        per_source[source] = per_source.get(source, 0) + 1
+
+
+def linking_keys(holdings: Holdings, holders: Mapping[str, Mapping[str, int]]) -> dict[str, list[str]]:
+    """Each record's identifiers that link it to other records: those no other record of its own source
+    holds (``holders``, :func:`count_holders`). A DOI or CSTR that one source gives to several of its
+    records names a collection, not a dataset, and links nothing."""
+    return {rec_id: [key for key, source in held if holders[key][source] == 1] for rec_id, held in holdings.items()}
+
+
 def groups_of(records: Iterable[Record]) -> list[DatasetGroup]:
-    """The given records grouped by shared identifiers (the records are taken as the groups' whole membership)."""
+    """The given records grouped by shared identifiers (the records are taken as the groups' whole
+    membership). Unlike the store (:func:`linking_keys`), every shared identifier links here, one
+    source's too."""
     recs = list(records)
     keys = components({r.id: identifier_keys(r) for r in recs})
     by_key: dict[str, DatasetGroup] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..grouping import components, identifier_keys
+from ..grouping import components, count_holders, identifier_keys, linking_keys
 from ..model import Record
 from .connection import Db, Row, chunks
 
@@ -82,12 +82,12 @@ def regroup(db: Db, ids: Sequence[str], before: Before | None = None) -> int:
         new = {r["pid"] for r in rows} - counts.keys()
         reached: set[str] = set()
         held = _select(db, "SELECT pid, record_id, source_id FROM record_pids WHERE pid IN ({marks})", new)
-        _count(counts, held)
+        count_holders(counts, ((r["pid"], r["source_id"]) for r in held))
         for r in held:
             if counts[r["pid"]][r["source_id"]] == 1:
                 reached.add(r["record_id"])
         pending = reached - pids_of.keys()
-    keys = components(_links(pids_of, counts))
+    keys = components(linking_keys(pids_of, counts))
     changed: list[tuple[str, str]] = []
     for r in _select(db, "SELECT id, group_key FROM records WHERE id IN ({marks})"
                          " AND deleted = 0 AND record_json IS NOT NULL", keys):
@@ -114,25 +114,13 @@ def regroup_all(db: Db) -> int:
         last = rows[-1]["id"]
     rows = db.execute("SELECT pid, record_id, source_id FROM record_pids").fetchall()
     holders: dict[str, dict[str, int]] = {}
-    _count(holders, rows)
+    count_holders(holders, ((r["pid"], r["source_id"]) for r in rows))
     pids_of: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
         pids_of.setdefault(r["record_id"], []).append((r["pid"], r["source_id"]))
-    keys = components(_links(pids_of, holders))
+    keys = components(linking_keys(pids_of, holders))
     changed = [(keys.get(r["id"], f"id:{r['id']}"), r["id"]) for r in db.execute(
         "SELECT id, group_key FROM records WHERE deleted = 0 AND record_json IS NOT NULL")
         if r["group_key"] != keys.get(r["id"], f"id:{r['id']}")]
     db.executemany("UPDATE records SET group_key = ?, index_pending = 1 WHERE id = ?", changed)
     return len(changed)
-
-
-def _count(holders: dict[str, dict[str, int]], rows: Iterable[Row]) -> None:
-    """Add ``rows`` (pid, record_id, source_id) to how many records of each source hold each identifier."""
-    for r in rows:
-        per_source = holders.setdefault(r["pid"], {})
-        per_source[r["source_id"]] = per_source.get(r["source_id"], 0) + 1
-
-
-def _links(pids_of: dict[str, list[tuple[str, str]]], holders: dict[str, dict[str, int]]) -> dict[str, list[str]]:
-    """Each record's linking identifiers: those no other record of its own source holds."""
-    return {rec_id: [pid for pid, source in pids if holders[pid][source] == 1] for rec_id, pids in pids_of.items()}
