@@ -221,8 +221,5 @@ class SearchIndex(abc.ABC):
         backend keeps none)."""
         return None
 
-    def idle(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
-        """Writes are over for now (a harvest ended): let go of what only writing needs."""
-
     def close(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Release resources (writers, connections)."""

@@ -363,11 +363,6 @@ class EmbeddedIndex(SearchIndex):
         found = self._index.searcher().search(complete, limit=1, count=True)
         return int(getattr(found, "count", 0) or 0)
 
-    def idle(self) -> None:
-        """Stop the writer process (its tantivy writer holds tens of MB); the next write starts another."""
-        if self._remote is not None:
-            self._remote.close()
-
     def close(self) -> None:
         if self._remote is not None:
             self._remote.close()

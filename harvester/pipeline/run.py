@@ -155,9 +155,7 @@ class Harvester:
                 last = self._runs_in_progress == 0
             if last:
                 self.feeder.forget_staged()  # committed at each run's end; otherwise lost with the writer
-                self.close()
-                if self.index is not None:
-                    self.index.idle()
+                self.close()  # the index let go of its writer as the run of writes ended
 
     # -- many sources -------------------------------------------------------------------
 
