@@ -134,7 +134,7 @@ class Memory:
     file: int = 0
 
 
-class _PeakRss:
+class PeakRss:
     """Samples the RSS of a process tree every 50 ms in a thread."""
 
     def __init__(self, pid: int) -> None:
@@ -171,7 +171,7 @@ def run_fedcat(config: dict[str, Any], folder: Path, *extra: str) -> tuple[float
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.Popen([sys.executable, "-m", "fedcat.api.cli", "--config", str(cfg), "harvest", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    sampler = _PeakRss(proc.pid)
+    sampler = PeakRss(proc.pid)
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)

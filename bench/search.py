@@ -70,7 +70,7 @@ from typing import Any
 import requests
 import tantivy
 import yaml
-from harvest import config_for
+from harvest import PeakRss, config_for
 
 from fedcat.api.audience import Caller
 from fedcat.api.translate import translated
@@ -173,20 +173,34 @@ def tail(path: Path, size: int = 3000) -> str:
     return path.read_text(errors="replace")[-size:] if path.exists() else ""
 
 
-def run_fedcat(config: Path, log_path: Path, *command: str, timeout: float) -> float:
-    """Run ``fedcat --config CONFIG COMMAND`` as a child process (killed after ``timeout``); wall seconds."""
+def run_fedcat(config: Path, log_path: Path, *command: str, timeout: float) -> tuple[float, dict[str, float]]:
+    """Run ``fedcat --config CONFIG COMMAND`` as a child process (killed after ``timeout``): its wall seconds
+    and its peak resident memory in MB (bench/harvest.py's sampler of the process tree: ``peak``, and the
+    largest ``anon``ymous and ``file``-backed parts seen)."""
     start = time.perf_counter()
     with log_path.open("wb") as out:
+        proc = subprocess.Popen(fedcat_command(config, *command), stdout=out, stderr=subprocess.STDOUT,
+                                env=fedcat_env())
+        sampler = PeakRss(proc.pid)
         try:
-            result = subprocess.run(fedcat_command(config, *command), stdout=out, stderr=subprocess.STDOUT,
-                                    env=fedcat_env(), timeout=timeout, check=False)
+            code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
             raise RuntimeError(f"fedcat {' '.join(command)} took longer than {timeout:.0f} s "
                                f"(log: {log_path})") from None
+        finally:
+            memory = sampler.stop()
     elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(f"fedcat {' '.join(command)} exited with {result.returncode}:\n{tail(log_path)}")
-    return elapsed
+    if code != 0:
+        raise RuntimeError(f"fedcat {' '.join(command)} exited with {code}:\n{tail(log_path)}")
+    return elapsed, {"peak": memory.peak / 2**20, "anon": memory.anon / 2**20, "file": memory.file / 2**20}
+
+
+def memory_note(mb: dict[str, float] | None) -> str:
+    if not mb:
+        return "peak RSS not measured"
+    return f"peak RSS {mb['peak']:.0f} MB (at most {mb['anon']:.0f} MB anonymous, {mb['file']:.0f} MB file-backed)"
 
 
 class SyntheticSources:
@@ -330,12 +344,12 @@ def build_catalog(folder: Path, per_source: int, sources: int, timeout: float) -
     with SyntheticSources(sources, per_source, PAGE_SIZE, folder / "logs") as src:
         config = config_for(src.urls, folder / "data", sources)
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        seconds = run_fedcat(config_path, folder / "logs" / "harvest.log", "harvest", timeout=timeout)
+        seconds, memory = run_fedcat(config_path, folder / "logs" / "harvest.log", "harvest", timeout=timeout)
     documents = count_documents(folder / "data" / "index")
     if documents != want["records"]:
         raise RuntimeError(f"the harvest indexed {documents} datasets, expected {want['records']} "
                            f"(log: {folder / 'logs' / 'harvest.log'})")
-    built = {**want, "complete": True, "build_s": seconds, "documents": documents,
+    built = {**want, "complete": True, "build_s": seconds, "build_memory_mb": memory, "documents": documents,
              "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
     marker.write_text(json.dumps(built, indent=2), encoding="utf-8")
     log.info("catalog built: %d records in %.1f s", documents, seconds)
@@ -519,13 +533,14 @@ def bare_bulk_insert(config: Config, folder: Path, batch: int = 1000) -> dict[st
 def reindex(config_path: Path, folder: Path, timeout: float) -> dict[str, Any]:
     config = load_config(config_path)
     log.info("S2: fedcat reindex")
-    fedcat_s = run_fedcat(config_path, folder / "logs" / "reindex.log", "reindex", timeout=timeout)
+    fedcat_s, fedcat_memory = run_fedcat(config_path, folder / "logs" / "reindex.log", "reindex", timeout=timeout)
     fedcat_docs = count_documents(config.data_path / "index")
     log.info("S2: bare tantivy bulk insert of the same documents")
     bare = bare_bulk_insert(config, folder / "bare-index")
     if bare["documents"] != fedcat_docs:
         raise RuntimeError(f"the bare index holds {bare['documents']} datasets, fedcat's {fedcat_docs}")
-    return {"fedcat_s": fedcat_s, "fedcat_documents": fedcat_docs, **{f"bare_{k}": v for k, v in bare.items()},
+    return {"fedcat_s": fedcat_s, "fedcat_memory_mb": fedcat_memory, "fedcat_documents": fedcat_docs,
+            **{f"bare_{k}": v for k, v in bare.items()},
             "ratio_bare_to_fedcat": bare["write_s"] / fedcat_s}
 
 
@@ -652,7 +667,8 @@ def report(res: dict[str, Any]) -> str:
         else f"built in {c['build_s']:.1f} s"
     lines = [f"catalog: {c['records']} records ({c['sources']} sources x {c['records_per_source']}, pages of "
              f"{c['page_size']}), harvested by `fedcat harvest` into {res['data_dir']}: {how}; "
-             f"{os.cpu_count()} CPUs"]
+             f"{os.cpu_count()} CPUs",
+             f"  the harvest's {memory_note(c.get('build_memory_mb'))}"]
     if "s1" in res:
         s1 = res["s1"]
         lines += ["",
@@ -677,7 +693,8 @@ def report(res: dict[str, Any]) -> str:
         s2 = res["s2"]
         lines += ["",
                   f"S2  reindex of {s2['fedcat_documents']} datasets",
-                  f"  fedcat reindex (child process, whole command):   {s2['fedcat_s']:8.1f} s",
+                  f"  fedcat reindex (child process, whole command):   {s2['fedcat_s']:8.1f} s;"
+                  f" {memory_note(s2.get('fedcat_memory_mb'))}",
                   f"  bare tantivy writer, add_document + commit:      {s2['bare_write_s']:8.1f} s"
                   f"  ratio bare/fedcat {s2['ratio_bare_to_fedcat']:.2f}  (target >= 0.7)",
                   f"  (untimed in the baseline: reading the store and building fedcat's documents, "

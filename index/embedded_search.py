@@ -147,8 +147,8 @@ def _one_of(schema: tantivy.Schema, name: str, values: list[Any]) -> tantivy.Que
     """Documents holding any of ``values`` in the keyword field ``name``, each scored 1 (it only filters).
 
     A union of term queries, not ``term_set_query``: the term set reads its terms' postings in full
-    whatever the rest of the query, a cost that grows with the index (at 20,000 documents a rare word
-    took 0.59 ms with it and 0.03 ms without); the union is advanced with the other clauses."""
+    whatever the rest of the query, a cost that grows with the index; the union is advanced with the
+    other clauses (bench/search.py, docs/performance.md)."""
     return tantivy.Query.const_score_query(tantivy.Query.boolean_query(
         [(tantivy.Occur.Should, tantivy.Query.term_query(schema, name, v)) for v in values]), 1.0)
 
