@@ -47,7 +47,7 @@ class Utf8RequestLineProtocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # asyncio turns Nagle's algorithm off only on sockets it sees as TCP (proto IPPROTO_TCP); the
         # listening socket uvicorn's supervisor hands to --workers has proto 0, so every response of a
-        # worker waited 40 ms for the client's delayed ACK (44 ms against 4 ms a request)
+        # worker waited for the client's delayed ACK (about 40 ms a request; S3 of bench/search.py)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             with contextlib.suppress(OSError):

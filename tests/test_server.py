@@ -63,7 +63,7 @@ def test_raw_utf8_and_percent_encoded_queries_on_one_keep_alive_connection(serve
 
 def test_connections_of_workers_send_without_nagles_delay() -> None:
     """``--workers`` hands each worker the supervisor's listening socket, made with proto 0, on which asyncio
-    leaves Nagle's algorithm on: each response then waited for the client's delayed ACK (44 ms against 4 ms a
+    leaves Nagle's algorithm on: each response then waited for the client's delayed ACK (about 40 ms a
     request). The protocol turns it off on every TCP connection it is given."""
     app = FastAPI()
 
