@@ -284,18 +284,37 @@ class Baseline:
         return [self.searcher.doc(addr)["id"][0] for _, addr in found.hits]
 
 
-def fedcat_search(catalog: Any, text: str, visibility: Any, size: int = WINDOW) -> list[str]:
+def fedcat_search(catalog: Any, text: str, visibility: Any, size: int = WINDOW, offset: int = 0) -> list[str]:
     """Record ids of fedcat's hits, best first (a hit of several records contributes each of them)."""
     from fedcat.api.translate import translated
     from fedcat.index.base import SearchQuery
 
-    query = SearchQuery(text=text, size=size, visibility=visibility, facets=())
+    query = SearchQuery(text=text, size=size, offset=offset, visibility=visibility, facets=())
     result = catalog.index.search(translated(query, catalog.store))  # what the API searches
     ids: list[str] = []
     for hit in result.hits:
         members = [s["id"] for s in hit.doc.get("sources") or [] if s.get("id")] or [hit.doc.get("id", hit.id)]
         ids.extend(m for m in members if m not in ids)
     return ids
+
+
+def fedcat_search_all(catalog: Any, text: str, visibility: Any) -> list[str]:
+    """Record ids of every hit fedcat gives (page after page, to the deepest page it serves)."""
+    from fedcat.index.base import MAX_RESULT_WINDOW
+
+    ids: list[str] = []
+    for offset in range(0, MAX_RESULT_WINDOW, WINDOW):
+        page = fedcat_search(catalog, text, visibility, offset=offset)
+        ids.extend(m for m in page if m not in ids)
+        if not page:
+            break
+    return ids
+
+
+def reach(ranking: Sequence[str], grades: Mapping[str, int], among: Iterable[str] | None = None) -> float | None:
+    """Share of the relevant ids (graded >= 1, and in ``among`` when given) found at any depth of ``ranking``:
+    what matching reaches at all, whatever the order."""
+    return recall(ranking, grades, k=len(grades) + len(ranking) + 1, among=among)
 
 
 # --------------------------------------------------------------------------
@@ -313,6 +332,9 @@ class QueryResult:
     recall2: dict[str, float | None] = field(default_factory=dict)
     #: en queries: recall@100 of the relevant records without English text (None: there are none)
     recall_zh_only: dict[str, float | None] = field(default_factory=dict)
+    #: Relevant records found at any depth (every hit), and for en queries those without English text.
+    reach: dict[str, float | None] = field(default_factory=dict)
+    reach_zh_only: dict[str, float | None] = field(default_factory=dict)
     top: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -336,6 +358,8 @@ def summarise(results: Sequence[QueryResult]) -> dict[str, dict[str, Any]]:
                 "recall@100": _mean(r.recall[system] for r in rs),
                 "recall@100_grade2": _mean(r.recall2[system] for r in rs),
                 "recall@100_zh_only": _mean(r.recall_zh_only.get(system) for r in rs),
+                "reach": _mean(r.reach.get(system) for r in rs),
+                "reach_zh_only": _mean(r.reach_zh_only.get(system) for r in rs),
             }
         out[name] = row
     return out
@@ -382,6 +406,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     if j.cls == "en":
                         res.recall_zh_only[system] = recall(ranking, j.grades, among=zh_only)
                     res.top[system] = ranking[:DEPTH]
+                every = {"fedcat": fedcat_search_all(catalog, j.query, visibility),
+                         "baseline": baseline.search(j.query, size=len(records))}
+                for system, ranking in every.items():
+                    res.reach[system] = reach(ranking, j.grades)
+                    if j.cls == "en":
+                        res.reach_zh_only[system] = reach(ranking, j.grades, among=zh_only)
                 results.append(res)
                 logger.debug("%s: fedcat nDCG %.3f R %.3f; baseline nDCG %.3f R %.3f", j.query,
                              res.ndcg["fedcat"], res.recall["fedcat"], res.ndcg["baseline"], res.recall["baseline"])
@@ -446,6 +476,11 @@ def format_report(report: dict[str, Any], per_query: bool) -> str:
         lines += ["", "English queries, recall@100 of the relevant records without English text: "
                   f"fedcat {_f(en['fedcat']['recall@100_zh_only'])}, "
                   f"baseline {_f(en['baseline']['recall@100_zh_only'])}"]
+    every = report["summary"]["all"]
+    lines.append("Relevant records found at any depth (every hit, any order): "
+                 f"fedcat {_f(every['fedcat']['reach'])}, baseline {_f(every['baseline']['reach'])}"
+                 + (f"; English queries, those without English text: fedcat {_f(en['fedcat']['reach_zh_only'])}, "
+                    f"baseline {_f(en['baseline']['reach_zh_only'])}" if en else ""))
     twins = report["traditional_equals_simplified"]
     lines.append("Traditional query returns exactly its Simplified twin's hits: "
                  + ", ".join(f"{s} {sum(t[s] for t in twins)}/{len(twins)}" for s in SYSTEMS))

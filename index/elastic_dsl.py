@@ -193,13 +193,22 @@ def text_clause(group: TermGroup) -> dict[str, Any]:
     }
 
 
-def _counted(group: TermGroup, weight: float) -> dict[str, Any]:
-    """A word that adds ``weight`` × COORDINATION to a record's score where it matches, besides its text score."""
-    scored = text_clause(group)
-    if weight != 1.0:
-        scored = {"bool": {**scored["bool"], "boost": weight}}
-    return {"bool": {"should": [{"constant_score": {"filter": text_clause(group), "boost": COORDINATION * weight}},
-                                scored]}}
+def _counted(group: TermGroup, alternatives: tuple[TermGroup, ...] = (), weight: float = 1.0, *,
+             scored: bool = True) -> dict[str, Any]:
+    """A word that adds ``weight`` × COORDINATION to a record's score where it or one of its
+    ``alternatives`` (translations) matches, and (``scored``) the word's own text score."""
+    either: dict[str, Any] = text_clause(group) if not alternatives else {
+        "bool": {"should": [text_clause(g) for g in (group, *alternatives)], "minimum_should_match": 1}}
+    counted = {"constant_score": {"filter": either, "boost": COORDINATION * weight}}
+    if not scored:
+        return counted
+    return {"bool": {"should": [counted, text_clause(group)]}}
+
+
+def _translation(group: TermGroup) -> dict[str, Any]:
+    """A translation's text score, TRANSLATED_WEIGHT of a word's."""
+    clause = text_clause(group)
+    return {"bool": {**clause["bool"], "boost": TRANSLATED_WEIGHT}}
 
 
 def any_token_clause(group: TermGroup) -> dict[str, Any]:
@@ -215,8 +224,9 @@ def words_clause(plan: QueryPlan) -> dict[str, Any]:
     Chinese word, weighted less again and not counted); each word matched adds COORDINATION to the score."""
     return {
         "bool": {
-            "should": [_counted(g, 1.0) for g in plan.optional]
-            + [_counted(g, TRANSLATED_WEIGHT) for g in plan.translated]
+            "should": [_counted(g, plan.alternatives(i)) for i, g in enumerate(plan.optional)]
+            + [_translation(g) for g in plan.translated]
+            + [_counted(g, (), TRANSLATED_WEIGHT, scored=False) for g in plan.uncovered]
             + [any_token_clause(g) for g in plan.partial],
             "minimum_should_match": 1,
         }

@@ -92,8 +92,9 @@ def _facets(searcher: tantivy.Searcher, tq: tantivy.Query, query: SearchQuery) -
 def _build_query(schema: tantivy.Schema, query: SearchQuery, plan: QueryPlan) -> tantivy.Query:
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
     if plan.optional:  # at least one of the words; each one matched counts COORDINATION more
-        words = [_counted(schema, g, 1.0) for g in plan.optional]
-        words += [_counted(schema, g, TRANSLATED_WEIGHT) for g in plan.translated]
+        words = [_counted(schema, g, plan.alternatives(i)) for i, g in enumerate(plan.optional)]
+        words += [tantivy.Query.boost_query(_text_clause(schema, g), TRANSLATED_WEIGHT) for g in plan.translated]
+        words += [_counted(schema, g, (), TRANSLATED_WEIGHT, scored=False) for g in plan.uncovered]
         words += [tantivy.Query.boost_query(_any_token(schema, g), PARTIAL_WEIGHT) for g in plan.partial]
         clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query([(tantivy.Occur.Should, w) for w in words])))
     clauses += [(tantivy.Occur.Must, _text_clause(schema, g)) for g in plan.required]
@@ -113,14 +114,17 @@ def _build_query(schema: tantivy.Schema, query: SearchQuery, plan: QueryPlan) ->
     return tantivy.Query.boolean_query(clauses)
 
 
-def _counted(schema: tantivy.Schema, group: TermGroup, weight: float) -> tantivy.Query:
-    """A word that adds ``weight`` × COORDINATION to a record's score where it matches, besides its text score."""
+def _counted(schema: tantivy.Schema, group: TermGroup, alternatives: tuple[TermGroup, ...] = (),
+             weight: float = 1.0, *, scored: bool = True) -> tantivy.Query:
+    """A word that adds ``weight`` × COORDINATION to a record's score where it or one of its
+    ``alternatives`` (translations) matches, and (``scored``) the word's own text score."""
     clause = _text_clause(schema, group)
-    scored = clause if weight == 1.0 else tantivy.Query.boost_query(clause, weight)
-    return tantivy.Query.boolean_query([
-        (tantivy.Occur.Should, tantivy.Query.const_score_query(clause, COORDINATION * weight)),
-        (tantivy.Occur.Should, scored),
-    ])
+    either = clause if not alternatives else tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, q) for q in [clause, *(_text_clause(schema, a) for a in alternatives)]])
+    counted = tantivy.Query.const_score_query(either, COORDINATION * weight)
+    if not scored:
+        return counted
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, counted), (tantivy.Occur.Should, clause)])
 
 
 def _any_token(schema: tantivy.Schema, group: TermGroup) -> tantivy.Query:

@@ -9,9 +9,12 @@
 - A plain Chinese word of three or more characters is also looked for in part: a record holding some of
   its bigrams but not the whole word (沙尘 or 尘暴 for 沙尘暴, 温度 for 海表温度) is found too, scored at
   :data:`PARTIAL_WEIGHT` and without coordination, so after every record holding the whole word.
-- The translations of the plain words (the term table, :mod:`.terms`) are looked for too, at
-  :data:`TRANSLATED_WEIGHT` of a word: ``glacier`` also finds records that say only 冰川, after those
-  that say glacier.
+- The translations of the plain words (the term table, :mod:`.terms`) are looked for too: ``glacier``
+  also finds records that say only 冰川. A record holding a word's translation counts as matching the
+  word (coordination), and the translation's text score counts :data:`TRANSLATED_WEIGHT` of the word's:
+  where both sit in the same fields the record holding the word ranks first, but a record that says 冰川
+  in its title ranks above one that says glacier only in a keyword list or its center's name. A
+  translation of several words (``remote sensing`` → 遥感) counts for each of them.
 
 Each word or phrase matches in the title (weight :data:`TITLE_WEIGHT`), subjects and keywords
 (:data:`SUBJECT_WEIGHT`), the rest of the text (1) and the names of the center and publisher
@@ -27,8 +30,9 @@ from .analysis import TermGroup, term_groups
 
 #: Added to a record's score for every plain query word it matches (see the module docstring).
 COORDINATION = 100.0
-#: A translation of a query word (:mod:`.terms`) counts this much of the word itself, in coordination and
-#: in text score: a record holding the word ranks above one holding only its translation.
+#: A translation of a query word (:mod:`.terms`) counts this much of the word itself in text score (in
+#: coordination it counts as the word): a record holding the word ranks above one holding only its
+#: translation in the same fields.
 TRANSLATED_WEIGHT = 0.5
 #: A part of a long Chinese word (some of its bigrams, not the whole word) counts this much of its text
 #: score, and no coordination.
@@ -49,8 +53,20 @@ class QueryPlan:
     optional: tuple[TermGroup, ...] = ()
     required: tuple[TermGroup, ...] = ()
     excluded: tuple[TermGroup, ...] = ()
-    #: Translations of the plain words, optional like them, weighted TRANSLATED_WEIGHT.
+    #: Translations of the plain words, optional like them, text scored TRANSLATED_WEIGHT.
     translated: tuple[TermGroup, ...] = ()
+    #: For each translation, the positions in ``optional`` of the words it translates (empty: a word of
+    #: a quoted phrase, counted TRANSLATED_WEIGHT of a word in coordination).
+    covers: tuple[tuple[int, ...], ...] = ()
+
+    def alternatives(self, position: int) -> tuple[TermGroup, ...]:
+        """The translations that stand for the plain word at ``position`` in coordination."""
+        return tuple(g for g, cover in zip(self.translated, self.covers) if position in cover)
+
+    @property
+    def uncovered(self) -> tuple[TermGroup, ...]:
+        """Translations that stand for no plain word."""
+        return tuple(g for g, cover in zip(self.translated, self.covers) if not cover)
 
     @property
     def partial(self) -> tuple[TermGroup, ...]:
@@ -91,8 +107,13 @@ def plan_query(text: str, translations: tuple[tuple[str, str], ...] = ()) -> Que
         else:
             optional += term_groups((minus or "") + word)
     translated: dict[tuple[str, ...], TermGroup] = {}
-    for _, target in translations:
+    covers: dict[tuple[str, ...], set[int]] = {}
+    for term, target in translations:
         group = _phrase(target)
-        if group is not None and all(group.tokens != g.tokens for g in optional):
-            translated.setdefault(group.tokens, group)
-    return QueryPlan(tuple(optional), tuple(required), tuple(excluded), tuple(translated.values()))
+        if group is None or any(group.tokens == g.tokens for g in optional):
+            continue
+        translated.setdefault(group.tokens, group)
+        words = {g.tokens for g in term_groups(term)}
+        covers.setdefault(group.tokens, set()).update(i for i, g in enumerate(optional) if g.tokens in words)
+    return QueryPlan(tuple(optional), tuple(required), tuple(excluded), tuple(translated.values()),
+                     tuple(tuple(sorted(covers[k])) for k in translated))

@@ -136,6 +136,9 @@ class _Senses:
                 _add(table, zh, en)
                 if en not in mined:
                     _add(table, en, zh)
+        for zh in sorted(self.used.keys() - chinese - mined):  # words of its titles: only zh → en
+            for en in self.english[zh]:
+                _add(table, zh, en)
         for en, candidates in sorted(self.chinese.items()):  # English terms: the catalog's own words for them
             if en in mined:
                 continue

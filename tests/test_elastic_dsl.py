@@ -289,11 +289,24 @@ def test_quoted_phrases_are_required_and_minus_words_excluded() -> None:
     assert query["must_not"][0] == phrase("photo")
 
 
-def test_translations_are_optional_words_weighted_below_the_query_words() -> None:
+def test_a_translation_counts_as_its_word_and_scores_half_its_text() -> None:
     body = search_body(SearchQuery(text="glacier", facets=(), translations=(("glacier", "冰川"),)), Page(),
                        keep_alive="1m")
     (words,) = body["query"]["bool"]["must"]
-    direct, translated = words["bool"]["should"]
-    assert direct == any_of("glacier")["bool"]["should"][0]
-    assert translated["bool"]["should"][0] == {"constant_score": {"filter": phrase("冰川"), "boost": 50.0}}
-    assert translated["bool"]["should"][1] == {"bool": {**phrase("冰川")["bool"], "boost": 0.5}}
+    counted, translated = words["bool"]["should"]
+    either = {"bool": {"should": [phrase("glacier"), phrase("冰川")], "minimum_should_match": 1}}
+    assert counted == {"bool": {"should": [{"constant_score": {"filter": either, "boost": 100.0}},
+                                           phrase("glacier")]}}
+    assert translated == {"bool": {**phrase("冰川")["bool"], "boost": 0.5}}
+
+
+def test_a_translation_of_several_words_counts_for_each_of_them() -> None:
+    body = search_body(SearchQuery(text="remote sensing data", facets=(),
+                                   translations=(("remote sensing", "遥感"),)), Page(), keep_alive="1m")
+    (words,) = body["query"]["bool"]["must"]
+    remote, sensing, data, translated = words["bool"]["should"]
+    for clause, word in ((remote, "remote"), (sensing, "sensing")):
+        either = {"bool": {"should": [phrase(word), phrase("遥感")], "minimum_should_match": 1}}
+        assert clause["bool"]["should"][0] == {"constant_score": {"filter": either, "boost": 100.0}}
+    assert data == any_of("data")["bool"]["should"][0]
+    assert translated == {"bool": {**phrase("遥感")["bool"], "boost": 0.5}}

@@ -198,6 +198,24 @@ def test_a_translation_reaches_the_other_language_below_direct_matches(empty_ind
     assert "<mark>冰川</mark>" in result.hits[1].highlights["title"][0]
 
 
+def test_a_translation_in_the_title_outranks_the_word_in_a_keyword_list(empty_index: SearchIndex) -> None:
+    """A translation counts as its word: a Chinese-only glacier inventory comes before a record that says
+    glacier only among its keywords, and still after one that says it in the same fields."""
+    titled = make(1, "Glacier inventory of the Qilian Mountains")
+    chinese_only = make(2, "祁连山冰川编目", desc="冰川面积与冰储量")
+    keyword = make(3, "沙漠气象站观测", subjects=("冰冻圈", "cryosphere", "冰川", "glacier"))
+    empty_index.upsert([titled, chinese_only, keyword])
+    query = SearchQuery(text="glacier", size=10, translations=(("glacier", "冰川"),))
+    assert [h.id for h in empty_index.search(query).hits] == ["s1:1", "s1:2", "s1:3"]
+
+
+def test_a_translation_of_two_words_counts_as_both(empty_index: SearchIndex) -> None:
+    """``remote sensing`` → 遥感: a record saying 遥感 matches both words, above one that says only remote."""
+    empty_index.upsert([make(1, "Remote stations of the Gobi desert"), make(2, "塔克拉玛干沙漠遥感监测")])
+    query = SearchQuery(text="remote sensing", size=10, translations=(("remote sensing", "遥感"),))
+    assert [h.id for h in empty_index.search(query).hits] == ["s1:2", "s1:1"]
+
+
 def test_latin_is_case_and_accent_folded(index: SearchIndex) -> None:
     assert ids(index, "GLACIER") == {"s1:1"}
     assert ids(index, "precis") == {"s1:4"}

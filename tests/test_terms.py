@@ -97,6 +97,20 @@ def test_the_dictionary_completes_what_the_catalog_does_not_pair_and_never_repla
     assert "基因组" not in table and "genome" not in table  # not a keyword of this catalog
 
 
+def test_a_word_of_the_titles_is_translated_from_chinese_and_reached_from_english_by_its_best_word() -> None:
+    """温度 is no keyword, but the titles say it (海表温度): a query for 温度 also looks for temperature. The
+    English term leads to the words the catalog uses most for it (at most two), as before."""
+    records = [Record(id=f"s:{i}", source_id="s", local_id=str(i), titles=[LangText(title, None)])
+               for i, title in enumerate(["南海海表温度产品", "北冰洋海表温度产品", "大豆蛋白质组"])]
+    dictionary = [("温度", ["temperature"]), ("蛋白", ["protein", "egg white"]), ("蛋白质", ["protein"]),
+                  ("基因组", ["genome"])]
+    table = terms.mine(records, dictionary)
+    assert table["温度"] == ("temperature",) and table["temperature"] == ("温度",)
+    assert table["蛋白"] == ("protein", "egg white") and table["蛋白质"] == ("protein",)
+    assert table["protein"] == ("蛋白", "蛋白质")  # both used once; the first sense of each, as mined before
+    assert "基因组" not in table and "genome" not in table  # no title says it
+
+
 def test_the_shipped_dictionary_translates_the_catalogs_words() -> None:
     from fedcat.index.dictionary import cedict
 
