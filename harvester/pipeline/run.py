@@ -37,6 +37,7 @@ from .feeder import IndexFeeder
 from .leasing import LEASE_LOST_MESSAGE, renewing
 from .maintenance import Maintenance
 from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
+from .memory import MemoryReleaser
 from .progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class Harvester:
         self.after_run: Callable[[RunReport], None] | None = None
         self._mapper: MapperProcess | None = None
         self._mapper_lock = threading.Lock()
+        self.memory = MemoryReleaser()  # a stored page's memory goes back to the system
         self._runs_in_progress = 0
         #: Set when the process is asked to stop (the CLI sets it on SIGTERM): each run in progress stores
         #: the page it is on and ends ``interrupted`` (the next run resumes from its checkpoint); no run starts.
@@ -418,3 +420,4 @@ class Harvester:
                                          seen=sorted(work.unchanged), lease=job.lease)
         self.feeder.stage(outcomes)
         sink.advanced(source.id, len(page.items), page.total_hint)
+        self.memory.release()
