@@ -55,3 +55,23 @@ def test_a_harvest_trims_after_its_pages(oai_server: OAIServer, catalog_factory:
     cat.harvester.memory = MemoryReleaser(0.0, trim=lambda pad: 1)  # every page
     (run,) = cat.harvester.harvest()
     assert run.pages == 3 and cat.harvester.memory.trims == 3
+
+
+def test_a_rebuild_trims_as_it_walks_the_store(oai_server: OAIServer, catalog_factory: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from fedcat.harvester.pipeline import feeder
+
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    made: list[MemoryReleaser] = []
+
+    def releaser() -> MemoryReleaser:
+        made.append(MemoryReleaser(0.0, trim=lambda pad: 1))
+        return made[-1]
+
+    monkeypatch.setattr(feeder, "MemoryReleaser", releaser)
+    monkeypatch.setattr(feeder, "PUBLISH_BATCH", 50)
+    cat.harvester.maintenance.reindex()
+    (memory,) = made
+    groups = sum(1 for _ in cat.store.indexing.iter_groups())
+    assert groups > 100 and memory.trims == groups // 50

@@ -25,6 +25,7 @@ from fedcat.index.errors import IndexBackendError
 from ..grouping import DatasetGroup, send_changes
 from ..model import Record
 from ..store import Outcome, RecordStore
+from .memory import MemoryReleaser
 from .publishing import publish_groups, publish_keys
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class IndexFeeder:
         every live record of the store on the way (the term table is mined in the same walk)."""
         if self.index is None:
             return 0
-        groups = self.store.indexing.iter_groups()
+        groups = _releasing(self.store.indexing.iter_groups(), MemoryReleaser(), PUBLISH_BATCH)
         if seen is not None:
             groups = _shown(groups, seen)
         with self._lock:
@@ -214,6 +215,14 @@ class IndexFeeder:
             why = "is new or was lost" if bound is None else f"was built from another record store ({bound})"
             log.warning("the index %s: %d records are marked to be indexed again", why, marked)
         return marked
+
+
+def _releasing(groups: Iterable[DatasetGroup], memory: MemoryReleaser, every: int) -> Iterator[DatasetGroup]:
+    """``groups`` as they pass, the memory freed on the way given back to the system every ``every``."""
+    for n, group in enumerate(groups, 1):
+        yield group
+        if n % every == 0:
+            memory.release()
 
 
 def _shown(groups: Iterable[DatasetGroup], seen: Callable[[Record], None]) -> Iterator[DatasetGroup]:
