@@ -350,3 +350,31 @@ def test_a_negative_overlap_is_a_config_error(tmp_path: Any, oai_server: OAIServ
 
     with pytest.raises(ConfigError, match="overlap_days"):
         make_config(tmp_path, [source_for(oai_server, overlap_days=-1)])
+
+
+def test_sources_harvested_at_once_take_turns_page_by_page(oai_server: OAIServer, catalog_factory: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mapping in this process, one page is processed at a time across sources (the work holds the
+    interpreter's lock anyway); the fetching of every source still goes on meanwhile."""
+    import threading
+    import time
+
+    inside, most, lock = [0], [0], threading.Lock()
+    finish = pipeline.Harvester._finish_page
+
+    def counted(self: Any, *args: Any) -> None:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.02)  # lets the other threads run: without turns, another source's page would start here
+        try:
+            finish(self, *args)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(pipeline.Harvester, "_finish_page", counted)
+    cat = catalog_factory([source_for(oai_server, f"s{i}") for i in range(3)], workers=3)
+    runs = cat.harvester.harvest()
+    assert [r.status for r in runs] == [RunStatus.SUCCEEDED] * 3 and all(r.pages == 3 for r in runs)
+    assert most[0] == 1

@@ -120,6 +120,10 @@ class Harvester:
         self._mapper: MapperProcess | None = None
         self._mapper_lock = threading.Lock()
         self.memory = MemoryReleaser()  # a stored page's memory goes back to the system
+        #: Mapping in this process, the pages of sources harvested at once are processed one at a time: the
+        #: work holds the interpreter's lock anyway, and taking turns page by page is faster than switching
+        #: threads within pages (bench/harvest.py, docs/performance.md).
+        self._page_lock = threading.Lock()
         self._runs_in_progress = 0
         #: Set when the process is asked to stop (the CLI sets it on SIGTERM): each run in progress stores
         #: the page it is on and ends ``interrupted`` (the next run resumes from its checkpoint); no run starts.
@@ -329,7 +333,8 @@ class Harvester:
         if self._mapper_for_run() is None:  # mapping here: nothing to overlap, no thread to add
             try:
                 for page in pages:
-                    self._finish_page(job, self._start_page(job, page), sink)
+                    with self._page_lock:
+                        self._finish_page(job, self._start_page(job, page), sink)
                     if self.stop.is_set() or job.lost.is_set():
                         return True
             finally:
