@@ -121,8 +121,8 @@ class Harvester:
         self._mapper_lock = threading.Lock()
         self.memory = MemoryReleaser()  # a stored page's memory goes back to the system
         #: Mapping in this process, the pages of sources harvested at once are processed one at a time: the
-        #: work holds the interpreter's lock anyway, and taking turns page by page is faster than switching
-        #: threads within pages (bench/harvest.py, docs/performance.md).
+        #: work holds the interpreter's lock anyway, and taking turns page by page saves switching threads
+        #: within pages; their fetching goes on meanwhile.
         self._page_lock = threading.Lock()
         self._runs_in_progress = 0
         #: Set when the process is asked to stop (the CLI sets it on SIGTERM): each run in progress stores
