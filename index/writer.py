@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from fedcat.harvester.grouping import DatasetGroup
+from fedcat.harvester.memory import MemoryReleaser
 from fedcat.harvester.model import Record
 
 from .embedded import EmbeddedIndex
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 def serve(folder: Path, inbox: IO[bytes], outbox: IO[bytes]) -> int:
     """Apply the parent's writes to the index at ``folder`` until ``close`` or end of input."""
     index = EmbeddedIndex(folder)
+    memory = MemoryReleaser()
     failure: str | None = None
     while (message := _read(inbox)) is not None:
         op, payload = message
@@ -32,6 +34,7 @@ def serve(folder: Path, inbox: IO[bytes], outbox: IO[bytes]) -> int:
             if op == "upsert":
                 groups = [DatasetGroup(key, [Record.from_dict(m) for m in members]) for key, members in payload]
                 index.upsert_groups(groups, refresh=False)
+                memory.release()  # the batch's memory goes back to the system
             elif op == "delete":
                 index.delete(payload, refresh=False)
             elif op == "commit":

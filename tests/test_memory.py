@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from fedcat.harvester.demo.oai_server import OAIServer
-from fedcat.harvester.pipeline.memory import MemoryReleaser, malloc_trim
+from fedcat.harvester.memory import MemoryReleaser, malloc_trim
 
 from .conftest import source_for
 
@@ -75,3 +75,53 @@ def test_a_rebuild_trims_as_it_walks_the_store(oai_server: OAIServer, catalog_fa
     (memory,) = made
     groups = sum(1 for _ in cat.store.indexing.iter_groups())
     assert groups > 100 and memory.trims == groups // 50
+
+
+def _counting(made: list[MemoryReleaser]) -> Any:
+    def releaser() -> MemoryReleaser:
+        made.append(MemoryReleaser(0.0, trim=lambda pad: 1))
+        return made[-1]
+    return releaser
+
+
+def test_the_index_writer_child_trims_after_each_batch(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from fedcat.harvester.model import LangText, Record
+    from fedcat.index import writer
+    from fedcat.index.writer_process import write_message
+
+    made: list[MemoryReleaser] = []
+    monkeypatch.setattr(writer, "MemoryReleaser", _counting(made))
+    inbox = io.BytesIO()
+    for i in range(3):
+        rec = Record(id=f"s:{i}", source_id="s", local_id=str(i), titles=[LangText("冰川编目", None)])
+        write_message(inbox, "upsert", [(f"s:{i}", [rec.to_dict()])])
+    write_message(inbox, "close", None)
+    inbox.seek(0)
+    assert writer.serve(tmp_path / "index", inbox, io.BytesIO()) == 0
+    (memory,) = made
+    assert memory.trims == 3
+
+
+def test_the_mapping_child_trims_after_each_page(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    from datetime import date
+
+    from fedcat.harvester.pipeline import mapper
+
+    from .conftest import make_config
+
+    made: list[MemoryReleaser] = []
+    monkeypatch.setattr(mapper, "MemoryReleaser", _counting(made))
+    config = make_config(tmp_path, [{"id": "s", "name": "中心", "url": "http://127.0.0.1:9/oai"}])
+    inbox = io.BytesIO()
+    mapper._write(inbox, ("config", config))
+    mapper._write(inbox, ("tagger", 1, "s", []))
+    for page in range(2):
+        mapper._write(inbox, ("map", page, 1, "s", 1, date(2026, 1, 1), [(b"<not-a-record/>", "oai_dc")]))
+    inbox.seek(0)
+    outbox = io.BytesIO()
+    assert mapper.serve(inbox, outbox) == 0
+    (memory,) = made
+    assert memory.trims == 2

@@ -23,9 +23,9 @@ from fedcat.index.base import SearchIndex, Visibility
 from fedcat.index.errors import IndexBackendError
 
 from ..grouping import DatasetGroup, send_changes
+from ..memory import MemoryReleaser
 from ..model import Record
 from ..store import Outcome, RecordStore
-from .memory import MemoryReleaser
 from .publishing import publish_groups, publish_keys
 
 log = logging.getLogger(__name__)

@@ -38,6 +38,7 @@ from ..config_schema import Config, SourceConfig
 from ..crosswalks import crosswalk_for
 from ..errors import CrosswalkError, FedcatError, HarvestError
 from ..frames import read_frame, write_frame
+from ..memory import MemoryReleaser
 from ..model import GATED_SECURITY, Record
 from ..sources.base import HarvestedItem
 from ..sources.registry import item_from_raw
@@ -232,6 +233,7 @@ class _Child:
 
 def serve(inbox: IO[bytes], outbox: IO[bytes]) -> int:
     child: _Child | None = None
+    memory = MemoryReleaser()
     while True:
         try:
             message = _read(inbox)
@@ -248,6 +250,7 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> int:
             assert child is not None
             _, req_id, tagger_id, source_id, run_id, day, payloads = message
             _write(outbox, (req_id, child.map(tagger_id, source_id, run_id, day, payloads)))
+            memory.release()  # the page's memory goes back to the system
 
 
 def main() -> int:

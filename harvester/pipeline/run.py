@@ -26,6 +26,7 @@ from fedcat.index.base import SearchIndex
 from ..config_schema import Config, SourceConfig
 from ..errors import HarvestError, LeaseLost, StoreError
 from ..logcontext import about_run
+from ..memory import MemoryReleaser
 from ..model import GATED_SECURITY, Record
 from ..sources.base import Adapter, HarvestedItem, Page, prefetch
 from ..sources.http import HttpClient
@@ -37,7 +38,6 @@ from .feeder import IndexFeeder
 from .leasing import LEASE_LOST_MESSAGE, renewing
 from .maintenance import Maintenance
 from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
-from .memory import MemoryReleaser
 from .progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
