@@ -110,9 +110,9 @@ class Harvester:
         self.clock = clock
         #: Keeps the index in step with the store (each page's changes, catch-up, rebuild).
         self.feeder = IndexFeeder(store, index)
-        #: Work on stored records between harvests (with this harvester's taggers and clock).
         #: Names this harvester in the harvest leases it takes (one per source it harvests at a time).
         self.holder = holder_name()
+        #: Work on stored records between harvests (with this harvester's taggers and clock).
         self.maintenance = Maintenance(config, store, self.feeder, tagger_for=self.tagger_for,
                                        today=lambda: self.clock(), holder=self.holder)
         #: Called with each finished run report (the catalog takes a metrics snapshot there).
