@@ -70,12 +70,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "did_you_mean": ("您要找的是不是：", "Did you mean:"),
     "syntax_help": ("含有全部词语的数据集排在最前，其次是含有其中部分词语的；三个字以上的中文词也找只含其一部分的"
                     "数据集（海表温度 也找到 温度），排在含整个词的之后；“”或 "" 引起来的短语必须原样出现；"
-                    "词前加 - 排除含有它的数据集（例如：冰川 -照片）。繁体与简体字通用（氣象 = 气象）。",
+                    "词前加 - 排除含有它的数据集（例如：冰川 -照片）。繁体与简体字通用（氣象 = 气象）。"
+                    "词语也按译名查找（glacier 也找到只写 冰川 的数据集，温度 也找 temperature），"
+                    "出现在同一处时含原词的排在前面。",
                     "Datasets holding every word come first, then those holding some of them; a Chinese word of "
                     "three or more characters also finds datasets holding a part of it (海表温度 finds 温度), after "
                     "those holding the whole word; a \"quoted phrase\" "
                     "must appear as written; a word after - excludes the datasets holding it (e.g. glacier -photo). "
-                    "Traditional and Simplified characters are the same (氣象 = 气象)."),
+                    "Traditional and Simplified characters are the same (氣象 = 气象). Words are also looked "
+                    "for by their translations (glacier also finds datasets that say only 冰川, 温度 also looks "
+                    "for temperature); where both appear in the same place, the word itself ranks first."),
     "results": ("条结果", "results"),
     "no_results": ("没有找到匹配的数据集。", "No dataset matches."),
     "skip": ("跳到结果", "Skip to results"),
