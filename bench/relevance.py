@@ -332,6 +332,7 @@ class QueryResult:
     recall2: dict[str, float | None] = field(default_factory=dict)
     #: en queries: recall@100 of the relevant records without English text (None: there are none)
     recall_zh_only: dict[str, float | None] = field(default_factory=dict)
+    recall2_zh_only: dict[str, float | None] = field(default_factory=dict)
     #: Relevant records found at any depth (every hit), and for en queries those without English text.
     reach: dict[str, float | None] = field(default_factory=dict)
     reach_zh_only: dict[str, float | None] = field(default_factory=dict)
@@ -358,6 +359,7 @@ def summarise(results: Sequence[QueryResult]) -> dict[str, dict[str, Any]]:
                 "recall@100": _mean(r.recall[system] for r in rs),
                 "recall@100_grade2": _mean(r.recall2[system] for r in rs),
                 "recall@100_zh_only": _mean(r.recall_zh_only.get(system) for r in rs),
+                "recall@100_grade2_zh_only": _mean(r.recall2_zh_only.get(system) for r in rs),
                 "reach": _mean(r.reach.get(system) for r in rs),
                 "reach_zh_only": _mean(r.reach_zh_only.get(system) for r in rs),
             }
@@ -405,6 +407,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     res.recall2[system] = recall(ranking, j.grades, min_grade=2)
                     if j.cls == "en":
                         res.recall_zh_only[system] = recall(ranking, j.grades, among=zh_only)
+                        res.recall2_zh_only[system] = recall(ranking, j.grades, min_grade=2, among=zh_only)
                     res.top[system] = ranking[:DEPTH]
                 every = {"fedcat": fedcat_search_all(catalog, j.query, visibility),
                          "baseline": baseline.search(j.query, size=len(records))}
@@ -474,8 +477,10 @@ def format_report(report: dict[str, Any], per_query: bool) -> str:
     en = report["summary"].get("en")
     if en:
         lines += ["", "English queries, recall@100 of the relevant records without English text: "
-                  f"fedcat {_f(en['fedcat']['recall@100_zh_only'])}, "
-                  f"baseline {_f(en['baseline']['recall@100_zh_only'])}"]
+                  f"fedcat {_f(en['fedcat']['recall@100_zh_only'])} "
+                  f"(grade>=2: {_f(en['fedcat']['recall@100_grade2_zh_only'])}), "
+                  f"baseline {_f(en['baseline']['recall@100_zh_only'])} "
+                  f"(grade>=2: {_f(en['baseline']['recall@100_grade2_zh_only'])})"]
     every = report["summary"]["all"]
     lines.append("Relevant records found at any depth (every hit, any order): "
                  f"fedcat {_f(every['fedcat']['reach'])}, baseline {_f(every['baseline']['reach'])}"
