@@ -30,7 +30,8 @@ def malloc_trim() -> Callable[[int], int] | None:
     try:
         libc = ctypes.CDLL(name or "libc.so.6")
         trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError) as exc:
+        log.debug("no malloc_trim in the C library (%s): freed memory stays with the allocator", exc)
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
@@ -58,6 +59,6 @@ class MemoryReleaser:
             if now - self._last < self.every:
                 return False
             self._last = now
+            self.trims += 1
         self._trim(0)
-        self.trims += 1
         return True

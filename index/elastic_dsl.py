@@ -197,12 +197,13 @@ def _counted(group: TermGroup, alternatives: tuple[TermGroup, ...] = (), weight:
              scored: bool = True) -> dict[str, Any]:
     """A word that adds ``weight`` × COORDINATION to a record's score where it or one of its
     ``alternatives`` (translations) matches, and (``scored``) the word's own text score."""
-    either: dict[str, Any] = text_clause(group) if not alternatives else {
-        "bool": {"should": [text_clause(g) for g in (group, *alternatives)], "minimum_should_match": 1}}
+    clause = text_clause(group)
+    either = clause if not alternatives else {
+        "bool": {"should": [clause, *map(text_clause, alternatives)], "minimum_should_match": 1}}
     counted = {"constant_score": {"filter": either, "boost": COORDINATION * weight}}
     if not scored:
         return counted
-    return {"bool": {"should": [counted, text_clause(group)]}}
+    return {"bool": {"should": [counted, clause]}}
 
 
 def _translation(group: TermGroup) -> dict[str, Any]:
