@@ -37,6 +37,7 @@ from .audience import Caller
 from .catalog import Catalog
 from .deps import audit_hits, caller_of
 from .errors import BadParameter
+from .fast_json import FastJSONResponse
 from .metrics import metrics_of
 from .oai import route as oai_route
 from .params import MAX_QUERY_LENGTH, search_filters, strict_params
@@ -85,7 +86,7 @@ def create_app(catalog: Catalog) -> FastAPI:
                 "centers": "/api/v1/centers", "ranking": "/api/v1/metrics/ranking", "suggest": "/api/v1/suggest",
                 "catalog": "/api/v1/catalog", "oai": "/oai"}
 
-    @app.get("/api/v1/search", summary="Search the catalog")
+    @app.get("/api/v1/search", summary="Search the catalog", response_class=FastJSONResponse)
     def search(
         request: Request,
         filters: Annotated[dict[str, list[str]], Depends(search_filters)],
@@ -94,7 +95,7 @@ def create_app(catalog: Catalog) -> FastAPI:
         cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
         sort: Sort = Sort.RELEVANCE,
         facets: Annotated[str | None, Query(description="Comma-separated facet names, or 'none'")] = None,
-    ) -> dict[str, Any]:
+    ) -> FastJSONResponse:
         caller = caller_of(request)
         query = translated(SearchQuery(text=q, filters=filters, facets=_facet_list(facets), size=size, cursor=cursor,
                                        sort=sort, visibility=caller.visibility), catalog.store)
@@ -103,7 +104,7 @@ def create_app(catalog: Catalog) -> FastAPI:
         body = search_body(result, query, caller)
         if suggestions := did_you_mean(catalog.index, query, result):
             body["did_you_mean"] = suggestions
-        return body
+        return FastJSONResponse(body)
 
     @app.get("/api/v1/suggest", summary="What the search box offers for the text typed so far",
              description="Subjects, centers and titles of records the caller may see that start with, or "

@@ -63,7 +63,7 @@ def checked_filters(raw: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     return out
 
 
-def search_filters(
+async def search_filters(  # async: checks, no I/O, so FastAPI runs it without a thread hop
     source: Annotated[list[str] | None, Query()] = None,
     openness: Annotated[list[str] | None, Query()] = None,
     geo_scope: Annotated[list[str] | None, Query()] = None,
@@ -100,7 +100,7 @@ def _query_params(dependant: Dependant) -> list[str]:
     return names
 
 
-def strict_params(request: Request) -> None:
+async def strict_params(request: Request) -> None:  # async: no I/O, so no thread hop per request
     """Every API route's rule (an app-wide dependency): a parameter it does not declare is a 400, and so is
     one given twice that takes one value. The web pages are lenient (links from elsewhere add their own)."""
     route = request.scope.get("route")

@@ -124,19 +124,11 @@ def highlight(text: str | None, query: str, *, fragment: int | None = None) -> s
     """
     if not text or not query.strip():
         return None
-    patterns: list[str] = []
-    for group in term_groups(query):
-        if is_cjk(group.surface):
-            patterns.append(re.escape(simplified(group.surface)))
-        else:
-            patterns.append(r"(?<![^\W_])" + re.escape(group.tokens[0]) + r"(?![^\W_])")
-    if not patterns:
+    matcher = _matcher(query)
+    if matcher is None:
         return None
     folded = _fold_aligned(text)
-    spans = sorted(
-        (m.start(), m.end())
-        for m in re.finditer("|".join(patterns), folded, flags=re.IGNORECASE)
-    )
+    spans = sorted((m.start(), m.end()) for m in matcher.finditer(folded))
     if not spans:
         return None
     start, end = 0, len(text)
@@ -156,6 +148,18 @@ def highlight(text: str | None, query: str, *, fragment: int | None = None) -> s
     if end < len(text):
         out.append("…")
     return "".join(out)
+
+
+@lru_cache(maxsize=1024)
+def _matcher(query: str) -> re.Pattern[str] | None:
+    """The pattern of ``query``'s words in folded text; built once per query, not per field and hit."""
+    patterns: list[str] = []
+    for group in term_groups(query):
+        if is_cjk(group.surface):
+            patterns.append(re.escape(simplified(group.surface)))
+        else:
+            patterns.append(r"(?<![^\W_])" + re.escape(group.tokens[0]) + r"(?![^\W_])")
+    return re.compile("|".join(patterns), flags=re.IGNORECASE) if patterns else None
 
 
 def matched_translations(display: dict[str, Any], search: SearchQuery) -> list[str]:
@@ -179,12 +183,23 @@ def _fold_aligned(text: str) -> str:
     """Fold character by character (case, accents, script) so offsets stay aligned with ``text``."""
     if text.isascii():  # the common English text: lower case is its whole fold
         return text.lower()
-    return simplified("".join(map(_fold_char, text)))
+    return text.translate(_ALIGNED_FOLD)
 
 
-@lru_cache(maxsize=65536)
-def _fold_char(ch: str) -> str:
-    return (fold(ch) or ch)[:1] if ch.isalpha() else ch
+class _AlignedFold(dict[int, str]):
+    """A :meth:`str.translate` table: each character's fold as one character (case, accents, then script),
+    worked out the first time the character is seen, so a text is folded in one pass of C."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = simplified((fold(ch) or ch)[:1] if ch.isalpha() else ch)
+        if len(self) < _ALIGNED_FOLD_SIZE:
+            self[code] = folded
+        return folded
+
+
+_ALIGNED_FOLD_SIZE = 65536
+_ALIGNED_FOLD = _AlignedFold()
 
 
 def display_highlights(display: dict[str, Any], search: SearchQuery) -> dict[str, list[str]]:

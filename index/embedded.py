@@ -84,6 +84,7 @@ class EmbeddedIndex(SearchIndex):
         self._runs = 0
         self._cache = SearchCache(search_cache)
         self._commits = 0  # the generation of an index in memory
+        self._searched: Hashable | None = None  # the generation the last search reloaded to
         self._writer: tantivy.IndexWriter | None = None
         self._remote: WriterProcess | None = WriterProcess(Path(path)) if write_process and path else None
         self._path = Path(path) if path is not None else None
@@ -380,7 +381,9 @@ class EmbeddedIndex(SearchIndex):
         generation = self._generation()  # before the searcher: see .search_cache
         if generation is not None and (kept := self._cache.page(generation, query)) is not None:
             return kept
-        self._reload()
+        if generation is None or generation != self._searched:  # a reload costs more than a search of a rare word
+            self._reload()
+            self._searched = generation
         facets = self._cache.facets(generation, query) if generation is not None and query.facets else None
         result = run_search(self._index.searcher(), plan, query, facets=facets)
         if generation is not None:

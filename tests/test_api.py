@@ -497,6 +497,27 @@ def test_harvests_list_succeeded_runs_with_counts(api: Api, officer_api: Api, fe
     assert [r["source_id"] for r in only] == ["hep"]
 
 
+def test_a_search_runs_one_thread_hop_and_answers_compact_json(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route's checks (unknown parameters, filters) run on the event loop: only the search itself is
+    handed to a worker thread, each hand-over costing a context switch. The body is the compact UTF-8
+    JSON every route answers, written without FastAPI's walk through ``jsonable_encoder``."""
+    import anyio.to_thread
+
+    handed: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def spy(func: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(repr(func))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", spy)
+    resp = api.get("/api/v1/search", params={"q": "冰川", "source": "ncdc"})
+    assert resp.status_code == 200 and len(handed) == 1, handed
+    body = resp.json()
+    assert body["total"] > 0 and resp.headers["content-type"] == "application/json"
+    assert resp.content == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def test_openapi_lists_the_search_route(api: Api) -> None:
     spec = api.ok("/api/v1/openapi.json")
     assert "/api/v1/search" in spec["paths"]

@@ -127,3 +127,30 @@ def test_no_cache_when_turned_off_and_a_bounded_one_otherwise(tmp_path: Path, co
         small.search(SearchQuery(text=word))
     assert len(small._cache) == 4
     small.close()
+
+
+def test_the_index_is_reloaded_only_when_its_generation_changed(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no answers kept, searches of an unchanged index reuse the loaded searcher (a reload costs more
+    than finding a rare word); a commit in another process is still seen by the next search."""
+    reloads: list[int] = []
+    real = EmbeddedIndex._reload
+
+    def counting(self: EmbeddedIndex) -> None:
+        reloads.append(1)
+        real(self)
+
+    monkeypatch.setattr(EmbeddedIndex, "_reload", counting)
+    serving = EmbeddedIndex(tmp_path / "ix", search_cache=0)
+    harvesting = EmbeddedIndex(tmp_path / "ix")
+    harvesting.upsert([record(1, "冰川 一")])
+    reloads.clear()
+    for _ in range(3):
+        assert serving.search(SearchQuery(text="冰川")).total == 1
+    assert len(reloads) == 1
+    harvesting.upsert([record(2, "冰川 二")])
+    assert serving.search(SearchQuery(text="冰川")).total == 2
+    assert serving.search(SearchQuery(text="冰川")).total == 2
+    assert len(reloads) == 2
+    serving.close()
+    harvesting.close()
