@@ -3,7 +3,8 @@
 ``fedcat --log-format json COMMAND`` writes one JSON object per line and nothing else on stderr (no
 progress bars): ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, and, when the event is about
 a harvest run, ``source_id`` and ``run_id`` (from the event's ``extra=`` or the run the thread works for:
-:mod:`fedcat.harvester.logcontext`); ``exception`` holds a traceback when there is one.
+:mod:`fedcat.harvester.logcontext`); ``exception`` holds a traceback when there is one; the event that ends
+a harvest run carries ``cpu_s``, the CPU seconds of each stage (:mod:`fedcat.harvester.pipeline.stage_clock`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class JsonFormatter(logging.Formatter):
             event["source_id"] = source_id
         if run_id is not None:
             event["run_id"] = run_id
+        cpu = getattr(record, "cpu_s", None)
+        if isinstance(cpu, dict):  # the end of a harvest run: CPU seconds per stage (pipeline/stage_clock.py)
+            event["cpu_s"] = cpu
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
         return json.dumps(event, ensure_ascii=False, default=str)

@@ -378,3 +378,25 @@ def test_sources_harvested_at_once_take_turns_page_by_page(oai_server: OAIServer
     runs = cat.harvester.harvest()
     assert [r.status for r in runs] == [RunStatus.SUCCEEDED] * 3 and all(r.pages == 3 for r in runs)
     assert most[0] == 1
+
+
+def test_a_run_logs_the_cpu_seconds_of_each_stage(oai_server: OAIServer, catalog_factory: Any,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The event that ends a run carries the CPU seconds of mapping, storing, indexing and the metrics
+    snapshot (the JSON log writes them as ``cpu_s``; bench/harvest.py reports them per record)."""
+    import json
+    import logging
+
+    from fedcat.api.logs import JsonFormatter
+
+    cat = catalog_factory([source_for(oai_server)])
+    with caplog.at_level(logging.INFO, logger="fedcat.harvester.pipeline.run"):
+        (run,) = cat.harvester.harvest()
+    assert run.status is RunStatus.SUCCEEDED
+    (event,) = [r for r in caplog.records if hasattr(r, "cpu_s")]
+    cpu = event.cpu_s
+    assert set(cpu) == {"map", "store", "index", "metrics"}
+    assert all(cpu[stage] > 0 for stage in ("map", "store", "index")), cpu
+    line = json.loads(JsonFormatter().format(event))
+    assert line["cpu_s"] == cpu and line["source_id"] == run.source_id
+    assert "CPU per stage: map" in line["message"]

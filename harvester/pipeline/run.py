@@ -39,6 +39,7 @@ from .leasing import LEASE_LOST_MESSAGE, renewing
 from .maintenance import Maintenance
 from .mapper import RECORD_ERRORS, Mapped, MapperProcess, MapperUnavailable, map_item, map_raw
 from .progress import NullProgress, Progress
+from .stage_clock import Stage, StageClock
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class _SourceJob:
     #: The source's harvest lease, held by this run; ``lost`` is set when a renewal fails.
     lease: Lease | None = None
     lost: threading.Event = field(default_factory=threading.Event)
+    clock: StageClock = field(default_factory=StageClock)
 
     @property
     def tagger_id(self) -> int:
@@ -258,7 +260,8 @@ class Harvester:
             status = RunStatus.PARTIAL
         elif self._may_delete_by_absence(source, adapter):
             self._delete_absent(run, source)
-        self.feeder.flush()
+        with job.clock.timing(Stage.INDEX):
+            self.feeder.flush()
         if status is RunStatus.SUCCEEDED and self.index is not None:
             waiting = self.store.indexing.pending_count(source.id)
             if waiting:  # the index failed (or refused some records): stored, not yet searchable
@@ -271,7 +274,11 @@ class Harvester:
                               newest_datestamp=adapter.info.newest_datestamp or since if ended else None,
                               clear_checkpoint=ended)
         if self.after_run is not None and status is not RunStatus.INTERRUPTED:  # stopping: no snapshot to wait for
-            self.after_run(run)
+            with job.clock.timing(Stage.METRICS):
+                self.after_run(run)
+        cpu = job.clock.rounded()
+        log.info("[%s] CPU per stage: %s", source.id, ", ".join(f"{k} {v:.2f} s" for k, v in cpu.items()),
+                 extra={"cpu_s": cpu, "source_id": source.id, "run_id": run.id})
         sink.finished(run)
         return run
 
@@ -405,7 +412,8 @@ class Harvester:
         """Store the mapped page with its checkpoint and the run's counts (one transaction), stage the
         index changes."""
         run, source, page = job.run, job.source, work.page
-        mapped = dict(zip(map(id, work.todo), self._mapped(job, work)))
+        with job.clock.timing(Stage.MAP):
+            mapped = dict(zip(map(id, work.todo), self._mapped(job, work)))
         for hi in page.items:  # mapped: the parsed payloads (a page's XML tree) can go before the page is stored
             hi.element = hi.data = None
         items: list[PageItem] = []
@@ -421,8 +429,10 @@ class Harvester:
                 items.append(PageItem(result, RawPayload(hi.format, hi.raw),
                                       work.keys.get(Record.make_id(source.id, hi.local_id))))
         # the store counts the page into the run's report, written in the page's transaction
-        outcomes = self.store.store_page(run, items, checkpoint=page.checkpoint, errors=errors,
-                                         seen=sorted(work.unchanged), lease=job.lease)
-        self.feeder.stage(outcomes)
+        with job.clock.timing(Stage.STORE):
+            outcomes = self.store.store_page(run, items, checkpoint=page.checkpoint, errors=errors,
+                                             seen=sorted(work.unchanged), lease=job.lease)
+        with job.clock.timing(Stage.INDEX):
+            self.feeder.stage(outcomes)
         sink.advanced(source.id, len(page.items), page.total_hint)
         self.memory.release()
