@@ -72,12 +72,16 @@ def _cut(text: str, width: int) -> str:
 
 
 def run_messages(runs: Sequence[RunReport]) -> list[str]:
-    """``fedcat harvests --long``: each run's message, whole (newest run first)."""
+    """``fedcat harvests --long``: each run's message, whole, its warnings and the CPU seconds of its stages
+    (newest run first)."""
     lines = []
     for r in runs:
         if r.message:
             lines.append(f"run {r.id} ({r.source_id}) {r.status.value}: {r.message}")
         lines += [f"run {r.id} ({r.source_id}) warning: {w}" for w in r.warnings]
+        if any(r.cpu_s.values()):
+            lines.append(f"run {r.id} ({r.source_id}) CPU: "
+                         + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in r.cpu_s.items()))
     return lines
 
 

@@ -400,3 +400,12 @@ def test_a_run_logs_the_cpu_seconds_of_each_stage(oai_server: OAIServer, catalog
     line = json.loads(JsonFormatter().format(event))
     assert line["cpu_s"] == cpu and line["source_id"] == run.source_id
     assert "CPU per stage: map" in line["message"]
+
+
+def test_the_cpu_seconds_of_each_stage_are_kept_in_the_run_report(oai_server: OAIServer,
+                                                                    catalog_factory: Any) -> None:
+    cat = catalog_factory([source_for(oai_server)])
+    (run,) = cat.harvester.harvest()
+    (stored,) = cat.store.runs.recent(run.source_id, limit=1)
+    assert stored.cpu_s == run.cpu_s and set(stored.cpu_s) == {"map", "store", "index", "metrics"}
+    assert stored.cpu_s["map"] > 0 and stored.to_dict()["cpu_s"] == stored.cpu_s

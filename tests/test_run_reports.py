@@ -392,6 +392,7 @@ def test_harvests_cuts_messages_and_long_prints_them_whole(tmp_path: Path, capsy
     s = RecordStore(tmp_path / "data" / "records.sqlite3")
     try:
         run = s.runs.start_run(RunReport(source_id="ncdc"))
+        run.cpu_s = {"map": 1.5, "store": 0.25, "index": 2.0, "metrics": 0.0}
         s.runs.finish_run(run, RunStatus.FAILED, message=message)
     finally:
         s.close()
@@ -406,6 +407,7 @@ def test_harvests_cuts_messages_and_long_prints_them_whole(tmp_path: Path, capsy
     assert cli.main(["--config", str(config), "harvests", "--long"]) == 0
     long = capsys.readouterr().out
     assert f"run {run.id} (ncdc) failed: {message}" in long.splitlines()
+    assert f"run {run.id} (ncdc) CPU: map 1.50 s, store 0.25 s, index 2.00 s, metrics 0.00 s" in long.splitlines()
     assert "messages cut" not in long
 
     assert cli.main(["--config", str(config), "harvests", "--json"]) == 0

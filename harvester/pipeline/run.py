@@ -270,15 +270,20 @@ class Harvester:
                            f"{f' ({self.feeder.failure})' if self.feeder.failure else ''}; the next run "
                            "or `fedcat status --repair` indexes them")
         ended = status not in (RunStatus.FAILED, RunStatus.INTERRUPTED)
+        run.cpu_s = job.clock.rounded()
         self.store.runs.finish_run(run, status, message=message,
                               newest_datestamp=adapter.info.newest_datestamp or since if ended else None,
                               clear_checkpoint=ended)
         if self.after_run is not None and status is not RunStatus.INTERRUPTED:  # stopping: no snapshot to wait for
             with job.clock.timing(Stage.METRICS):
                 self.after_run(run)
-        cpu = job.clock.rounded()
-        log.info("[%s] CPU per stage: %s", source.id, ", ".join(f"{k} {v:.2f} s" for k, v in cpu.items()),
-                 extra={"cpu_s": cpu, "source_id": source.id, "run_id": run.id})
+            run.cpu_s = job.clock.rounded()
+            try:
+                self.store.runs.record_cpu(run)
+            except StoreError as exc:
+                log.warning("%s", exc)
+        log.info("[%s] CPU per stage: %s", source.id, ", ".join(f"{k} {v:.2f} s" for k, v in run.cpu_s.items()),
+                 extra={"cpu_s": run.cpu_s, "source_id": source.id, "run_id": run.id})
         sink.finished(run)
         return run
 

@@ -6,7 +6,8 @@ sent), ``store`` (the page's transaction) and ``index`` (public views, index doc
 the writer's work and commits); ``metrics`` is the snapshot taken after the run. Each is timed with the
 thread's own CPU clock, so waiting for the network, for the store's lock or for another source's page is
 not counted. What the process spends elsewhere (the listing's fetching and parsing thread, tantivy's
-merging threads, start-up) is not in any stage. The figures are logged at the end of each run
+merging threads, start-up) is not in any stage. The figures are kept in the run's report (``cpu_s``:
+``fedcat harvests --json`` and ``/api/v1/harvests`` for officers) and logged at the end of each run
 (``cpu_s`` in ``--log-format json``); ``bench/harvest.py`` reports them per record.
 """
 

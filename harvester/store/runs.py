@@ -71,6 +71,8 @@ class RunReport:
     message: str | None = None
     #: What was read other than as sent (an encoding fallback): the data are kept, the change is said.
     warnings: list[str] = field(default_factory=list)
+    #: CPU seconds per stage of the pipeline on the run's thread (:mod:`..pipeline.stage_clock`).
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     MAX_ERRORS = 50
     MAX_WARNINGS = 50
@@ -128,6 +130,7 @@ class RunReport:
             "errored": self.counts.get("errored", 0),
             "gated": self.counts.get("gated", 0),
             "retries": dict(self.retries),
+            "cpu_s": dict(self.cpu_s),
             "errors": [e.__dict__ for e in self.errors],
             "warnings": list(self.warnings),
             "message": self.message,
@@ -186,6 +189,14 @@ class Runs:
                 db.execute("UPDATE harvest_runs SET newest_datestamp=? WHERE id=?", (newest_datestamp, run.id))
             if clear_checkpoint:
                 db.execute("DELETE FROM checkpoints WHERE source_id = ?", (run.source_id,))
+
+    def record_cpu(self, run: RunReport) -> None:
+        """Write the run's CPU seconds per stage again (the metrics snapshot is taken after the report)."""
+        try:
+            with self._conn.transaction() as db:
+                db.execute("UPDATE harvest_runs SET cpu_json=? WHERE id=?", (json.dumps(run.cpu_s), run.id))
+        except self._conn.errors as exc:
+            raise StoreError(f"[{run.source_id}] cannot record the run's CPU seconds: {exc}") from exc
 
     def save_checkpoint(self, run: RunReport, state: dict[str, Any]) -> None:
         """Save a checkpoint that comes with no page (the end of a complete listing); a heartbeat too."""
@@ -281,10 +292,11 @@ class Runs:
         run ends there)."""
         db.execute(
             "UPDATE harvest_runs SET status=?, finished_at=?, pages=?, counts_json=?, retries_json=?,"
-            " errors_json=?, warnings_json=?, message=?, heartbeat_at=? WHERE id=?",
+            " errors_json=?, warnings_json=?, message=?, heartbeat_at=?, cpu_json=? WHERE id=?",
             (run.status.value, run.finished_at, run.pages, json.dumps(dict(run.counts)),
              json.dumps(dict(run.retries)), json.dumps([e.__dict__ for e in run.errors], ensure_ascii=False),
-             json.dumps(run.warnings, ensure_ascii=False), run.message, heartbeat, run.id),
+             json.dumps(run.warnings, ensure_ascii=False), run.message, heartbeat, json.dumps(run.cpu_s),
+             run.id),
         )
 
     @staticmethod
@@ -340,5 +352,6 @@ def _run_from_row(row: Row) -> RunReport:
         retries=Counter(json.loads(row["retries_json"])),
         errors=[RecordError(**e) for e in json.loads(row["errors_json"])],
         warnings=json.loads(row["warnings_json"] or "[]"),
+        cpu_s=json.loads(row["cpu_json"] or "{}"),
         message=row["message"],
     )

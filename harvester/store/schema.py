@@ -246,6 +246,13 @@ def create_v5(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     run_script(db, V5_SCHEMA)
 
 
+def create_v6(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
+    """Version 6: each run's CPU seconds per stage of the pipeline (runs from before have none); skipped
+    where the column is there already."""
+    if "cpu_json" not in {row[1] for row in db.execute("PRAGMA table_info(harvest_runs)")}:
+        db.execute("ALTER TABLE harvest_runs ADD COLUMN cpu_json TEXT NOT NULL DEFAULT '{}'")
+
+
 def _migrate_record_errors(db: sqlite3.Connection, kept_raw: KeptRaw) -> None:
     """Stores from before record errors were kept once per record: add the size and digest columns,
     keep only each record's newest error, drop the errors of records stored since, and cut the kept

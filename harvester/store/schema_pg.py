@@ -262,3 +262,13 @@ CREATE INDEX IF NOT EXISTS published_sets_spec ON published_sets(spec, key);
 def create_v5(script: Any) -> None:
     """Version 5: the published views."""
     script(V5_TABLES)
+
+
+V6_COLUMNS = """
+ALTER TABLE harvest_runs ADD COLUMN IF NOT EXISTS cpu_json TEXT NOT NULL DEFAULT '{}';
+"""
+
+
+def create_v6(script: Any) -> None:
+    """Version 6: each run's CPU seconds per stage of the pipeline."""
+    script(V6_COLUMNS)
