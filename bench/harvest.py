@@ -11,7 +11,7 @@ Reports, in one run and as ratios against baselines measured in the same run:
    in child processes (`map_process`, `index.write_process`); then the peak RSS of a 200k-record
    harvest, both ways;
    and the CPU per record of that harvest (its process's user + system time, against bare Sickle's), split
-   into the stages each run logs (map, store, index, metrics: the harvesting thread's CPU,
+   into the stages each run's report keeps (map, store, index, metrics: the harvesting thread's CPU,
    harvester/pipeline/stage_clock.py) and the rest (the listing's fetching and parsing thread, tantivy's
    merging threads, start-up);
 3. an unchanged re-harvest (incremental, and with --full) as a share of the full harvest time;
@@ -164,10 +164,10 @@ def run_fedcat(config: dict[str, Any], folder: Path, *extra: str,
     """Run `fedcat harvest` as a child; returns (seconds, peak resident memory, stdout).
 
     The peak RSS is the larger of the harvest process's own peak (``wait4``) and the peak of the
-    sampled sum of it and its children (the embedded index's writer process). With ``cpu`` the harvest
-    logs JSON lines at INFO and ``cpu`` gets the process's CPU seconds (``wait4``: user + system, its
-    own threads only) as ``process_s``, and the sum over its runs of each stage's (``stages``, from the
-    ``cpu_s`` of the event that ends each run).
+    sampled sum of it and its children (the embedded index's writer process). With ``cpu``, ``cpu`` gets
+    the process's CPU seconds (``wait4``: user + system, its own threads only) as ``process_s``, and the
+    CPU seconds of each stage summed over the newest run of each source (``stages``, from the run reports
+    in the store: ``cpu_s``).
     """
     import yaml
 
@@ -177,15 +177,12 @@ def run_fedcat(config: dict[str, Any], folder: Path, *extra: str,
     # Bytecode is cached as in any installed copy, even where PYTHONDONTWRITEBYTECODE is set: a re-harvest
     # would otherwise time recompiling fedcat's modules.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    logging_args = ["--log-format", "json", "-v"] if cpu is not None else []
-    log_path = folder / "harvest-log.jsonl"
-    with open(log_path, "w", encoding="utf-8") if cpu is not None else open(os.devnull, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "fedcat.api.cli", *logging_args, "--config", str(cfg),
-                                 "harvest", *extra], stdout=subprocess.PIPE, stderr=err, text=True, env=env)
-        sampler = PeakRss(proc.pid)
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.Popen([sys.executable, "-m", "fedcat.api.cli", "--config", str(cfg), "harvest", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    sampler = PeakRss(proc.pid)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     memory = sampler.stop()
     if status != 0:
@@ -193,20 +190,24 @@ def run_fedcat(config: dict[str, Any], folder: Path, *extra: str,
     memory.peak = max(usage.ru_maxrss * 1024, memory.peak)
     if cpu is not None:
         cpu["process_s"] = usage.ru_utime + usage.ru_stime
-        cpu["stages"] = stage_seconds(log_path)
+        cpu["stages"] = stage_seconds(Path(config["data_dir"]) / "records.sqlite3",
+                                      [s["id"] for s in config["sources"]])
     return elapsed, memory, out
 
 
-def stage_seconds(log_path: Path) -> dict[str, float]:
-    """The CPU seconds of each stage, summed over the runs logged in ``log_path`` (JSON lines)."""
+def stage_seconds(store_path: Path, source_ids: list[str]) -> dict[str, float]:
+    """The CPU seconds of each stage, summed over the newest run of each source in the store."""
+    from fedcat.harvester.store import RecordStore
+
     total: dict[str, float] = {}
-    for line in log_path.read_text(encoding="utf-8").splitlines():
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        for stage, seconds in (event.get("cpu_s") or {}).items():
-            total[stage] = total.get(stage, 0.0) + float(seconds)
+    store = RecordStore(store_path)
+    try:
+        for source_id in source_ids:
+            for run in store.runs.recent(source_id, limit=1):
+                for stage, seconds in run.cpu_s.items():
+                    total[stage] = total.get(stage, 0.0) + seconds
+    finally:
+        store.close()
     return total
 
 
