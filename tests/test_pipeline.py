@@ -409,3 +409,24 @@ def test_the_cpu_seconds_of_each_stage_are_kept_in_the_run_report(oai_server: OA
     (stored,) = cat.store.runs.recent(run.source_id, limit=1)
     assert stored.cpu_s == run.cpu_s and set(stored.cpu_s) == {"map", "store", "index", "metrics"}
     assert stored.cpu_s["map"] > 0 and stored.to_dict()["cpu_s"] == stored.cpu_s
+
+
+def test_a_rebuild_publishes_as_gone_every_dataset_it_no_longer_walks(oai_server: OAIServer, catalog_factory: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Datasets published before and absent from the store now become deleted items, read a page of keys at
+    a time (pages of two here), before, between and after the live ones; the live ones stay."""
+    from fedcat.harvester.pipeline import feeder
+    from fedcat.harvester.store.published import PublicView
+
+    cat = catalog_factory([source_for(oai_server)])
+    cat.harvester.harvest()
+    published = cat.store.published
+    live = published.live_keys()
+    assert len(live) > 4
+    stale = ["!first", sorted(live)[1] + "~between", "~last", "~last2", "~last3"]
+    published.apply([PublicView(k, ("s:gone",), ("center:gone",), "x") for k in stale])
+    assert set(stale) <= set(published.live_keys())
+    monkeypatch.setattr(feeder, "PUBLISH_BATCH", 2)
+    cat.harvester.feeder.rebuild()
+    assert sorted(published.live_keys()) == sorted(live)
+    assert published.live_keys_after("", 3) == sorted(live)[:3]

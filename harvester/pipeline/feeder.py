@@ -110,8 +110,10 @@ class IndexFeeder:
                 publish_groups(self.store, batch, visibility, self.subject_areas)
                 batch = []
         publish_groups(self.store, batch, visibility, self.subject_areas)
-        gone = [k for k in self.store.published.live_keys() if k not in seen]
-        publish_keys(self.store, gone, [], visibility)
+        after = ""  # the datasets published before and not walked now are gone: read a page of keys at a time
+        while keys := self.store.published.live_keys_after(after, PUBLISH_BATCH):
+            after = keys[-1]
+            publish_keys(self.store, [k for k in keys if k not in seen], [], visibility)
 
     def flush(self) -> None:
         with self._lock:

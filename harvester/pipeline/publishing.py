@@ -46,8 +46,9 @@ def publish_keys(store: RecordStore, keys: Sequence[str], groups: Sequence[Datas
     """Publish the groups a change touched: ``groups`` as they are now; a key among ``keys`` without a
     group has no live member left (its dataset is gone, or merged into another)."""
     by_key = {g.key: g for g in groups}
-    views = [public_view(by_key[k], visibility, areas) if k in by_key else PublicView(k) for k in sorted(set(keys))]
-    views += [public_view(g, visibility, areas) for k, g in by_key.items() if k not in set(keys)]
+    touched = set(keys)
+    views = [public_view(by_key[k], visibility, areas) if k in by_key else PublicView(k) for k in sorted(touched)]
+    views += [public_view(g, visibility, areas) for k, g in by_key.items() if k not in touched]
     return store.published.apply(views) if views else 0
 
 

@@ -82,6 +82,13 @@ class Publication:
         """Datasets the public sees (as last published)."""
         return [r["key"] for r in self._conn.read("SELECT key FROM published WHERE deleted = 0")]
 
+    def live_keys_after(self, after: str, limit: int) -> list[str]:
+        """Datasets the public sees, in key order, the first ``limit`` after ``after`` (a walk over all of
+        them holds one page at a time)."""
+        rows = self._conn.read("SELECT key FROM published WHERE deleted = 0 AND key > ? ORDER BY key LIMIT ?",
+                               (after, limit))
+        return [r["key"] for r in rows]
+
     def live_page(self, offset: int, limit: int) -> list[PublishedRow]:
         """Datasets the public sees, in key order, ``limit`` from ``offset`` (the catalog document's pages)."""
         rows = self._conn.read("SELECT key, datestamp, deleted, members_json FROM published WHERE deleted = 0"
