@@ -2,14 +2,16 @@
 
 ``/sitemap.xml`` is a sitemap index pointing at ``/sitemap-1.xml`` … , each listing at most
 :data:`PAGE_SIZE` record pages (the sitemaps protocol's limit is 50,000 URLs). Only the records the public
-audience sees are listed: the records a public search finds (:func:`.export.public_caller`, the
-search's own visibility), walked one source at a time so that each stays within the index's result
-window, each member of a duplicate group listed under its own source. ``<lastmod>`` is when the record
-last changed at its source (its OAI-PMH datestamp, else its modification date).
+audience sees are listed (:func:`.export.public_caller`): the store's live records whose page that
+audience may open, walked in id order by their access tags (a walk of the index's hits would stop at its
+result window, 10,000 hits a query, where a national center holds hundreds of thousands of records);
+each member of a duplicate group has its own page. ``<lastmod>`` is when the record last changed at its
+source (its OAI-PMH datestamp, else its modification date).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -19,7 +21,6 @@ from fastapi.responses import PlainTextResponse, Response
 from lxml import etree
 
 from fedcat.harvester.model import Record
-from fedcat.index.base import MAX_PAGE_SIZE, SearchQuery, Sort
 
 from .audience import Caller
 from .catalog import Catalog
@@ -32,32 +33,13 @@ router = APIRouter()
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 #: The most record pages one sitemap lists (the protocol's limit; tests lower it).
 PAGE_SIZE = 50_000
-#: The most sources the walk reads off the source facet.
-MAX_SOURCES = 10_000
 _W3C_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$")
 
 
 def public_ids(catalog: Catalog, caller: Caller) -> Iterator[str]:
-    """Every record id a search by ``caller`` finds, source by source, in a stable order."""
-    visibility = caller.visibility
-    facets = catalog.index.search(SearchQuery(facets=("source",), facet_size=MAX_SOURCES, size=1, highlight=False,
-                                              visibility=visibility)).facets.get("source", [])
-    for source in sorted(b.value for b in facets):
-        query = SearchQuery(filters={"source": [source]}, facets=(), size=MAX_PAGE_SIZE, sort=Sort.OLDEST,
-                            highlight=False, visibility=visibility)
-        seen: set[str] = set()
-        while True:
-            result = catalog.index.search(query)
-            for hit in result.hits:
-                members = hit.doc.get("sources") or [hit.doc]
-                for member in members:
-                    record_id = str(member["id"])
-                    if member.get("source_id") == source and record_id not in seen:
-                        seen.add(record_id)
-                        yield record_id
-            if not result.next_cursor:
-                break
-            query.cursor = result.next_cursor
+    """Every record id whose page ``caller`` may see, in id order (the store's access tags, the test the
+    record page itself applies), a batch at a time: no result window limits it, whatever a source holds."""
+    return catalog.store.records.visible_ids(caller.visibility.allows)
 
 
 def lastmod(record: Record) -> str | None:
@@ -96,7 +78,7 @@ def sitemap_page(request: Request, number: int) -> Response:
     if number < 1:
         raise NotFound(f"no sitemap {number}")
     start = (number - 1) * PAGE_SIZE
-    ids = [i for n, i in enumerate(public_ids(catalog, caller)) if start <= n < start + PAGE_SIZE]
+    ids = list(itertools.islice(public_ids(catalog, caller), start, start + PAGE_SIZE))  # stops after the page
     if not ids and number > 1:
         raise NotFound(f"no sitemap {number}")
     root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})

@@ -397,6 +397,20 @@ def test_sitemap_lists_exactly_the_public_records_in_pages(client: Client, monke
     assert get(client, "/sitemap-0.xml").status_code == 404
 
 
+def test_the_sitemap_lists_a_source_bigger_than_the_search_window_whole(client: Client,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national center holds far more records than a search's cursors reach (10,000): the sitemap must
+    not stop there. Here the window is cut to 2 records (and a search page to 1); every public record is
+    still listed."""
+    from fedcat.index import embedded_search
+
+    assert len(PUBLIC) > 2
+    monkeypatch.setattr(embedded_search, "MAX_RESULT_WINDOW", 2)
+    monkeypatch.setattr(sitemap, "MAX_PAGE_SIZE", 1, raising=False)  # what a walk of search pages would ask
+    urls = etree.fromstring(get(client, "/sitemap-1.xml").content).xpath("s:url/s:loc/text()", namespaces=SITEMAP)
+    assert sorted(urls) == sorted(f"http://test/record/{i}" for i in PUBLIC)
+
+
 def test_robots_txt_lets_crawlers_reach_record_pages_and_points_at_the_sitemap(client: Client) -> None:
     resp = get(client, "/robots.txt")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")

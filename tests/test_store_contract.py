@@ -120,6 +120,10 @@ def test_access_reads(any_store: RecordStore) -> None:
     assert [r.id for r in s.records.awaiting_review("lab")] == ["lab:rev"]
     assert s.records.awaiting_review("other") == []
     assert [r.id for r in s.records.embargo_due("2025-01-01")] == ["lab:emb"]
+    # the sitemap's walk: the visible ids in id order, by the access tags alone, a batch at a time
+    assert list(s.records.visible_ids(allows, batch=1)) == ["lab:emb", "lab:emb2", "lab:open"]
+    s.records.tombstone(["lab:emb2"])
+    assert list(s.records.visible_ids(allows, batch=2)) == ["lab:emb", "lab:open"]
 
 
 def test_checkpoints_and_run_reports(any_store: RecordStore) -> None:
