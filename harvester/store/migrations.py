@@ -47,7 +47,8 @@ SQLITE: tuple[Migration, ...] = (
     Migration(3, "harvest leases and the term table", schema.create_v3),
     Migration(4, "records' identifiers, every record grouped by shared identifiers", schema.create_v4),
     Migration(5, "the public view of each dataset (the OAI-PMH provider's)", schema.create_v5),
-    Migration(6, "each harvest run's CPU seconds per stage", schema.create_v6),
+    Migration(6, "each harvest run's CPU seconds per stage; the live published datasets in key order",
+              schema.create_v6),
 )
 POSTGRESQL: tuple[Migration, ...] = (
     Migration(2, "the tables, indexes and change-counting trigger function",
@@ -56,7 +57,8 @@ POSTGRESQL: tuple[Migration, ...] = (
     Migration(4, "records' identifiers, every record grouped by shared identifiers", lambda conn, _kept: _v4_pg(conn)),
     Migration(5, "the public view of each dataset (the OAI-PMH provider's)",
               lambda conn, _kept: schema_pg.create_v5(conn.script)),
-    Migration(6, "each harvest run's CPU seconds per stage", lambda conn, _kept: schema_pg.create_v6(conn.script)),
+    Migration(6, "each harvest run's CPU seconds per stage; the live published datasets in key order",
+              lambda conn, _kept: schema_pg.create_v6(conn.script)),
 )
 
 

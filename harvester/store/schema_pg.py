@@ -264,11 +264,12 @@ def create_v5(script: Any) -> None:
     script(V5_TABLES)
 
 
-V6_COLUMNS = """
+V6_CHANGES = """
 ALTER TABLE harvest_runs ADD COLUMN IF NOT EXISTS cpu_json TEXT NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS published_live ON published(deleted, key);
 """
 
 
 def create_v6(script: Any) -> None:
-    """Version 6: each run's CPU seconds per stage of the pipeline."""
-    script(V6_COLUMNS)
+    """Version 6: each run's CPU seconds per stage of the pipeline; the live published datasets in key order."""
+    script(V6_CHANGES)
