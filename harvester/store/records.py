@@ -289,8 +289,13 @@ class Records:
         sql = ("SELECT r.id, json_extract(r.access_json, '$.security') AS security,"
                " json_extract(r.access_json, '$.geo_scope') AS geo_scope FROM records r"
                " WHERE r.deleted = 0 AND r.record_json IS NOT NULL AND r.id > ?")
+        decided: dict[tuple[Any, Any], bool] = {}  # the test of each pair of tags, asked once
         for row in self._keyset(sql, (), batch):
-            if allows(_enum(Security, row["security"]), _enum(GeoScope, row["geo_scope"])):
+            tags = (row["security"], row["geo_scope"])
+            visible = decided.get(tags)
+            if visible is None:
+                visible = decided[tags] = allows(_enum(Security, tags[0]), _enum(GeoScope, tags[1]))
+            if visible:
                 yield row["id"]
 
     def same_dataset(self, record_id: str) -> list[Record]:
