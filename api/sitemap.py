@@ -5,8 +5,9 @@
 audience sees are listed (:func:`.export.public_caller`): the store's live records whose page that
 audience may open, walked in id order by their access tags (a walk of the index's hits would stop at its
 result window, 10,000 hits a query, where a national center holds hundreds of thousands of records);
-each member of a duplicate group has its own page. ``<lastmod>`` is when the record last changed at its
-source (its OAI-PMH datestamp, else its modification date).
+each member of a duplicate group has its own page. Where each sitemap starts is counted by one walk and
+kept until the store's change counters move, so a page reads only its own records. ``<lastmod>`` is when
+the record last changed at its source (its OAI-PMH datestamp, else its modification date).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -42,6 +44,32 @@ def public_ids(catalog: Catalog, caller: Caller) -> Iterator[str]:
     return catalog.store.records.visible_ids(caller.visibility.allows)
 
 
+@dataclass(frozen=True)
+class _Pages:
+    """Where each sitemap page starts (after which id; ``""`` for the first), for the store as it was when
+    counted (its change counters, :meth:`RecordStore.source_versions`)."""
+
+    versions: tuple[tuple[str, int], ...]
+    starts: tuple[str, ...]
+
+
+def page_starts(request: Request, catalog: Catalog, caller: Caller) -> tuple[str, ...]:
+    """The start of each sitemap page for ``caller``: counted by one walk, kept (in this app, per visibility)
+    until the store changes, so the index and every page need not walk all the records again."""
+    versions = catalog.store.source_versions()
+    kept: dict[str, _Pages] = request.app.state.__dict__.setdefault("sitemap_pages", {})
+    key = caller.visibility.key()
+    pages = kept.get(key)
+    if pages is None or pages.versions != versions:
+        starts, previous = [""], ""
+        for n, record_id in enumerate(public_ids(catalog, caller)):
+            if n and n % PAGE_SIZE == 0:
+                starts.append(previous)
+            previous = record_id
+        pages = kept[key] = _Pages(versions, tuple(starts))
+    return pages.starts
+
+
 def lastmod(record: Record) -> str | None:
     """When the record last changed at its source, in the W3C date format sitemaps use (None if unknown)."""
     for value in (record.datestamp, record.modified):
@@ -62,9 +90,9 @@ def _base(request: Request) -> str:
 @router.get("/sitemap.xml", include_in_schema=False)
 def sitemap_index(request: Request) -> Response:
     catalog = catalog_of(request)
-    total = sum(1 for _ in public_ids(catalog, public_caller(catalog)))
+    starts = page_starts(request, catalog, public_caller(catalog))
     root = etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
-    for number in range(1, max(1, -(-total // PAGE_SIZE)) + 1):
+    for number in range(1, len(starts) + 1):
         entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
         etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{_base(request)}/sitemap-{number}.xml"
     return _xml(root)
@@ -75,12 +103,12 @@ def sitemap_page(request: Request, number: int) -> Response:
     """The ``number``-th (from 1) :data:`PAGE_SIZE` record pages; the first exists even when empty."""
     catalog = catalog_of(request)
     caller = public_caller(catalog)
-    if number < 1:
+    starts = page_starts(request, catalog, caller)
+    if not 1 <= number <= len(starts):
         raise NotFound(f"no sitemap {number}")
-    start = (number - 1) * PAGE_SIZE
-    ids = list(itertools.islice(public_ids(catalog, caller), start, start + PAGE_SIZE))  # stops after the page
-    if not ids and number > 1:
-        raise NotFound(f"no sitemap {number}")
+    after = starts[number - 1]
+    ids = list(itertools.islice(catalog.store.records.visible_ids(caller.visibility.allows, after=after),
+                                PAGE_SIZE))
     root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
     for record_id in ids:
         rec = catalog.store.records.get_visible(record_id, caller.visibility.allows)

@@ -411,6 +411,50 @@ def test_the_sitemap_lists_a_source_bigger_than_the_search_window_whole(client: 
     assert sorted(urls) == sorted(f"http://test/record/{i}" for i in PUBLIC)
 
 
+def test_the_sitemaps_are_counted_once_and_again_when_the_store_changes(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a million records a walk of every record's access tags takes seconds: where each sitemap starts is
+    counted once and kept, for the index and every page, until the store changes (a record gone, hidden or
+    added moves its source's change counter); then it is counted again."""
+    from fedcat.harvester.config import config_from_dict
+    from fedcat.harvester.store.records import Records
+
+    walks: list[str] = []
+    real = Records.visible_ids
+
+    def counted(self: Records, allows: Any, batch: int = 5000, after: str = "") -> Any:
+        if not after:
+            walks.append(after)
+        return real(self, allows, batch, after)
+
+    monkeypatch.setattr(Records, "visible_ids", counted)
+    monkeypatch.setattr(sitemap, "PAGE_SIZE", 2)
+    catalog = Catalog.open(config_from_dict({"data_dir": str(tmp_path / "data"), "sources": []}))
+    try:
+        public = [r for r in RECORDS if r.id in PUBLIC]
+        run = catalog.store.runs.start_run(RunReport(source_id="lab", full=True))
+        catalog.store.store_page(run, [PageItem(r, None) for r in public], checkpoint=None)
+        client = Client(create_app(catalog))
+
+        def listed() -> list[str]:
+            index = etree.fromstring(get(client, "/sitemap.xml").content)
+            out = []
+            for loc in index.xpath("s:sitemap/s:loc/text()", namespaces=SITEMAP):
+                page = etree.fromstring(get(client, loc.removeprefix("http://test")).content)
+                out += [u.removeprefix("http://test/record/") for u in page.xpath("s:url/s:loc/text()",
+                                                                                  namespaces=SITEMAP)]
+            return out
+
+        assert listed() == sorted(PUBLIC) and len(walks) == 2  # one counting walk, one for page 1
+        walks.clear()
+        assert listed() == sorted(PUBLIC) and len(walks) == 1  # page 1 only: the starts were kept
+        catalog.store.records.tombstone([sorted(PUBLIC)[0]])
+        walks.clear()
+        assert listed() == sorted(PUBLIC)[1:] and len(walks) == 2
+    finally:
+        catalog.close()
+
+
 def test_robots_txt_lets_crawlers_reach_record_pages_and_points_at_the_sitemap(client: Client) -> None:
     resp = get(client, "/robots.txt")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")

@@ -111,6 +111,12 @@ class RecordStore:
         rows = self.connection.read("SELECT version FROM source_versions WHERE source_id = ?", (source_id,))
         return int(rows[0]["version"]) if rows else 0
 
+    def source_versions(self) -> tuple[tuple[str, int], ...]:
+        """Every source's change counter (:meth:`source_version`), in source order: equal tuples, an
+        unchanged store."""
+        rows = self.connection.read("SELECT source_id, version FROM source_versions ORDER BY source_id")
+        return tuple((str(r["source_id"]), int(r["version"])) for r in rows)
+
     def store_page(
         self,
         run: RunReport,

@@ -255,9 +255,10 @@ class Records:
             ).fetchone()
         return RawPayload(row["format"], bytes(row["body"])) if row else None
 
-    def _keyset(self, sql: str, args: tuple[Any, ...], batch: int) -> Iterator[Row]:
-        """Rows of ``sql`` (which filters on ``r.id > ?`` last and orders by id), a batch at a time."""
-        last = ""
+    def _keyset(self, sql: str, args: tuple[Any, ...], batch: int, after: str = "") -> Iterator[Row]:
+        """Rows of ``sql`` (which filters on ``r.id > ?`` last and orders by id), a batch at a time, from
+        the first id after ``after``."""
+        last = after
         while True:
             with self._conn.lock:
                 rows = self._conn.db.execute(sql + " ORDER BY r.id LIMIT ?", (*args, last, batch)).fetchall()
@@ -283,14 +284,15 @@ class Records:
         for row in self._keyset(sql + " AND r.id > ?", args, batch):
             yield Record.from_json(row["record_json"])
 
-    def visible_ids(self, allows: Callable[[Security, GeoScope], bool], batch: int = 5000) -> Iterator[str]:
-        """The ids of the live records whose pages ``allows`` lets a caller see (the test of
+    def visible_ids(self, allows: Callable[[Security, GeoScope], bool], batch: int = 5000,
+                    after: str = "") -> Iterator[str]:
+        """The ids after ``after`` of the live records whose pages ``allows`` lets a caller see (the test of
         :meth:`get_visible`), streamed in id order from the access tags alone (bounded memory)."""
         sql = ("SELECT r.id, json_extract(r.access_json, '$.security') AS security,"
                " json_extract(r.access_json, '$.geo_scope') AS geo_scope FROM records r"
                " WHERE r.deleted = 0 AND r.record_json IS NOT NULL AND r.id > ?")
         decided: dict[tuple[Any, Any], bool] = {}  # the test of each pair of tags, asked once
-        for row in self._keyset(sql, (), batch):
+        for row in self._keyset(sql, (), batch, after):
             tags = (row["security"], row["geo_scope"])
             visible = decided.get(tags)
             if visible is None:
