@@ -38,10 +38,11 @@ PAGE_SIZE = 50_000
 _W3C_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$")
 
 
-def public_ids(catalog: Catalog, caller: Caller) -> Iterator[str]:
-    """Every record id whose page ``caller`` may see, in id order (the store's access tags, the test the
-    record page itself applies), a batch at a time: no result window limits it, whatever a source holds."""
-    return catalog.store.records.visible_ids(caller.visibility.allows)
+def public_ids(catalog: Catalog, caller: Caller, after: str = "") -> Iterator[str]:
+    """Every record id after ``after`` whose page ``caller`` may see, in id order (the store's access tags, the
+    test the record page itself applies), a batch at a time: no result window limits it, whatever a source
+    holds."""
+    return catalog.store.records.visible_ids(caller.visibility.allows, after=after)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def page_starts(request: Request, catalog: Catalog, caller: Caller) -> tuple[str
     """The start of each sitemap page for ``caller``: counted by one walk, kept (in this app, per visibility)
     until the store changes, so the index and every page need not walk all the records again."""
     versions = catalog.store.source_versions()
-    kept: dict[str, _Pages] = request.app.state.__dict__.setdefault("sitemap_pages", {})
+    kept: dict[str, _Pages] | None = getattr(request.app.state, "sitemap_pages", None)
+    if kept is None:
+        kept = request.app.state.sitemap_pages = {}
     key = caller.visibility.key()
     pages = kept.get(key)
     if pages is None or pages.versions != versions:
@@ -106,9 +109,7 @@ def sitemap_page(request: Request, number: int) -> Response:
     starts = page_starts(request, catalog, caller)
     if not 1 <= number <= len(starts):
         raise NotFound(f"no sitemap {number}")
-    after = starts[number - 1]
-    ids = list(itertools.islice(catalog.store.records.visible_ids(caller.visibility.allows, after=after),
-                                PAGE_SIZE))
+    ids = list(itertools.islice(public_ids(catalog, caller, after=starts[number - 1]), PAGE_SIZE))
     root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
     for record_id in ids:
         rec = catalog.store.records.get_visible(record_id, caller.visibility.allows)
